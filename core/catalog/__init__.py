@@ -1,0 +1,5 @@
+"""The SQL catalog (SQLAlchemy 2 + Alembic): the system of record for what was ingested."""
+
+from core.catalog.catalog import Catalog, CollectionInfo, Job
+
+__all__ = ["Catalog", "CollectionInfo", "Job"]

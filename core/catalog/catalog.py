@@ -1,0 +1,323 @@
+"""The SQL catalog: collections, documents, chunks and jobs, on SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, delete, event, func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.catalog.models import ChunkRow, CollectionRow, DocumentRow, JobRow
+from core.domain import Chunk, Document, DocumentStatus, ElementKind, JobState
+from core.errors import BackendUnavailable, NotFound
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionInfo:
+    name: str
+    team: str
+    description: str
+    document_count: int
+    chunk_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: str
+    collection: str
+    source_name: str
+    state: JobState
+    stage: str
+    progress: float
+    attempts: int
+    document_id: str | None
+    error: str | None
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def create_catalog_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.removeprefix("sqlite:///")
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Catalog:
+    """Reads and writes catalog rows. Every method is its own transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def connect(cls, url: str, *, migrate: bool = True) -> Catalog:
+        catalog = cls(create_catalog_engine(url))
+        if migrate:
+            catalog.migrate()
+        return catalog
+
+    def migrate(self) -> None:
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        try:
+            with self.engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        except OperationalError as exc:
+            raise BackendUnavailable(f"catalog database unreachable: {exc.orig}") from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        try:
+            with self._sessions.begin() as session:
+                yield session
+        except OperationalError as exc:
+            raise BackendUnavailable(f"catalog database unreachable: {exc.orig}") from exc
+
+    # -- collections ------------------------------------------------------------------------
+
+    def ensure_collection(self, name: str, team: str = "default", description: str = "") -> None:
+        with self.session() as s:
+            if s.scalar(select(CollectionRow.id).where(CollectionRow.name == name)) is None:
+                s.add(CollectionRow(name=name, team=team, description=description))
+
+    def collection_team(self, name: str) -> str:
+        with self.session() as s:
+            team = s.scalar(select(CollectionRow.team).where(CollectionRow.name == name))
+        if team is None:
+            raise NotFound(f"no collection named {name!r}")
+        return team
+
+    def collections(self) -> list[CollectionInfo]:
+        docs = (
+            select(DocumentRow.collection_id, func.count().label("n"))
+            .group_by(DocumentRow.collection_id)
+            .subquery()
+        )
+        chunks = (
+            select(DocumentRow.collection_id, func.count(ChunkRow.id).label("n"))
+            .join(ChunkRow, ChunkRow.document_id == DocumentRow.id)
+            .group_by(DocumentRow.collection_id)
+            .subquery()
+        )
+        query = (
+            select(CollectionRow, docs.c.n, chunks.c.n)
+            .outerjoin(docs, docs.c.collection_id == CollectionRow.id)
+            .outerjoin(chunks, chunks.c.collection_id == CollectionRow.id)
+            .order_by(CollectionRow.name)
+        )
+        with self.session() as s:
+            return [
+                CollectionInfo(row.name, row.team, row.description, n_docs or 0, n_chunks or 0)
+                for row, n_docs, n_chunks in s.execute(query)
+            ]
+
+    def delete_collection(self, name: str) -> list[str]:
+        """Delete a collection and its rows; returns the ids of the documents it held."""
+        with self.session() as s:
+            row = s.scalar(select(CollectionRow).where(CollectionRow.name == name))
+            if row is None:
+                raise NotFound(f"no collection named {name!r}")
+            ids = list(s.scalars(select(DocumentRow.id).where(DocumentRow.collection_id == row.id)))
+            s.execute(delete(JobRow).where(JobRow.collection_id == row.id))
+            s.delete(row)
+            return ids
+
+    def _collection_id(self, s: Session, name: str) -> int:
+        cid = s.scalar(select(CollectionRow.id).where(CollectionRow.name == name))
+        if cid is None:
+            raise NotFound(f"no collection named {name!r}")
+        return cid
+
+    # -- documents --------------------------------------------------------------------------
+
+    def add_document(self, doc: Document) -> None:
+        with self.session() as s:
+            s.add(
+                DocumentRow(
+                    id=doc.id,
+                    collection_id=self._collection_id(s, doc.collection),
+                    sha256=doc.sha256,
+                    source_name=doc.source_name,
+                    media_type=doc.media_type,
+                    size=doc.size,
+                    page_count=doc.page_count,
+                    title=doc.title,
+                    status=doc.status.value,
+                    failure_reason=doc.failure_reason,
+                    version=doc.version,
+                    tags=list(doc.tags),
+                )
+            )
+
+    def get_document(self, document_id: str) -> Document:
+        with self.session() as s:
+            row = s.get(DocumentRow, document_id)
+            if row is None:
+                raise NotFound(f"no document with id {document_id!r}")
+            return _document(row)
+
+    def find_document(self, document_id: str) -> Document | None:
+        with self.session() as s:
+            row = s.get(DocumentRow, document_id)
+            return None if row is None else _document(row)
+
+    def documents(self, collection: str | None = None, *, source_name: str | None = None) -> list[Document]:
+        query = select(DocumentRow).join(CollectionRow).order_by(DocumentRow.source_name)
+        if collection is not None:
+            query = query.where(CollectionRow.name == collection)
+        if source_name is not None:
+            query = query.where(DocumentRow.source_name == source_name)
+        with self.session() as s:
+            return [_document(row) for row in s.scalars(query)]
+
+    def update_document(self, document_id: str, **values: Any) -> None:
+        if isinstance(values.get("status"), DocumentStatus):
+            values["status"] = values["status"].value
+        with self.session() as s:
+            row = s.get(DocumentRow, document_id)
+            if row is None:
+                raise NotFound(f"no document with id {document_id!r}")
+            for key, value in values.items():
+                setattr(row, key, value)
+
+    def delete_document(self, document_id: str) -> None:
+        with self.session() as s:
+            row = s.get(DocumentRow, document_id)
+            if row is None:
+                raise NotFound(f"no document with id {document_id!r}")
+            s.delete(row)
+
+    # -- chunks -----------------------------------------------------------------------------
+
+    def replace_chunks(self, document_id: str, chunks: Sequence[Chunk]) -> None:
+        with self.session() as s:
+            s.execute(delete(ChunkRow).where(ChunkRow.document_id == document_id))
+            s.add_all(
+                ChunkRow(
+                    id=c.id,
+                    document_id=document_id,
+                    index=c.index,
+                    text=c.text,
+                    pages=list(c.pages),
+                    section_path=list(c.section_path),
+                    char_start=c.char_start,
+                    char_end=c.char_end,
+                    kind=c.kind.value,
+                )
+                for c in chunks
+            )
+
+    def chunks(self, document_id: str) -> list[Chunk]:
+        query = select(ChunkRow).where(ChunkRow.document_id == document_id).order_by(ChunkRow.index)
+        with self.session() as s:
+            return [
+                Chunk(
+                    document_id=row.document_id,
+                    index=row.index,
+                    text=row.text,
+                    pages=tuple(row.pages),
+                    section_path=tuple(row.section_path),
+                    char_start=row.char_start,
+                    char_end=row.char_end,
+                    kind=ElementKind(row.kind),
+                )
+                for row in s.scalars(query)
+            ]
+
+    def chunk_count(self, *, document_id: str | None = None, collection: str | None = None) -> int:
+        query = select(func.count(ChunkRow.id)).join(DocumentRow)
+        if document_id is not None:
+            query = query.where(ChunkRow.document_id == document_id)
+        if collection is not None:
+            query = query.join(CollectionRow).where(CollectionRow.name == collection)
+        with self.session() as s:
+            return s.scalar(query) or 0
+
+    # -- jobs -------------------------------------------------------------------------------
+
+    def create_job(self, collection: str, source_name: str) -> str:
+        job_id = uuid.uuid4().hex
+        with self.session() as s:
+            s.add(
+                JobRow(
+                    id=job_id,
+                    collection_id=self._collection_id(s, collection),
+                    source_name=source_name,
+                    state=JobState.QUEUED.value,
+                )
+            )
+        return job_id
+
+    def update_job(self, job_id: str, **values: Any) -> None:
+        if isinstance(values.get("state"), JobState):
+            values["state"] = values["state"].value
+        with self.session() as s:
+            row = s.get(JobRow, job_id)
+            if row is None:
+                raise NotFound(f"no job with id {job_id!r}")
+            for key, value in values.items():
+                setattr(row, key, value)
+
+    def get_job(self, job_id: str) -> Job:
+        with self.session() as s:
+            row = s.get(JobRow, job_id)
+            if row is None:
+                raise NotFound(f"no job with id {job_id!r}")
+            name = s.scalar(select(CollectionRow.name).where(CollectionRow.id == row.collection_id))
+            return Job(
+                id=row.id,
+                collection=name or "",
+                source_name=row.source_name,
+                state=JobState(row.state),
+                stage=row.stage,
+                progress=row.progress,
+                attempts=row.attempts,
+                document_id=row.document_id,
+                error=row.error,
+            )
+
+
+def _document(row: DocumentRow) -> Document:
+    return Document(
+        id=row.id,
+        collection=row.collection.name,
+        source_name=row.source_name,
+        media_type=row.media_type,
+        sha256=row.sha256,
+        size=row.size,
+        status=DocumentStatus(row.status),
+        version=row.version,
+        title=row.title,
+        page_count=row.page_count,
+        failure_reason=row.failure_reason,
+        tags=tuple(row.tags or ()),
+        team=row.collection.team,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )

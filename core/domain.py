@@ -1,0 +1,135 @@
+"""Domain values: what flows from an uploaded file to a cited answer.
+
+``Document`` → ``Element`` → ``Chunk`` → (point in the vector store) → ``Passage`` → ``Answer``.
+All frozen and slotted: they are facts, passed between processes and never mutated.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class DocumentStatus(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class ElementKind(StrEnum):
+    TITLE = "title"
+    TEXT = "text"
+    TABLE = "table"
+    LIST = "list"
+    OCR = "ocr"
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A stored original. ``id`` is derived from the collection and the content's sha256."""
+
+    id: str
+    collection: str
+    source_name: str
+    media_type: str
+    sha256: str
+    size: int
+    status: DocumentStatus
+    version: int = 1
+    title: str | None = None
+    page_count: int | None = None
+    failure_reason: str | None = None
+    tags: tuple[str, ...] = ()
+    team: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Element:
+    """One block of a parsed document, in reading order. Pages are 1-based."""
+
+    kind: ElementKind
+    text: str
+    page: int
+    level: int = 0
+    bbox: tuple[float, float, float, float] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A retrievable span of a document; offsets index the document's text (elements joined)."""
+
+    document_id: str
+    index: int
+    text: str
+    pages: tuple[int, ...]
+    section_path: tuple[str, ...] = ()
+    char_start: int = 0
+    char_end: int = 0
+    kind: ElementKind = ElementKind.TEXT
+
+    @property
+    def id(self) -> str:
+        return chunk_id(self.document_id, self.index)
+
+    @property
+    def embedding_text(self) -> str:
+        """What the embedder sees: the heading path gives a chunk the context its text lacks."""
+        if not self.section_path:
+            return self.text
+        return " > ".join(self.section_path) + "\n\n" + self.text
+
+
+def chunk_id(document_id: str, index: int) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"sourcebook:{document_id}:{index}"))
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A chunk found by a search, with the fields a person needs to check it."""
+
+    chunk_id: str
+    document_id: str
+    collection: str
+    source_name: str
+    text: str
+    pages: tuple[int, ...]
+    score: float
+    section_path: tuple[str, ...] = ()
+    char_start: int = 0
+    char_end: int = 0
+    media_type: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    marker: int
+    document_id: str
+    title: str
+    pages: tuple[int, ...]
+    quote: str
+    char_start: int
+    char_end: int
+    support: float
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    question: str
+    text: str
+    citations: tuple[Citation, ...] = ()
+    refused: bool = False
+    refusal_reason: str | None = None
+    passages: tuple[Passage, ...] = field(default=())

@@ -1,0 +1,51 @@
+"""Turn a stored original into ``Element``s in reading order, with exact 1-based page numbers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.domain import Element, ElementKind
+from core.errors import IngestFailed
+from ingest import detect
+
+
+@dataclass(frozen=True, slots=True)
+class ParseLimits:
+    max_image_pixels: int
+    max_pages: int
+    ocr_languages: str = "eng"
+    ocr_dpi: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedDocument:
+    elements: tuple[Element, ...]
+    page_count: int
+    ocr_pages: tuple[int, ...] = ()
+
+    @property
+    def title(self) -> str | None:
+        for element in self.elements:
+            if element.kind is ElementKind.TITLE:
+                return element.text[:200]
+        return None
+
+
+def parse(path: Path, media_type: str, limits: ParseLimits) -> ParsedDocument:
+    """Parse one file of a known media type. Raises IngestFailed with a reason a person reads."""
+    if media_type == detect.PDF:
+        from ingest.parse.pdf import parse_pdf
+
+        parsed = parse_pdf(path, limits)
+    elif media_type in detect.IMAGES:
+        from ingest.parse.images import parse_image
+
+        parsed = parse_image(path, limits)
+    else:
+        from ingest.parse.office import parse_with_unstructured
+
+        parsed = parse_with_unstructured(path, media_type)
+    if not any(e.text.strip() for e in parsed.elements):
+        raise IngestFailed("no readable text found in the document")
+    return parsed
