@@ -94,7 +94,12 @@ def parse_with_unstructured(path: Path, media_type: str) -> ParsedDocument:
         kind = media_type.rsplit("/", 1)[-1].split(".")[-1]
         raise IngestFailed(f"corrupt or unreadable {kind} file ({type(exc).__name__})") from exc
     elements: list[Element] = []
+    sheet = None
     for item in raw:
+        page_name = getattr(item.metadata, "page_name", None)
+        if media_type in {detect.XLSX, detect.XLSM} and page_name and page_name != sheet:
+            sheet = page_name  # the sheet name heads its tables
+            elements.append(Element(ElementKind.TITLE, str(page_name), getattr(item.metadata, "page_number", None) or 1))
         kind = _KINDS.get(item.category)
         text = _table_text(item) if kind is ElementKind.TABLE else str(item.text).strip()
         if kind is None or not text:

@@ -153,6 +153,7 @@ def _looks_like_heading(text: str) -> bool:
         0 < len(words) <= 12
         and text[:1].isupper()
         and text[-1:] not in ".,;:!?"
+        and ". . ." not in text  # a table-of-contents line
         and not _LIST_MARK.match(text)
     )
 

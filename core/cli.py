@@ -1,0 +1,244 @@
+"""``sourcebook``: ingest folders, look at collections and documents, search."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from core.domain import DocumentStatus
+from core.errors import SourcebookError
+from core.services import Services
+from core.settings import Settings
+
+app = typer.Typer(help="Sourcebook: answers from your own documents, with citations.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+CollectionOpt = Annotated[str, typer.Option("--collection", "-c", help="Collection name.")]
+
+
+@contextmanager
+def services() -> Iterator[Services]:
+    try:
+        opened = Services.open(Settings())
+    except SourcebookError as exc:
+        err.print(f"[red]error:[/] {exc.reason}")
+        raise typer.Exit(2) from exc
+    try:
+        yield opened
+    except SourcebookError as exc:
+        err.print(f"[red]error:[/] {exc.reason}")
+        raise typer.Exit(1) from exc
+    finally:
+        opened.close()
+
+
+def _files(paths: list[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(p for p in sorted(path.rglob("*")) if p.is_file() and not p.name.startswith("."))
+        elif path.is_file():
+            found.append(path)
+        else:
+            err.print(f"[yellow]skipped:[/] {path} does not exist")
+    return found
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (searched recursively).")],
+    collection: CollectionOpt,
+    team: Annotated[str, typer.Option(help="Team that owns a new collection.")] = "default",
+    retry_failed: Annotated[bool, typer.Option(help="Process documents that failed before again.")] = False,
+) -> None:
+    """Parse, OCR, chunk, embed and index documents. Re-running skips what is already in."""
+    files = _files(paths)
+    if not files:
+        err.print("nothing to ingest")
+        raise typer.Exit(1)
+    with services() as s:
+        s.catalog.ensure_collection(collection, team=team)
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[stage]}"),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=err, transient=False) as progress:
+            overall = progress.add_task("documents", total=len(files), stage="")
+            tasks: dict[str, int] = {}
+
+            def on_event(event: object) -> None:
+                from ingest.executor import JobEvent
+
+                assert isinstance(event, JobEvent)
+                task = tasks.get(event.job_id)
+                if task is None:
+                    return
+                progress.update(task, completed=int(event.progress * 100), stage=event.stage)
+                if event.stage in {"done", "failed"}:
+                    progress.remove_task(task)
+                    progress.advance(overall)
+
+            s.executor.subscribe(on_event)
+            submissions = []
+            for path in files:
+                submission = s.intake.add_path(collection, path, retry_failed=retry_failed)
+                submissions.append(submission)
+                if submission.job_id and submission.outcome.value == "queued":
+                    tasks[submission.job_id] = progress.add_task(
+                        f"  {submission.source_name[:40]}", total=100, stage="queued"
+                    )
+                else:
+                    progress.advance(overall)
+            s.executor.wait()
+        _report(s, submissions)
+
+
+def _report(s: Services, submissions: list[object]) -> None:
+    from ingest.intake import Outcome, Submission
+
+    ready = failed = unchanged = 0
+    table = Table("file", "status", "reason", title="Not ingested", show_lines=False)
+    for sub in submissions:
+        assert isinstance(sub, Submission)
+        if sub.outcome is Outcome.UNCHANGED:
+            unchanged += 1
+            continue
+        doc = s.catalog.find_document(sub.document_id) if sub.document_id else None
+        if doc is not None and doc.status is DocumentStatus.READY:
+            ready += 1
+        else:
+            failed += 1
+            reason = doc.failure_reason if doc else sub.reason
+            table.add_row(sub.source_name, "failed", reason or "")
+    if failed:
+        console.print(table)
+    console.print(f"[green]{ready} ingested[/], {unchanged} unchanged, [red]{failed} failed[/]")
+
+
+@app.command()
+def collections() -> None:
+    """List collections with their document and chunk counts."""
+    with services() as s:
+        table = Table("collection", "team", "documents", "chunks")
+        for c in s.catalog.collections():
+            table.add_row(c.name, c.team, str(c.document_count), str(c.chunk_count))
+        console.print(table)
+
+
+@app.command()
+def documents(
+    collection: CollectionOpt,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List a collection's documents with their status."""
+    with services() as s:
+        s.catalog.collection_team(collection)  # NotFound for a wrong name
+        docs = s.catalog.documents(collection)
+        if as_json:
+            print(json.dumps([_doc_json(d) for d in docs], indent=2))
+            return
+        table = Table("id", "name", "type", "pages", "status", "reason")
+        for d in docs:
+            colour = {"ready": "green", "failed": "red"}.get(d.status.value, "yellow")
+            table.add_row(
+                d.id[:12], d.source_name, d.media_type.rsplit("/", 1)[-1][:24], str(d.page_count or ""),
+                f"[{colour}]{d.status.value}[/]", d.failure_reason or "",
+            )
+        console.print(table)
+
+
+def _doc_json(d: object) -> dict[str, object]:
+    from dataclasses import asdict
+
+    data = asdict(d)  # type: ignore[call-overload]
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in data.items()}
+
+
+def _resolve(s: Services, document_id: str) -> str:
+    """Accept an id prefix, as the documents table shows them."""
+    if s.catalog.find_document(document_id):
+        return document_id
+    matches = [d.id for d in s.catalog.documents() if d.id.startswith(document_id)]
+    if len(matches) == 1:
+        return matches[0]
+    from core.errors import NotFound
+
+    raise NotFound(f"no document with id {document_id!r}" if not matches else f"id prefix {document_id!r} is ambiguous")
+
+
+@app.command()
+def status(document_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show one document: status, failure reason, pages, chunks."""
+    with services() as s:
+        doc = s.catalog.get_document(_resolve(s, document_id))
+        data = _doc_json(doc) | {"chunks": s.catalog.chunk_count(document_id=doc.id)}
+        if as_json:
+            print(json.dumps(data, indent=2))
+            return
+        for key, value in data.items():
+            console.print(f"[bold]{key}[/]: {value}")
+
+
+@app.command()
+def delete(document_id: str) -> None:
+    """Delete a document: its vectors, chunks, catalog row and stored original."""
+    with services() as s:
+        full = _resolve(s, document_id)
+        s.delete_document(full)
+        console.print(f"deleted {full}")
+
+
+@app.command()
+def search(
+    query: str,
+    collection: CollectionOpt,
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 5,
+    mode: Annotated[str, typer.Option(help="dense, sparse or hybrid")] = "dense",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Search a collection; shows each passage with its document and pages."""
+    from core.protocols import SearchFilter, SearchRequest
+
+    if mode not in {"dense", "sparse", "hybrid"}:
+        err.print("--mode must be dense, sparse or hybrid")
+        raise typer.Exit(2)
+    with services() as s:
+        s.catalog.collection_team(collection)
+        vector = s.embedder.embed([query])[0].tolist() if mode != "sparse" else None
+        request = SearchRequest(query, vector, limit, mode, SearchFilter(collections=(collection,)))  # type: ignore[arg-type]
+        passages = s.store.search(request)
+        if as_json:
+            from dataclasses import asdict
+
+            print(json.dumps([asdict(p) for p in passages], indent=2))
+            return
+        if not passages:
+            console.print("no passages found")
+        for rank, p in enumerate(passages, start=1):
+            pages = ", ".join(map(str, p.pages))
+            section = " > ".join(p.section_path)
+            console.print(f"[bold]{rank}. {p.source_name}[/] p. {pages}  [dim]{section}  score {p.score:.3f}[/]")
+            console.print(f"   {' '.join(p.text.split())[:300]}")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""The roles that adapters play. ``core/services.py`` picks the adapters; everything else
+receives them as constructor arguments."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from core.domain import Chunk, Document, Passage
+
+Vectors = npt.NDArray[np.float32]
+SearchMode = Literal["dense", "sparse", "hybrid"]
+
+
+class Embedder(Protocol):
+    """Turns text into unit-length dense vectors; ``tokenize`` is its own tokenizer (for chunking)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    def tokenize(self, text: str) -> list[int]: ...
+
+    def embed(self, texts: Sequence[str]) -> Vectors: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilter:
+    """Restricts a search. Applied inside the vector query, never afterwards."""
+
+    collections: tuple[str, ...] = ()
+    teams: tuple[str, ...] | None = None  # None: no team restriction (admin and CLI)
+    document_ids: tuple[str, ...] = ()
+    media_types: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SearchRequest:
+    text: str
+    vector: Sequence[float] | None
+    limit: int = 10
+    mode: SearchMode = "dense"
+    filter: SearchFilter = field(default_factory=SearchFilter)
+    candidates: int = 100  # per prefetch, for hybrid fusion
+
+
+class VectorStore(Protocol):
+    """Chunks with a dense vector and a BM25 sparse vector, and a payload for filtering."""
+
+    def upsert(self, document: Document, chunks: Sequence[Chunk], vectors: Vectors) -> None: ...
+
+    def delete_document(self, document_id: str) -> None: ...
+
+    def count(self, *, document_id: str | None = None, collection: str | None = None) -> int: ...
+
+    def search(self, request: SearchRequest) -> list[Passage]: ...
+
+    def optimize(self) -> None: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,153 @@
+"""The single-node executor: a pool of worker processes for parsing, OCR and embedding.
+
+Workers return chunks and vectors; this process (the store's one owner) writes them. pebble's
+pool kills a worker that runs past the per-document time limit and replaces one that crashes,
+so a hostile file fails alone and the rest of the batch goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import CancelledError, Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Any
+
+from core.domain import JobState
+from ingest.pipeline import IndexWriter, IngestTask, ProcessedDocument, failure_reason, process_document
+
+log = logging.getLogger(__name__)
+
+_progress_queue: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobEvent:
+    job_id: str
+    document_id: str
+    stage: str
+    progress: float
+    state: JobState
+    error: str | None = None
+
+
+Listener = Callable[[JobEvent], None]
+
+
+def _init_worker(progress_queue: Any) -> None:
+    global _progress_queue
+    _progress_queue = progress_queue
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+
+def _run(task: IngestTask) -> ProcessedDocument:
+    def report(stage: str, fraction: float) -> None:
+        if _progress_queue is not None:
+            _progress_queue.put((task.job_id, task.document_id, stage, fraction))
+
+    return process_document(task, report)
+
+
+class LocalPoolExecutor:
+    def __init__(self, writer: IndexWriter, workers: int, timeout_s: float) -> None:
+        from pebble import ProcessPool
+
+        self.writer = writer
+        self.timeout_s = timeout_s
+        context = multiprocessing.get_context("spawn")  # no forked copies of the store or threads
+        self._progress: Any = context.Queue()
+        self._pool = ProcessPool(
+            max_workers=workers, initializer=_init_worker, initargs=(self._progress,), context=context
+        )
+        self._commit = threading.Lock()
+        self._pending: dict[str, Future[ProcessedDocument]] = {}
+        self._idle = threading.Condition()
+        self._listeners: list[Listener] = []
+        self._closed = False
+        self._reader = threading.Thread(target=self._read_progress, name="ingest-progress", daemon=True)
+        self._reader.start()
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def in_flight(self, document_id: str) -> bool:
+        with self._idle:
+            return any(doc == document_id for doc in self._pending)
+
+    def submit(self, task: IngestTask) -> None:
+        future = self._pool.schedule(_run, args=(task,), timeout=self.timeout_s)
+        with self._idle:
+            self._pending[task.document_id] = future
+        future.add_done_callback(lambda f: self._finish(task, f))
+
+    def _finish(self, task: IngestTask, future: Future[ProcessedDocument]) -> None:
+        try:
+            processed = future.result()
+        except FutureTimeout:
+            self._fail(task, f"processing took longer than the {self.timeout_s:.0f} s limit per document")
+        except CancelledError:
+            self._fail(task, "processing was cancelled")
+        except Exception as exc:  # noqa: BLE001 - each document fails alone, with its reason
+            if type(exc).__name__ == "ProcessExpired":
+                self._fail(task, "the parser crashed on this file (it may be corrupt)")
+            else:
+                self._fail(task, failure_reason(exc))
+        else:
+            try:
+                with self._commit:
+                    self.writer.commit(task, processed)
+            except Exception as exc:  # noqa: BLE001
+                log.exception("indexing %s failed", task.source_name)
+                self._fail(task, failure_reason(exc))
+            else:
+                self._emit(JobEvent(task.job_id, task.document_id, "done", 1.0, JobState.SUCCEEDED))
+        finally:
+            with self._idle:
+                self._pending.pop(task.document_id, None)
+                self._idle.notify_all()
+
+    def _fail(self, task: IngestTask, reason: str) -> None:
+        with self._commit:
+            self.writer.fail(task, reason)
+        self._emit(JobEvent(task.job_id, task.document_id, "failed", 1.0, JobState.FAILED, reason))
+
+    def _emit(self, event: JobEvent) -> None:
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception:  # noqa: BLE001 - a display problem must not stop ingestion
+                log.exception("progress listener failed")
+
+    def _read_progress(self) -> None:
+        while not self._closed:
+            try:
+                job_id, document_id, stage, fraction = self._progress.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            except (EOFError, OSError):
+                return
+            try:
+                self.writer.catalog.update_job(
+                    job_id, state=JobState.RUNNING, stage=stage, progress=round(fraction, 3)
+                )
+            except Exception:  # noqa: BLE001 - progress is best effort
+                log.debug("could not record progress of %s", job_id, exc_info=True)
+            self._emit(JobEvent(job_id, document_id, stage, fraction, JobState.RUNNING))
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until every submitted document is done; False if ``timeout`` ran out first."""
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._pending, timeout=timeout)
+
+    def shutdown(self) -> None:
+        self._closed = True
+        self._pool.close()
+        self._pool.join(timeout=10)
+        self._pool.stop()
+        self._reader.join(timeout=2)

@@ -1,0 +1,145 @@
+"""Intake: store the original, decide what it is, and queue it once.
+
+Idempotence lives here: the same bytes in a collection are one document (the id is derived
+from the collection and the content hash), and a document that is ready is never processed
+again. Anything wrong with the file itself becomes a failed document with its reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from core.catalog import Catalog
+from core.domain import Document, DocumentStatus, JobState
+from core.errors import InvalidInput, NotFound
+from core.settings import Settings
+from ingest.blobs import BlobStore, Oversized, StoredBlob
+from ingest.detect import detect_media_type, safe_source_name
+from ingest.parse import ParseLimits
+from ingest.pipeline import IngestTask
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    QUEUED = "queued"
+    UNCHANGED = "unchanged"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    source_name: str
+    outcome: Outcome
+    document_id: str | None
+    job_id: str | None
+    reason: str | None = None
+
+
+class Executor(Protocol):
+    def submit(self, task: IngestTask) -> None: ...
+
+    def in_flight(self, document_id: str) -> bool: ...
+
+
+def document_id(collection: str, sha256: str) -> str:
+    return hashlib.sha256(f"{collection}\x00{sha256}".encode()).hexdigest()[:32]
+
+
+class Intake:
+    def __init__(self, settings: Settings, catalog: Catalog, blobs: BlobStore, executor: Executor) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.blobs = blobs
+        self.executor = executor
+
+    def add_path(self, collection: str, path: Path, *, retry_failed: bool = False) -> Submission:
+        with path.open("rb") as stream:
+            return self.add(collection, path.name, stream, retry_failed=retry_failed)
+
+    def add(
+        self,
+        collection: str,
+        raw_name: str,
+        stream: BinaryIO,
+        *,
+        tags: tuple[str, ...] = (),
+        retry_failed: bool = False,
+    ) -> Submission:
+        name = safe_source_name(raw_name)
+        try:
+            blob = self.blobs.put(stream, self.settings.max_upload_bytes)
+            media_type, reason = self._media_type(blob, name)
+            sha, size = blob.sha256, blob.size
+        except Oversized as exc:
+            blob, media_type, reason, sha, size = None, "application/octet-stream", exc.reason, exc.sha256, exc.size
+        doc_id = document_id(collection, sha)
+        existing = self.catalog.find_document(doc_id)
+        if existing is not None and not self._needs_work(existing, retry_failed):
+            return Submission(name, Outcome.UNCHANGED, doc_id, None, existing.failure_reason)
+        if existing is None:
+            self.catalog.add_document(
+                Document(
+                    id=doc_id,
+                    collection=collection,
+                    source_name=name,
+                    media_type=media_type,
+                    sha256=sha,
+                    size=size,
+                    status=DocumentStatus.QUEUED,
+                    version=self._next_version(collection, name),
+                    tags=tags,
+                )
+            )
+        job_id = self.catalog.create_job(collection, name)
+        self.catalog.update_job(job_id, document_id=doc_id, attempts=1)
+        if reason is not None or blob is None:
+            reason = reason or "the file could not be stored"
+            self.catalog.update_document(doc_id, status=DocumentStatus.FAILED, failure_reason=reason)
+            self.catalog.update_job(job_id, state=JobState.FAILED, stage="failed", progress=1.0, error=reason)
+            return Submission(name, Outcome.REJECTED, doc_id, job_id, reason)
+        self.catalog.update_document(doc_id, status=DocumentStatus.QUEUED, failure_reason=None)
+        self.executor.submit(self._task(job_id, doc_id, collection, name, media_type, blob.path))
+        return Submission(name, Outcome.QUEUED, doc_id, job_id)
+
+    def _needs_work(self, doc: Document, retry_failed: bool) -> bool:
+        if doc.status is DocumentStatus.READY or self.executor.in_flight(doc.id):
+            return False
+        if doc.status is DocumentStatus.FAILED:
+            return retry_failed
+        return True  # queued or processing in a run that stopped before finishing it
+
+    def _media_type(self, blob: StoredBlob, name: str) -> tuple[str, str | None]:
+        try:
+            return detect_media_type(blob.head, name), None
+        except InvalidInput as exc:
+            return "application/octet-stream", exc.reason
+
+    def _next_version(self, collection: str, name: str) -> int:
+        try:
+            versions = [d.version for d in self.catalog.documents(collection, source_name=name)]
+        except NotFound:
+            return 1
+        return max(versions, default=0) + 1
+
+    def _task(
+        self, job_id: str, doc_id: str, collection: str, name: str, media_type: str, path: Path
+    ) -> IngestTask:
+        s = self.settings
+        return IngestTask(
+            job_id=job_id,
+            document_id=doc_id,
+            collection=collection,
+            source_name=name,
+            media_type=media_type,
+            blob_path=str(path.resolve()),
+            embedder=s.embedder,
+            limits=ParseLimits(s.max_image_pixels, s.max_pages, s.ocr_languages, s.ocr_dpi),
+            chunk_tokens=s.chunk_tokens,
+            chunk_overlap=s.chunk_overlap,
+        )

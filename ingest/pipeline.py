@@ -1,0 +1,121 @@
+"""The ingestion pipeline: ``process_document`` (parse, OCR, chunk, embed: CPU work, run in a
+worker) and ``IndexWriter`` (catalog and vector store writes: run by the store's one owner)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.catalog import Catalog
+from core.domain import Chunk, DocumentStatus, JobState
+from core.errors import SourcebookError
+from core.protocols import Embedder, Vectors, VectorStore
+from ingest.chunk import Chunker
+from ingest.embed import create_embedder
+from ingest.parse import ParseLimits, parse
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, float], None]
+_EMBED_BATCH = 64
+
+
+@dataclass(frozen=True, slots=True)
+class IngestTask:
+    """Everything a worker needs; ids and paths only, never document bytes."""
+
+    job_id: str
+    document_id: str
+    collection: str
+    source_name: str
+    media_type: str
+    blob_path: str
+    embedder: str
+    limits: ParseLimits
+    chunk_tokens: int
+    chunk_overlap: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessedDocument:
+    page_count: int
+    title: str | None
+    chunks: tuple[Chunk, ...]
+    vectors: Vectors
+    ocr_pages: tuple[int, ...]
+
+
+@functools.cache
+def _embedder(name: str) -> Embedder:
+    return create_embedder(name)  # once per worker process: the model takes seconds to load
+
+
+def process_document(task: IngestTask, progress: Progress) -> ProcessedDocument:
+    progress("parsing", 0.05)
+    parsed = parse(Path(task.blob_path), task.media_type, task.limits)
+    progress("chunking", 0.5)
+    embedder = _embedder(task.embedder)
+    chunks = Chunker(embedder.tokenize, task.chunk_tokens, task.chunk_overlap).chunk(
+        task.document_id, parsed.elements
+    )
+    texts = [chunk.embedding_text for chunk in chunks]
+    parts = []
+    for start in range(0, len(texts), _EMBED_BATCH):
+        progress("embedding", 0.55 + 0.4 * start / max(len(texts), 1))
+        parts.append(embedder.embed(texts[start : start + _EMBED_BATCH]))
+    import numpy as np
+
+    vectors = np.concatenate(parts) if parts else np.zeros((0, embedder.dimension), dtype=np.float32)
+    return ProcessedDocument(parsed.page_count, parsed.title, tuple(chunks), vectors, parsed.ocr_pages)
+
+
+class IndexWriter:
+    """Commits a processed document to the store and the catalog, or records why it failed."""
+
+    def __init__(self, catalog: Catalog, store: VectorStore) -> None:
+        self.catalog = catalog
+        self.store = store
+
+    def commit(self, task: IngestTask, processed: ProcessedDocument) -> None:
+        document = self.catalog.get_document(task.document_id)
+        if not processed.chunks:
+            self.fail(task, "no readable text found in the document")
+            return
+        self.catalog.update_job(task.job_id, stage="indexing", progress=0.96)
+        # Delete first: a retried job never leaves chunks of an earlier attempt behind.
+        self.store.delete_document(document.id)
+        self.store.upsert(document, processed.chunks, processed.vectors)
+        self.catalog.replace_chunks(document.id, processed.chunks)
+        self.catalog.update_document(
+            document.id,
+            status=DocumentStatus.READY,
+            page_count=processed.page_count,
+            title=processed.title or document.source_name,
+            failure_reason=None,
+        )
+        self._retire_older_versions(document.collection, document.source_name, document.id)
+        self.catalog.update_job(task.job_id, state=JobState.SUCCEEDED, stage="done", progress=1.0, error=None)
+
+    def fail(self, task: IngestTask, reason: str) -> None:
+        log.info("document %s (%s) failed: %s", task.document_id, task.source_name, reason)
+        self.catalog.update_document(task.document_id, status=DocumentStatus.FAILED, failure_reason=reason)
+        self.catalog.update_job(task.job_id, state=JobState.FAILED, stage="failed", error=reason)
+
+    def _retire_older_versions(self, collection: str, source_name: str, current_id: str) -> None:
+        """A changed file with the same name replaces the old one: its vectors and rows go."""
+        for old in self.catalog.documents(collection, source_name=source_name):
+            if old.id != current_id:
+                self.store.delete_document(old.id)
+                self.catalog.delete_document(old.id)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """The sentence a person sees for a failed document."""
+    if isinstance(exc, SourcebookError):
+        return exc.reason
+    if isinstance(exc, MemoryError):
+        return "the document needs more memory than is available"
+    return f"unexpected error while processing the document ({type(exc).__name__})"

@@ -1,0 +1,118 @@
+"""Qdrant Edge: the Qdrant engine embedded in this process, on disk (the single-node default).
+
+One process may open a shard; in the single-node default that is the API (or the CLI), which
+is also the only writer.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from core.domain import Chunk, Document, Passage
+from core.errors import BackendUnavailable
+from core.protocols import SearchFilter, SearchRequest, Vectors
+from retrieval.stores import payload as P
+
+
+class EdgeVectorStore:
+    def __init__(self, path: Path, dimension: int) -> None:
+        import qdrant_edge as q
+
+        self._q = q
+        self._write = threading.Lock()
+        config = q.EdgeConfig(
+            vectors={P.DENSE: q.EdgeVectorParams(size=dimension, distance=q.Distance.Cosine)},
+            sparse_vectors={P.SPARSE: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)},
+        )
+        path.mkdir(parents=True, exist_ok=True)
+        try:
+            if any(path.iterdir()):
+                self._shard = q.EdgeShard.load(str(path), config)
+            else:
+                self._shard = q.EdgeShard.create(str(path), config)
+                for name in P.KEYWORD_FIELDS:
+                    self._shard.update(q.UpdateOperation.create_field_index(name, q.PayloadSchemaType.Keyword))
+                for name in P.INTEGER_FIELDS:
+                    self._shard.update(q.UpdateOperation.create_field_index(name, q.PayloadSchemaType.Integer))
+        except Exception as exc:  # noqa: BLE001 - the engine raises plain exceptions
+            if "WouldBlock" in str(exc):
+                raise BackendUnavailable(
+                    f"the vector store at {path} is open in another process (stop it first)"
+                ) from exc
+            raise BackendUnavailable(f"cannot open the vector store at {path}: {exc}") from exc
+
+    def upsert(self, document: Document, chunks: Sequence[Chunk], vectors: Vectors) -> None:
+        q = self._q
+        points = []
+        for chunk, vector in zip(chunks, vectors, strict=True):
+            indices, values = P.sparse_document(chunk.embedding_text)
+            named = {P.DENSE: vector.tolist(), P.SPARSE: q.SparseVector(indices, values)}
+            points.append(q.Point(chunk.id, named, P.chunk_payload(document, chunk)))
+        with self._write:
+            for start in range(0, len(points), 512):
+                self._shard.update(q.UpdateOperation.upsert_points(points[start : start + 512]))
+            self._shard.flush()
+
+    def delete_document(self, document_id: str) -> None:
+        q = self._q
+        condition = q.Filter(must=[q.FieldCondition(key="document_id", match=q.MatchValue(document_id))])
+        with self._write:
+            self._shard.update(q.UpdateOperation.delete_points_by_filter(condition))
+            self._shard.flush()
+
+    def count(self, *, document_id: str | None = None, collection: str | None = None) -> int:
+        q = self._q
+        must = []
+        if document_id is not None:
+            must.append(q.FieldCondition(key="document_id", match=q.MatchValue(document_id)))
+        if collection is not None:
+            must.append(q.FieldCondition(key="collection", match=q.MatchValue(collection)))
+        return int(self._shard.count(q.CountRequest(exact=True, filter=q.Filter(must=must) if must else None)))
+
+    def search(self, request: SearchRequest) -> list[Passage]:
+        q = self._q
+        condition = self._filter(request.filter)
+        dense = sparse = None
+        if request.mode in {"dense", "hybrid"}:
+            if request.vector is None:
+                raise ValueError("dense search needs a query vector")
+            dense = q.Query.Nearest(list(request.vector), using=P.DENSE)
+        if request.mode in {"sparse", "hybrid"}:
+            indices, values = P.sparse_query(request.text)
+            if not indices and request.mode == "sparse":
+                return []
+            sparse = q.Query.Nearest(q.SparseVector(indices, values), using=P.SPARSE) if indices else None
+        if request.mode == "hybrid" and dense is not None and sparse is not None:
+            prefetches = [
+                q.Prefetch(limit=request.candidates, query=dense, filter=condition),
+                q.Prefetch(limit=request.candidates, query=sparse, filter=condition),
+            ]
+            query = q.QueryRequest(
+                limit=request.limit,
+                prefetches=prefetches,
+                query=q.Fusion.Rrf(k=60),
+                filter=condition,
+                with_payload=True,
+            )
+        else:
+            query = q.QueryRequest(
+                limit=request.limit, query=dense or sparse, filter=condition, with_payload=True
+            )
+        return [P.passage(point.id, point.score, point.payload or {}) for point in self._shard.query(query)]
+
+    def _filter(self, f: SearchFilter) -> Any:
+        q = self._q
+        must = [q.FieldCondition(key=key, match=q.MatchAny(values)) for key, values in P.filter_terms(f)]
+        return q.Filter(must=must) if must else None
+
+    def optimize(self) -> None:
+        with self._write:
+            self._shard.optimize()
+
+    def close(self) -> None:
+        with self._write:
+            self._shard.flush()
+            self._shard.close()
