@@ -8,17 +8,21 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from core.domain import DocumentStatus
 from core.errors import SourcebookError
 from core.services import Services
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    from ingest.executor import JobEvent
+    from ingest.intake import Submission
 
 app = typer.Typer(help="Sourcebook: answers from your own documents, with citations.", no_args_is_help=True)
 console = Console()
@@ -43,13 +47,18 @@ def services() -> Iterator[Services]:
         opened.close()
 
 
-def _files(paths: list[Path]) -> list[Path]:
-    found: list[Path] = []
+def _files(paths: list[Path]) -> list[tuple[Path, str]]:
+    """Files to ingest, each with its name: its path below the folder given, or its file name."""
+    found: list[tuple[Path, str]] = []
     for path in paths:
         if path.is_dir():
-            found.extend(p for p in sorted(path.rglob("*")) if p.is_file() and not p.name.startswith("."))
+            found.extend(
+                (p, p.relative_to(path).as_posix())
+                for p in sorted(path.rglob("*"))
+                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
         elif path.is_file():
-            found.append(path)
+            found.append((path, path.name))
         else:
             err.print(f"[yellow]skipped:[/] {path} does not exist")
     return found
@@ -78,12 +87,9 @@ def ingest(
         )
         with Progress(*columns, console=err, transient=False) as progress:
             overall = progress.add_task("documents", total=len(files), stage="")
-            tasks: dict[str, int] = {}
+            tasks: dict[str, TaskID] = {}
 
-            def on_event(event: object) -> None:
-                from ingest.executor import JobEvent
-
-                assert isinstance(event, JobEvent)
+            def on_event(event: JobEvent) -> None:
                 task = tasks.get(event.job_id)
                 if task is None:
                     return
@@ -94,8 +100,8 @@ def ingest(
 
             s.executor.subscribe(on_event)
             submissions = []
-            for path in files:
-                submission = s.intake.add_path(collection, path, retry_failed=retry_failed)
+            for path, name in files:
+                submission = s.intake.add_path(collection, path, name=name, retry_failed=retry_failed)
                 submissions.append(submission)
                 if submission.job_id and submission.outcome.value == "queued":
                     tasks[submission.job_id] = progress.add_task(
@@ -107,18 +113,19 @@ def ingest(
         _report(s, submissions)
 
 
-def _report(s: Services, submissions: list[object]) -> None:
-    from ingest.intake import Outcome, Submission
+def _report(s: Services, submissions: list[Submission]) -> None:
+    from ingest.intake import Outcome
 
-    ready = failed = unchanged = 0
+    ready = failed = unchanged = replaced = 0
     table = Table("file", "status", "reason", title="Not ingested", show_lines=False)
     for sub in submissions:
-        assert isinstance(sub, Submission)
         if sub.outcome is Outcome.UNCHANGED:
             unchanged += 1
             continue
         doc = s.catalog.find_document(sub.document_id) if sub.document_id else None
-        if doc is not None and doc.status is DocumentStatus.READY:
+        if doc is None and sub.outcome is Outcome.QUEUED:
+            replaced += 1  # a later file of the same name in this batch replaced it
+        elif doc is not None and doc.status is DocumentStatus.READY:
             ready += 1
         else:
             failed += 1
@@ -126,7 +133,8 @@ def _report(s: Services, submissions: list[object]) -> None:
             table.add_row(sub.source_name, "failed", reason or "")
     if failed:
         console.print(table)
-    console.print(f"[green]{ready} ingested[/], {unchanged} unchanged, [red]{failed} failed[/]")
+    note = f", {replaced} replaced by a later file of the same name" if replaced else ""
+    console.print(f"[green]{ready} ingested[/], {unchanged} unchanged, [red]{failed} failed[/]{note}")
 
 
 @app.command()
@@ -155,8 +163,12 @@ def documents(
         for d in docs:
             colour = {"ready": "green", "failed": "red"}.get(d.status.value, "yellow")
             table.add_row(
-                d.id[:12], d.source_name, d.media_type.rsplit("/", 1)[-1][:24], str(d.page_count or ""),
-                f"[{colour}]{d.status.value}[/]", d.failure_reason or "",
+                d.id[:12],
+                d.source_name,
+                d.media_type.rsplit("/", 1)[-1][:24],
+                str(d.page_count or ""),
+                f"[{colour}]{d.status.value}[/]",
+                d.failure_reason or "",
             )
         console.print(table)
 
@@ -177,7 +189,9 @@ def _resolve(s: Services, document_id: str) -> str:
         return matches[0]
     from core.errors import NotFound
 
-    raise NotFound(f"no document with id {document_id!r}" if not matches else f"id prefix {document_id!r} is ambiguous")
+    raise NotFound(
+        f"no document with id {document_id!r}" if not matches else f"id prefix {document_id!r} is ambiguous"
+    )
 
 
 @app.command()
@@ -231,7 +245,9 @@ def search(
         for rank, p in enumerate(passages, start=1):
             pages = ", ".join(map(str, p.pages))
             section = " > ".join(p.section_path)
-            console.print(f"[bold]{rank}. {p.source_name}[/] p. {pages}  [dim]{section}  score {p.score:.3f}[/]")
+            console.print(
+                f"[bold]{rank}. {p.source_name}[/] p. {pages}  [dim]{section}  score {p.score:.3f}[/]"
+            )
             console.print(f"   {' '.join(p.text.split())[:300]}")
 
 

@@ -46,9 +46,7 @@ class Settings(BaseSettings):
         if self.vector_store == "server" and not self.qdrant_url:
             raise ValueError("vector_store=server needs SOURCEBOOK_QDRANT_URL")
         if self.executor == "celery" and self.vector_store != "server":
-            raise ValueError(
-                "executor=celery needs vector_store=server: an embedded Qdrant has one owner"
-            )
+            raise ValueError("executor=celery needs vector_store=server: an embedded Qdrant has one owner")
         if self.chunk_overlap >= self.chunk_tokens:
             raise ValueError("chunk_overlap must be smaller than chunk_tokens")
         return self

@@ -45,8 +45,12 @@ class Chunker:
             offset += len(element.text) + len(SEPARATOR)
         page_of = [(start, start + len(e.text), e.page) for start, e in zip(starts, elements, strict=True)]
 
+        spans = self._spans(elements, starts)
+        if not spans:
+            # Headings only (a title slide, a deck of chart captions): the headings are the content.
+            spans = self._spans([_as_text(e) for e in elements], starts)
         chunks: list[Chunk] = []
-        for span in self._spans(elements, starts):
+        for span in spans:
             for start, end in self._split(text, span):
                 pages = tuple(sorted({p for s, e, p in page_of if s < end and e > start}))
                 chunks.append(
@@ -140,6 +144,12 @@ class Chunker:
             pieces.append((base + start, base + end))
             cursor = start + 1
         return pieces
+
+
+def _as_text(element: Element) -> Element:
+    if element.kind is ElementKind.TITLE:
+        return Element(ElementKind.TEXT, element.text, element.page)
+    return element
 
 
 def _locate(body: str, part: str, cursor: int) -> int:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from pathlib import PurePosixPath, PureWindowsPath
+import zipfile
+from pathlib import Path, PurePosixPath
 
 import magic
 
@@ -32,6 +33,7 @@ _ADVICE = {
     "application/msword": "legacy Word .doc: save it as DOCX",
     "application/vnd.ms-powerpoint": "legacy PowerPoint .ppt: save it as PPTX",
     "application/vnd.ms-excel": "legacy Excel .xls: save it as XLSX",
+    "application/x-ole-storage": "a legacy Office file (.doc, .ppt, .xls): save it as DOCX, PPTX or XLSX",
     "application/x-msdownload": "a Windows program, not a document",
     "application/x-dosexec": "a Windows program, not a document",
     "application/zip": "a zip archive: unpack it and upload the documents inside",
@@ -41,11 +43,17 @@ _CSV_SUFFIXES = frozenset({".csv"})
 _TEXTUAL = frozenset({"text/plain", "text/x-c", "text/x-script.python", "text/x-python", "text/x-java"})
 
 
-def detect_media_type(head: bytes, source_name: str) -> str:
-    """Return the supported media type of ``head`` (the file's first bytes) or raise Unsupported."""
+def detect_media_type(head: bytes, source_name: str, path: Path | None = None) -> str:
+    """Return the supported media type of a file from its first bytes, or raise Unsupported.
+
+    ``path`` lets a zip be opened: OOXML files are zips, and libmagic's look at the head does not
+    always reach the part that tells Word, PowerPoint and Excel apart.
+    """
     if not head:
         raise InvalidInput("file is empty")
     detected = magic.from_buffer(head, mime=True).lower()
+    if detected == "application/zip" and path is not None:
+        detected = _ooxml_kind(path) or detected
     suffix = PurePosixPath(source_name.lower()).suffix
     if detected in _TEXTUAL or (detected == "text/html" and suffix in _MARKDOWN_SUFFIXES):
         # Markdown that opens with an HTML tag still is Markdown.
@@ -67,20 +75,38 @@ def detect_media_type(head: bytes, source_name: str) -> str:
     raise Unsupported(f"not a supported document type: {detected}{suffix_note}")
 
 
+_OOXML_PARTS = (("word/", DOCX), ("ppt/", PPTX), ("xl/", XLSX))
+
+
+def _ooxml_kind(path: Path) -> str | None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return None
+    if "[Content_Types].xml" not in names:
+        return None
+    for prefix, media_type in _OOXML_PARTS:
+        if any(name.startswith(prefix) for name in names):
+            return media_type
+    return None
+
+
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]")
 
 
 def safe_source_name(raw: str) -> str:
-    """The file name to show and store: its last path part, without control or shell characters.
+    """The name to show and store: a relative path of clean parts, never a way out of a folder.
 
-    ``../../etc/passwd`` becomes ``passwd``; ``C:\\x\\report.pdf`` becomes ``report.pdf``.
+    ``../../etc/passwd`` becomes ``etc/passwd``, ``C:\\x\\report.pdf`` becomes ``x/report.pdf``;
+    control and shell characters become ``_``. Originals are stored by hash, so a name is only a
+    label, but it must still be safe to show and to use as a download file name.
     """
-    name = unicodedata.normalize("NFC", raw)
-    name = PureWindowsPath(PurePosixPath(name).name).name
-    name = _UNSAFE.sub("_", name).strip().strip(".")
-    if not name:
-        return "unnamed"
-    if len(name) > 200:
-        stem, dot, suffix = name.rpartition(".")
-        name = (stem[: 200 - len(suffix) - 1] + dot + suffix) if dot and len(suffix) <= 10 else name[:200]
-    return name
+    text = unicodedata.normalize("NFC", raw).replace("\\", "/")
+    parts: list[str] = []
+    for part in text.split("/"):
+        part = _UNSAFE.sub("_", part).strip().strip(".").strip()
+        if part and part not in {".", ".."} and not (len(part) == 2 and part[1] == ":" and not parts):
+            parts.append(part[:120])
+    name = "/".join(parts)[-240:].lstrip("/")
+    return name or "unnamed"

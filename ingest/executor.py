@@ -102,7 +102,7 @@ class LocalPoolExecutor:
             try:
                 with self._commit:
                     self.writer.commit(task, processed)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 log.exception("indexing %s failed", task.source_name)
                 self._fail(task, failure_reason(exc))
             else:
@@ -121,7 +121,7 @@ class LocalPoolExecutor:
         for listener in self._listeners:
             try:
                 listener(event)
-            except Exception:  # noqa: BLE001 - a display problem must not stop ingestion
+            except Exception:
                 log.exception("progress listener failed")
 
     def _read_progress(self) -> None:
@@ -136,7 +136,7 @@ class LocalPoolExecutor:
                 self.writer.catalog.update_job(
                     job_id, state=JobState.RUNNING, stage=stage, progress=round(fraction, 3)
                 )
-            except Exception:  # noqa: BLE001 - progress is best effort
+            except Exception:
                 log.debug("could not record progress of %s", job_id, exc_info=True)
             self._emit(JobEvent(job_id, document_id, stage, fraction, JobState.RUNNING))
 
@@ -147,7 +147,7 @@ class LocalPoolExecutor:
 
     def shutdown(self) -> None:
         self._closed = True
-        self._pool.close()
+        self._pool.close()  # type: ignore[no-untyped-call]
         self._pool.join(timeout=10)
-        self._pool.stop()
+        self._pool.stop()  # type: ignore[no-untyped-call]
         self._reader.join(timeout=2)

@@ -58,9 +58,12 @@ class Intake:
         self.blobs = blobs
         self.executor = executor
 
-    def add_path(self, collection: str, path: Path, *, retry_failed: bool = False) -> Submission:
+    def add_path(
+        self, collection: str, path: Path, *, name: str | None = None, retry_failed: bool = False
+    ) -> Submission:
+        """Ingest a file; ``name`` (default: the file name) may be its path inside a folder."""
         with path.open("rb") as stream:
-            return self.add(collection, path.name, stream, retry_failed=retry_failed)
+            return self.add(collection, name or path.name, stream, retry_failed=retry_failed)
 
     def add(
         self,
@@ -77,7 +80,13 @@ class Intake:
             media_type, reason = self._media_type(blob, name)
             sha, size = blob.sha256, blob.size
         except Oversized as exc:
-            blob, media_type, reason, sha, size = None, "application/octet-stream", exc.reason, exc.sha256, exc.size
+            blob, media_type, reason, sha, size = (
+                None,
+                "application/octet-stream",
+                exc.reason,
+                exc.sha256,
+                exc.size,
+            )
         doc_id = document_id(collection, sha)
         existing = self.catalog.find_document(doc_id)
         if existing is not None and not self._needs_work(existing, retry_failed):
@@ -116,7 +125,7 @@ class Intake:
 
     def _media_type(self, blob: StoredBlob, name: str) -> tuple[str, str | None]:
         try:
-            return detect_media_type(blob.head, name), None
+            return detect_media_type(blob.head, name, blob.path), None
         except InvalidInput as exc:
             return "application/octet-stream", exc.reason
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _content as C  # noqa: E402
+import _content as C
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "acme-support"
@@ -35,13 +35,14 @@ A4_PX = (1654, 2339)  # A4 at 200 dpi
 
 # --- fonts ----------------------------------------------------------------
 
+
 def _font_path(bold: bool) -> str:
     name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
-    for cand in (Path("/usr/share/fonts/truetype/dejavu") / name,
-                 Path("/usr/share/fonts/dejavu") / name):
+    for cand in (Path("/usr/share/fonts/truetype/dejavu") / name, Path("/usr/share/fonts/dejavu") / name):
         if cand.exists():
             return str(cand)
     import reportlab  # fallback: Bitstream Vera ships with reportlab
+
     return str(Path(reportlab.__file__).parent / "fonts" / ("VeraBd.ttf" if bold else "Vera.ttf"))
 
 
@@ -50,6 +51,7 @@ def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
 
 
 # --- image rendering (scanned pages and the quick card) -------------------
+
 
 def wrap(draw: ImageDraw.ImageDraw, text: str, fnt, width: int) -> list[str]:
     lines, cur = [], ""
@@ -69,15 +71,21 @@ def render_scan(blocks, seed: int) -> Image.Image:
     d = ImageDraw.Draw(img)
     margin, y = 170, 170
     width = A4_PX[0] - 2 * margin
-    styles = {"title": (font(46, True), 24), "h": (font(34, True), 14),
-              "p": (font(31), 16), "small": (font(26), 10)}
+    styles = {
+        "title": (font(46, True), 24),
+        "h": (font(34, True), 14),
+        "p": (font(31), 16),
+        "small": (font(26), 10),
+    }
     for kind, text in blocks:
         if kind == "gap":
             y += 30
             continue
         if kind == "signature":  # a deterministic hand-drawn-looking scribble
-            pts = [(margin + 10 + i * 6, y + 45 + int(22 * ((i * 37) % 11 - 5) / 5 * (1 if i % 3 else -0.6)))
-                   for i in range(45)]
+            pts = [
+                (margin + 10 + i * 6, y + 45 + int(22 * ((i * 37) % 11 - 5) / 5 * (1 if i % 3 else -0.6)))
+                for i in range(45)
+            ]
             d.line(pts, fill=30, width=4, joint="curve")
             y += 110
             continue
@@ -126,31 +134,48 @@ def build_card(path: Path) -> None:
 
 # --- PDFs (reportlab) -------------------------------------------------------
 
+
 def _styles():
     from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+
     ss = getSampleStyleSheet()
-    return {"title": ss["Title"], "h1": ss["Heading1"], "h2": ss["Heading2"],
-            "p": ParagraphStyle("body", parent=ss["BodyText"], fontSize=10.5, leading=14,
-                                spaceAfter=6)}
+    return {
+        "title": ss["Title"],
+        "h1": ss["Heading1"],
+        "h2": ss["Heading2"],
+        "p": ParagraphStyle("body", parent=ss["BodyText"], fontSize=10.5, leading=14, spaceAfter=6),
+    }
 
 
 def flowables(blocks):
     from reportlab.lib import colors
     from reportlab.lib.units import mm
     from reportlab.platypus import ListFlowable, ListItem, Paragraph, Table, TableStyle
+
     st, out = _styles(), []
     for kind, val in blocks:
         if kind in ("bullets", "steps"):
             items = [ListItem(Paragraph(_esc(t), st["p"])) for t in val]
-            out.append(ListFlowable(items, bulletType="bullet" if kind == "bullets" else "1",
-                                    start="\u2022" if kind == "bullets" else None,
-                                    bulletFormat=None if kind == "bullets" else "%s."))
+            out.append(
+                ListFlowable(
+                    items,
+                    bulletType="bullet" if kind == "bullets" else "1",
+                    start="\u2022" if kind == "bullets" else None,
+                    bulletFormat=None if kind == "bullets" else "%s.",
+                )
+            )
         elif kind == "table":
             cells = [[Paragraph(_esc(c), st["p"]) for c in row] for row in val]
             t = Table(cells, colWidths=[22 * mm, 38 * mm, 42 * mm, 36 * mm, 22 * mm])
-            t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
-                                   ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dde6f0")),
-                                   ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+            t.setStyle(
+                TableStyle(
+                    [
+                        ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
+                        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dde6f0")),
+                        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ]
+                )
+            )
             out.append(t)
         else:
             out.append(Paragraph(_esc(val), st[kind]))
@@ -168,6 +193,7 @@ def _footer(label: str):
         canvas.drawString(56, 30, f"{C.COMPANY}  |  {label}")
         canvas.drawRightString(A4_W - 56, 30, f"Page {doc.page}")
         canvas.restoreState()
+
     return draw
 
 
@@ -176,15 +202,26 @@ A4_W = 595.2756
 
 def _no_ascii85() -> None:
     from reportlab import rl_config
+
     rl_config.useA85 = 0  # store streams as raw binary (about 20% smaller than ASCII85)
 
 
 def build_manual(path: Path) -> None:
     from reportlab.lib.pagesizes import A4
     from reportlab.platypus import PageBreak, SimpleDocTemplate
-    doc = SimpleDocTemplate(str(path), pagesize=A4, invariant=1, title=C.MANUAL_TITLE,
-                            author=C.COMPANY, subject="T-series user manual",
-                            leftMargin=56, rightMargin=56, topMargin=56, bottomMargin=56)
+
+    doc = SimpleDocTemplate(
+        str(path),
+        pagesize=A4,
+        invariant=1,
+        title=C.MANUAL_TITLE,
+        author=C.COMPANY,
+        subject="T-series user manual",
+        leftMargin=56,
+        rightMargin=56,
+        topMargin=56,
+        bottomMargin=56,
+    )
     story = []
     for i, page in enumerate(C.MANUAL_PAGES):
         if i:
@@ -197,6 +234,7 @@ def build_manual(path: Path) -> None:
 def _image_page(canvas, img: Image.Image) -> None:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.utils import ImageReader
+
     canvas.drawImage(ImageReader(scan_to_jpeg(img)), 0, 0, width=A4[0], height=A4[1])
     canvas.showPage()
 
@@ -204,6 +242,7 @@ def _image_page(canvas, img: Image.Image) -> None:
 def build_scanned_letter(path: Path) -> None:
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen.canvas import Canvas
+
     c = Canvas(str(path), pagesize=A4, invariant=1)
     c.setTitle("Scan 2024-03-14")  # a scanner sets no useful metadata, and no text layer
     c.setCreator("Scanner")
@@ -216,6 +255,7 @@ def build_mixed_bulletin(path: Path) -> None:
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen.canvas import Canvas
     from reportlab.platypus import Frame
+
     c = Canvas(str(path), pagesize=A4, invariant=1)
     c.setTitle(C.BULLETIN_TITLE)
     c.setAuthor(C.COMPANY)
@@ -231,6 +271,7 @@ def build_mixed_bulletin(path: Path) -> None:
 
 # --- Office formats ---------------------------------------------------------
 
+
 def normalize_zip(path: Path) -> None:
     """Fix zip timestamps and docProps dates so OOXML output is byte-stable."""
     with zipfile.ZipFile(path) as zin:
@@ -238,8 +279,9 @@ def normalize_zip(path: Path) -> None:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
         for name, data in entries:
             if name == "docProps/core.xml":
-                data = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*",
-                              rb"\g<1>" + FIXED_ISO.encode(), data)
+                data = re.sub(
+                    rb"(<dcterms:(created|modified)[^>]*>)[^<]*", rb"\g<1>" + FIXED_ISO.encode(), data
+                )
             info = zipfile.ZipInfo(name, date_time=(2024, 8, 1, 9, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
@@ -248,6 +290,7 @@ def normalize_zip(path: Path) -> None:
 
 def build_docx(path: Path) -> None:
     from docx import Document
+
     doc = Document()
     cp = doc.core_properties
     cp.title, cp.author, cp.created, cp.modified = C.POLICY_TITLE, C.COMPANY, FIXED_DATE, FIXED_DATE
@@ -273,10 +316,15 @@ def build_docx(path: Path) -> None:
 
 def build_pptx(path: Path) -> None:
     from pptx import Presentation
+
     prs = Presentation()
     cp = prs.core_properties
-    cp.title, cp.author, cp.created, cp.modified = "Firmware 4.2 Release Notes", C.COMPANY, \
-        FIXED_DATE, FIXED_DATE
+    cp.title, cp.author, cp.created, cp.modified = (
+        "Firmware 4.2 Release Notes",
+        C.COMPANY,
+        FIXED_DATE,
+        FIXED_DATE,
+    )
     cp.last_modified_by, cp.revision = C.COMPANY, 1
     for i, (title, body) in enumerate(C.SLIDES):
         slide = prs.slides.add_slide(prs.slide_layouts[0 if i == 0 else 1])
@@ -296,11 +344,14 @@ def build_pptx(path: Path) -> None:
 def build_xlsx(path: Path) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font
+
     wb = Workbook()
     wb.properties.creator, wb.properties.title = C.COMPANY, "T-series compatibility and error codes"
     wb.properties.created = wb.properties.modified = FIXED_DATE
-    sheets = [("HVAC Compatibility", C.COMPAT_HEADER, C.COMPAT_ROWS, [44, 8, 8, 10, 44]),
-              ("Error Codes", C.ERROR_HEADER, C.ERROR_ROWS, [8, 36, 52, 56])]
+    sheets = [
+        ("HVAC Compatibility", C.COMPAT_HEADER, C.COMPAT_ROWS, [44, 8, 8, 10, 44]),
+        ("Error Codes", C.ERROR_HEADER, C.ERROR_ROWS, [8, 36, 52, 56]),
+    ]
     for i, (name, header, rows, widths) in enumerate(sheets):
         ws = wb.active if i == 0 else wb.create_sheet()
         ws.title = name
@@ -309,7 +360,7 @@ def build_xlsx(path: Path) -> None:
             ws.append(row)
         for cell in ws[1]:
             cell.font = Font(bold=True)
-        for col, wdt in zip("ABCDE", widths):
+        for col, wdt in zip("ABCDE", widths, strict=False):
             ws.column_dimensions[col].width = wdt
         ws.freeze_panes = "A2"
     wb.save(path)
@@ -318,23 +369,30 @@ def build_xlsx(path: Path) -> None:
 
 # --- golden set -------------------------------------------------------------
 
+
 def write_questions() -> None:
     rows = [dict(question=q, answer=a, source=s, page=p) for q, a, s, p in C.QUESTIONS]
     with open(HERE / "questions.jsonl", "w", encoding="utf-8") as f:
         for r in rows:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    md = ["# Sample golden questions", "",
-          "Questions about the fictional Northwind T-series support documents in",
-          "`samples/acme-support/`. `Answer` is a snippet found in the source (case and",
-          "whitespace may differ; OCR sources may hold small recognition errors). `Page` is",
-          "1-based: the PDF page, the slide number for PPTX, the sheet number for XLSX,",
-          "and 1 for formats without pages. Generated by `build_samples.py` from",
-          "`_content.py`; the same rows are in `questions.jsonl`.", "",
-          "Only-here facts: the CarePlus price and the 30-day claim window exist only in the",
-          "scanned `warranty-policy-letter-scanned.pdf`; the part number WB-300R (and the",
-          "FSN-2024-07 serial range) exist only on the scanned page 2 of",
-          "`installer-bulletin-2024-07.pdf`.", "",
-          "| # | Question | Answer | Source | Page |", "|---|---|---|---|---|"]
+    md = [
+        "# Sample golden questions",
+        "",
+        "Questions about the fictional Northwind T-series support documents in",
+        "`samples/acme-support/`. `Answer` is a snippet found in the source (case and",
+        "whitespace may differ; OCR sources may hold small recognition errors). `Page` is",
+        "1-based: the PDF page, the slide number for PPTX, the sheet number for XLSX,",
+        "and 1 for formats without pages. Generated by `build_samples.py` from",
+        "`_content.py`; the same rows are in `questions.jsonl`.",
+        "",
+        "Only-here facts: the CarePlus price and the 30-day claim window exist only in the",
+        "scanned `warranty-policy-letter-scanned.pdf`; the part number WB-300R (and the",
+        "FSN-2024-07 serial range) exist only on the scanned page 2 of",
+        "`installer-bulletin-2024-07.pdf`.",
+        "",
+        "| # | Question | Answer | Source | Page |",
+        "|---|---|---|---|---|",
+    ]
     for i, r in enumerate(rows, 1):
         md.append(f"| {i} | {r['question']} | {r['answer']} | `{r['source']}` | {r['page']} |")
     (HERE / "QUESTIONS.md").write_text("\n".join(md) + "\n", encoding="utf-8")

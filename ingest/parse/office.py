@@ -90,7 +90,7 @@ def parse_with_unstructured(path: Path, media_type: str) -> ParsedDocument:
         raw = _partition(path, media_type)
     except IngestFailed:
         raise
-    except Exception as exc:  # noqa: BLE001 - any parser failure is this document's failure
+    except Exception as exc:
         kind = media_type.rsplit("/", 1)[-1].split(".")[-1]
         raise IngestFailed(f"corrupt or unreadable {kind} file ({type(exc).__name__})") from exc
     elements: list[Element] = []
@@ -99,14 +99,16 @@ def parse_with_unstructured(path: Path, media_type: str) -> ParsedDocument:
         page_name = getattr(item.metadata, "page_name", None)
         if media_type in {detect.XLSX, detect.XLSM} and page_name and page_name != sheet:
             sheet = page_name  # the sheet name heads its tables
-            elements.append(Element(ElementKind.TITLE, str(page_name), getattr(item.metadata, "page_number", None) or 1))
-        kind = _KINDS.get(item.category)
-        text = _table_text(item) if kind is ElementKind.TABLE else str(item.text).strip()
-        if kind is None or not text:
+            elements.append(
+                Element(ElementKind.TITLE, str(page_name), getattr(item.metadata, "page_number", None) or 1)
+            )
+        category = _KINDS.get(item.category)
+        text = _table_text(item) if category is ElementKind.TABLE else str(item.text).strip()
+        if category is None or not text:
             continue
         page = getattr(item.metadata, "page_number", None) or 1
         level = getattr(item.metadata, "category_depth", None) or 0
-        elements.append(Element(kind, text, int(page), level=int(level)))
+        elements.append(Element(category, text, int(page), level=int(level)))
     pages = max((e.page for e in elements), default=1)
     return ParsedDocument(tuple(elements), pages)
 

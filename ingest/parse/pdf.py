@@ -6,6 +6,7 @@ with the broken and hostile files in shared/eval-data/pdf-badinput and needs no 
 
 from __future__ import annotations
 
+import itertools
 import re
 import statistics
 from dataclasses import dataclass
@@ -107,7 +108,7 @@ class Layout:
         if not lines:
             return cls(0.0, (), 0.0)
         body = statistics.median_low(round(line.size, 1) for line in lines)
-        steps = [a.top - b.top for a, b in zip(lines, lines[1:], strict=False) if 0 < a.top - b.top]
+        steps = [a.top - b.top for a, b in itertools.pairwise(lines) if a.top - b.top > 0]
         spacing = statistics.median_low(steps) if steps else body * 1.2
         sizes = {round(line.size, 1) for line in lines if line.size > body * 1.08}
         return cls(body, tuple(sorted(sizes, reverse=True)), spacing)

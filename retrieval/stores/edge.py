@@ -34,10 +34,14 @@ class EdgeVectorStore:
             else:
                 self._shard = q.EdgeShard.create(str(path), config)
                 for name in P.KEYWORD_FIELDS:
-                    self._shard.update(q.UpdateOperation.create_field_index(name, q.PayloadSchemaType.Keyword))
+                    self._shard.update(
+                        q.UpdateOperation.create_field_index(name, q.PayloadSchemaType.Keyword)
+                    )
                 for name in P.INTEGER_FIELDS:
-                    self._shard.update(q.UpdateOperation.create_field_index(name, q.PayloadSchemaType.Integer))
-        except Exception as exc:  # noqa: BLE001 - the engine raises plain exceptions
+                    self._shard.update(
+                        q.UpdateOperation.create_field_index(name, q.PayloadSchemaType.Integer)
+                    )
+        except Exception as exc:
             if "WouldBlock" in str(exc):
                 raise BackendUnavailable(
                     f"the vector store at {path} is open in another process (stop it first)"
@@ -70,7 +74,9 @@ class EdgeVectorStore:
             must.append(q.FieldCondition(key="document_id", match=q.MatchValue(document_id)))
         if collection is not None:
             must.append(q.FieldCondition(key="collection", match=q.MatchValue(collection)))
-        return int(self._shard.count(q.CountRequest(exact=True, filter=q.Filter(must=must) if must else None)))
+        return int(
+            self._shard.count(q.CountRequest(exact=True, filter=q.Filter(must=must) if must else None))
+        )
 
     def search(self, request: SearchRequest) -> list[Passage]:
         q = self._q

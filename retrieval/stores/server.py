@@ -32,7 +32,7 @@ class QdrantServerVectorStore:
             self._client = QdrantClient(path=location)
         try:
             self._ensure_collection(dimension)
-        except Exception as exc:  # noqa: BLE001 - connection errors come in many types
+        except Exception as exc:
             raise BackendUnavailable(f"Qdrant at {location} is unavailable: {exc}") from exc
 
     def _ensure_collection(self, dimension: int) -> None:
@@ -72,9 +72,13 @@ class QdrantServerVectorStore:
 
     def delete_document(self, document_id: str) -> None:
         m = self._m
-        condition = m.Filter(must=[m.FieldCondition(key="document_id", match=m.MatchValue(value=document_id))])
+        condition = m.Filter(
+            must=[m.FieldCondition(key="document_id", match=m.MatchValue(value=document_id))]
+        )
         with self._lock:
-            self._client.delete(self.collection, points_selector=m.FilterSelector(filter=condition), wait=True)
+            self._client.delete(
+                self.collection, points_selector=m.FilterSelector(filter=condition), wait=True
+            )
 
     def count(self, *, document_id: str | None = None, collection: str | None = None) -> int:
         m = self._m
@@ -83,7 +87,9 @@ class QdrantServerVectorStore:
             must.append(m.FieldCondition(key="document_id", match=m.MatchValue(value=document_id)))
         if collection is not None:
             must.append(m.FieldCondition(key="collection", match=m.MatchValue(value=collection)))
-        result = self._client.count(self.collection, count_filter=m.Filter(must=must) if must else None, exact=True)
+        result = self._client.count(
+            self.collection, count_filter=m.Filter(must=must) if must else None, exact=True
+        )
         return int(result.count)
 
     def search(self, request: SearchRequest) -> list[Passage]:
@@ -104,7 +110,9 @@ class QdrantServerVectorStore:
                 self.collection,
                 prefetch=[
                     m.Prefetch(query=dense_vector, using=P.DENSE, limit=request.candidates, filter=condition),
-                    m.Prefetch(query=sparse_vector, using=P.SPARSE, limit=request.candidates, filter=condition),
+                    m.Prefetch(
+                        query=sparse_vector, using=P.SPARSE, limit=request.candidates, filter=condition
+                    ),
                 ],
                 query=m.FusionQuery(fusion=m.Fusion.RRF),
                 query_filter=condition,
@@ -113,13 +121,21 @@ class QdrantServerVectorStore:
             )
         elif request.mode == "sparse":
             response = self._client.query_points(
-                self.collection, query=sparse_vector, using=P.SPARSE, query_filter=condition,
-                limit=request.limit, with_payload=True,
+                self.collection,
+                query=sparse_vector,
+                using=P.SPARSE,
+                query_filter=condition,
+                limit=request.limit,
+                with_payload=True,
             )
         else:
             response = self._client.query_points(
-                self.collection, query=dense_vector, using=P.DENSE, query_filter=condition,
-                limit=request.limit, with_payload=True,
+                self.collection,
+                query=dense_vector,
+                using=P.DENSE,
+                query_filter=condition,
+                limit=request.limit,
+                with_payload=True,
             )
         return [P.passage(point.id, point.score, point.payload or {}) for point in response.points]
 
