@@ -44,6 +44,10 @@ def _init_worker(progress_queue: Any) -> None:
     _progress_queue = progress_queue
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    # Import the parsers now, so a document's time limit is spent on the document.
+    from ingest.parse import warm_up
+
+    warm_up()
 
 
 def _run(task: IngestTask) -> ProcessedDocument:
@@ -90,7 +94,7 @@ class LocalPoolExecutor:
         try:
             processed = future.result()
         except FutureTimeout:
-            self._fail(task, f"processing took longer than the {self.timeout_s:.0f} s limit per document")
+            self._fail(task, f"processing took longer than the {self.timeout_s:g} s limit per document")
         except CancelledError:
             self._fail(task, "processing was cancelled")
         except Exception as exc:  # noqa: BLE001 - each document fails alone, with its reason

@@ -20,7 +20,29 @@ import zipfile
 from datetime import datetime
 from pathlib import Path
 
+import reportlab
+from docx import Document
+from openpyxl import Workbook
+from openpyxl.styles import Font
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from pptx import Presentation
+from reportlab import rl_config
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    Frame,
+    ListFlowable,
+    ListItem,
+    PageBreak,
+    Paragraph,
+    SimpleDocTemplate,
+    Table,
+    TableStyle,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _content as C
@@ -31,6 +53,7 @@ FIXED_DATE = datetime(2024, 8, 1, 9, 0, 0)
 FIXED_ISO = "2024-08-01T09:00:00Z"
 DPI = 200
 A4_PX = (1654, 2339)  # A4 at 200 dpi
+rl_config.useA85 = 0  # store PDF streams as raw binary (about 20% smaller than ASCII85)
 
 
 # --- fonts ----------------------------------------------------------------
@@ -41,8 +64,8 @@ def _font_path(bold: bool) -> str:
     for cand in (Path("/usr/share/fonts/truetype/dejavu") / name, Path("/usr/share/fonts/dejavu") / name):
         if cand.exists():
             return str(cand)
-    import reportlab  # fallback: Bitstream Vera ships with reportlab
 
+    # fallback: Bitstream Vera ships with reportlab
     return str(Path(reportlab.__file__).parent / "fonts" / ("VeraBd.ttf" if bold else "Vera.ttf"))
 
 
@@ -136,7 +159,6 @@ def build_card(path: Path) -> None:
 
 
 def _styles():
-    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 
     ss = getSampleStyleSheet()
     return {
@@ -148,9 +170,6 @@ def _styles():
 
 
 def flowables(blocks):
-    from reportlab.lib import colors
-    from reportlab.lib.units import mm
-    from reportlab.platypus import ListFlowable, ListItem, Paragraph, Table, TableStyle
 
     st, out = _styles(), []
     for kind, val in blocks:
@@ -191,24 +210,13 @@ def _footer(label: str):
         canvas.saveState()
         canvas.setFont("Helvetica", 8)
         canvas.drawString(56, 30, f"{C.COMPANY}  |  {label}")
-        canvas.drawRightString(A4_W - 56, 30, f"Page {doc.page}")
+        canvas.drawRightString(A4[0] - 56, 30, f"Page {doc.page}")
         canvas.restoreState()
 
     return draw
 
 
-A4_W = 595.2756
-
-
-def _no_ascii85() -> None:
-    from reportlab import rl_config
-
-    rl_config.useA85 = 0  # store streams as raw binary (about 20% smaller than ASCII85)
-
-
 def build_manual(path: Path) -> None:
-    from reportlab.lib.pagesizes import A4
-    from reportlab.platypus import PageBreak, SimpleDocTemplate
 
     doc = SimpleDocTemplate(
         str(path),
@@ -232,16 +240,12 @@ def build_manual(path: Path) -> None:
 
 
 def _image_page(canvas, img: Image.Image) -> None:
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.utils import ImageReader
 
     canvas.drawImage(ImageReader(scan_to_jpeg(img)), 0, 0, width=A4[0], height=A4[1])
     canvas.showPage()
 
 
 def build_scanned_letter(path: Path) -> None:
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfgen.canvas import Canvas
 
     c = Canvas(str(path), pagesize=A4, invariant=1)
     c.setTitle("Scan 2024-03-14")  # a scanner sets no useful metadata, and no text layer
@@ -252,9 +256,6 @@ def build_scanned_letter(path: Path) -> None:
 
 def build_mixed_bulletin(path: Path) -> None:
     """Page 1: normal text page. Page 2: image-only scanned field service note."""
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfgen.canvas import Canvas
-    from reportlab.platypus import Frame
 
     c = Canvas(str(path), pagesize=A4, invariant=1)
     c.setTitle(C.BULLETIN_TITLE)
@@ -289,7 +290,6 @@ def normalize_zip(path: Path) -> None:
 
 
 def build_docx(path: Path) -> None:
-    from docx import Document
 
     doc = Document()
     cp = doc.core_properties
@@ -315,7 +315,6 @@ def build_docx(path: Path) -> None:
 
 
 def build_pptx(path: Path) -> None:
-    from pptx import Presentation
 
     prs = Presentation()
     cp = prs.core_properties
@@ -342,8 +341,6 @@ def build_pptx(path: Path) -> None:
 
 
 def build_xlsx(path: Path) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
 
     wb = Workbook()
     wb.properties.creator, wb.properties.title = C.COMPANY, "T-series compatibility and error codes"
@@ -400,7 +397,6 @@ def write_questions() -> None:
 
 def main() -> None:
     OUT.mkdir(exist_ok=True)
-    _no_ascii85()
     build_manual(OUT / "t-series-user-manual.pdf")
     build_scanned_letter(OUT / "warranty-policy-letter-scanned.pdf")
     build_mixed_bulletin(OUT / "installer-bulletin-2024-07.pdf")

@@ -32,6 +32,22 @@ class ParsedDocument:
         return None
 
 
+def warm_up() -> None:
+    """Import the parser libraries (several seconds for unstructured and spaCy) ahead of work."""
+    import pypdfium2  # noqa: F401
+    import pytesseract  # noqa: F401
+
+    from ingest.parse.office import _offline_unstructured
+
+    _offline_unstructured()
+    import unstructured.partition.docx
+    import unstructured.partition.html
+    import unstructured.partition.md  # noqa: F401
+    from unstructured.partition.text import partition_text
+
+    partition_text(text="Warm up. The sentence splitter loads on first use.")
+
+
 def parse(path: Path, media_type: str, limits: ParseLimits) -> ParsedDocument:
     """Parse one file of a known media type. Raises IngestFailed with a reason a person reads."""
     if media_type == detect.PDF:

@@ -1,0 +1,142 @@
+"""One contract for every VectorStore adapter that can run here.
+
+Edge (embedded engine) and the qdrant-client adapter against its local mode always; the
+qdrant-client adapter against a real server too when QDRANT_URL is set.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.domain import Chunk, Document, DocumentStatus
+from core.protocols import SearchFilter, SearchRequest, VectorStore
+from ingest.embed import HashingEmbedder
+
+EMBEDDER = HashingEmbedder()
+
+ADAPTERS = ["edge", "client-local"] + (["server"] if os.environ.get("QDRANT_URL") else [])
+
+
+@pytest.fixture(params=ADAPTERS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorStore]:
+    from retrieval.stores.edge import EdgeVectorStore
+    from retrieval.stores.server import QdrantServerVectorStore
+
+    opened: VectorStore
+    if request.param == "edge":
+        opened = EdgeVectorStore(tmp_path / "edge", EMBEDDER.dimension)
+    elif request.param == "client-local":
+        opened = QdrantServerVectorStore(str(tmp_path / "local"), EMBEDDER.dimension)
+    else:
+        name = f"contract-{uuid.uuid4().hex[:8]}"
+        opened = QdrantServerVectorStore(os.environ["QDRANT_URL"], EMBEDDER.dimension, collection=name)
+    yield opened
+    opened.close()
+
+
+def _document(doc_id: str, collection: str = "manuals", team: str = "support", **kw: object) -> Document:
+    return Document(
+        id=doc_id,
+        collection=collection,
+        source_name=f"{doc_id}.txt",
+        media_type=str(kw.get("media_type", "text/plain")),
+        sha256=doc_id * 2,
+        size=1,
+        status=DocumentStatus.READY,
+        team=team,
+        tags=tuple(kw.get("tags", ())),  # type: ignore[arg-type]
+    )
+
+
+def _index(store: VectorStore, doc: Document, texts: list[str]) -> list[Chunk]:
+    chunks = [Chunk(doc.id, i, t, (i + 1,), ("Guide",), 0, len(t)) for i, t in enumerate(texts)]
+    store.upsert(doc, chunks, EMBEDDER.embed([c.embedding_text for c in chunks]))
+    return chunks
+
+
+def _search(store: VectorStore, text: str, mode: str = "dense", **filters: object) -> list[str]:
+    request = SearchRequest(
+        text,
+        EMBEDDER.embed([text])[0].tolist(),
+        limit=5,
+        mode=mode,  # type: ignore[arg-type]
+        filter=SearchFilter(**filters),  # type: ignore[arg-type]
+    )
+    return [p.text for p in store.search(request)]
+
+
+TEXTS = [
+    "Error E-104 means the internal temperature sensor failed.",
+    "Refunds are issued within 30 days of the return.",
+    "The battery of the remote sensor lasts two years.",
+]
+
+
+@pytest.mark.parametrize("mode", ["dense", "sparse", "hybrid"])
+def test_finds_the_matching_chunk_first(store: VectorStore, mode: str) -> None:
+    _index(store, _document("a"), TEXTS)
+    assert _search(store, "what does error E-104 mean", mode)[0] == TEXTS[0]
+
+
+def test_passages_carry_what_a_citation_needs(store: VectorStore) -> None:
+    doc = _document("a")
+    chunks = _index(store, doc, TEXTS)
+    request = SearchRequest("refunds", EMBEDDER.embed(["refunds"])[0].tolist(), limit=1, mode="hybrid")
+    [passage] = store.search(request)
+    assert passage.chunk_id == chunks[1].id
+    assert (passage.document_id, passage.collection, passage.source_name) == ("a", "manuals", "a.txt")
+    assert passage.pages == (2,)
+    assert passage.section_path == ("Guide",)
+    assert (passage.char_start, passage.char_end) == (0, len(TEXTS[1]))
+
+
+def test_upsert_is_idempotent(store: VectorStore) -> None:
+    doc = _document("a")
+    _index(store, doc, TEXTS)
+    _index(store, doc, TEXTS)
+    assert store.count(document_id="a") == len(TEXTS)
+
+
+def test_delete_document_removes_every_vector(store: VectorStore) -> None:
+    _index(store, _document("a"), TEXTS)
+    _index(store, _document("b"), TEXTS[:1])
+    store.delete_document("a")
+    assert store.count(document_id="a") == 0
+    assert store.count() == 1
+    assert all(p == TEXTS[0] for p in _search(store, "refunds battery error", "hybrid"))
+
+
+def test_counts_by_collection(store: VectorStore) -> None:
+    _index(store, _document("a", collection="manuals"), TEXTS)
+    _index(store, _document("b", collection="policies"), TEXTS[:2])
+    assert store.count(collection="manuals") == 3
+    assert store.count(collection="policies") == 2
+
+
+@pytest.mark.parametrize("mode", ["dense", "sparse", "hybrid"])
+def test_team_filter_is_applied_inside_the_query(store: VectorStore, mode: str) -> None:
+    _index(store, _document("a", team="support"), TEXTS)
+    _index(store, _document("b", team="legal"), ["Error E-104 legal hold notice."])
+    found = _search(store, "error E-104", mode, teams=("legal",))
+    assert found == ["Error E-104 legal hold notice."]
+    assert _search(store, "error E-104", mode, teams=()) == []
+
+
+def test_filters_by_collection_document_media_type_and_tag(store: VectorStore) -> None:
+    _index(store, _document("a", collection="manuals", tags=("t100",)), TEXTS)
+    _index(store, _document("b", collection="policies", media_type="application/pdf"), TEXTS)
+    assert len(_search(store, "error", collections=("policies",))) == 3
+    assert set(_search(store, "error", document_ids=("a",))) == set(TEXTS)
+    assert len(_search(store, "error", media_types=("application/pdf",))) == 3
+    assert len(_search(store, "error", tags=("t100",))) == 3
+    assert _search(store, "error", tags=("t999",)) == []
+
+
+def test_a_query_with_no_known_words_finds_nothing_by_bm25(store: VectorStore) -> None:
+    _index(store, _document("a"), TEXTS)
+    assert _search(store, "zzzqqq", "sparse") == []
