@@ -159,7 +159,6 @@ def build_card(path: Path) -> None:
 
 
 def _styles():
-
     ss = getSampleStyleSheet()
     return {
         "title": ss["Title"],
@@ -170,7 +169,6 @@ def _styles():
 
 
 def flowables(blocks):
-
     st, out = _styles(), []
     for kind, val in blocks:
         if kind in ("bullets", "steps"):
@@ -217,19 +215,9 @@ def _footer(label: str):
 
 
 def build_manual(path: Path) -> None:
-
-    doc = SimpleDocTemplate(
-        str(path),
-        pagesize=A4,
-        invariant=1,
-        title=C.MANUAL_TITLE,
-        author=C.COMPANY,
-        subject="T-series user manual",
-        leftMargin=56,
-        rightMargin=56,
-        topMargin=56,
-        bottomMargin=56,
-    )
+    margins = dict.fromkeys(("leftMargin", "rightMargin", "topMargin", "bottomMargin"), 56)
+    meta = {"title": C.MANUAL_TITLE, "author": C.COMPANY, "subject": "T-series user manual"}
+    doc = SimpleDocTemplate(str(path), pagesize=A4, invariant=1, **margins, **meta)
     story = []
     for i, page in enumerate(C.MANUAL_PAGES):
         if i:
@@ -240,13 +228,11 @@ def build_manual(path: Path) -> None:
 
 
 def _image_page(canvas, img: Image.Image) -> None:
-
     canvas.drawImage(ImageReader(scan_to_jpeg(img)), 0, 0, width=A4[0], height=A4[1])
     canvas.showPage()
 
 
 def build_scanned_letter(path: Path) -> None:
-
     c = Canvas(str(path), pagesize=A4, invariant=1)
     c.setTitle("Scan 2024-03-14")  # a scanner sets no useful metadata, and no text layer
     c.setCreator("Scanner")
@@ -290,7 +276,6 @@ def normalize_zip(path: Path) -> None:
 
 
 def build_docx(path: Path) -> None:
-
     doc = Document()
     cp = doc.core_properties
     cp.title, cp.author, cp.created, cp.modified = C.POLICY_TITLE, C.COMPANY, FIXED_DATE, FIXED_DATE
@@ -315,7 +300,6 @@ def build_docx(path: Path) -> None:
 
 
 def build_pptx(path: Path) -> None:
-
     prs = Presentation()
     cp = prs.core_properties
     cp.title, cp.author, cp.created, cp.modified = (
@@ -341,7 +325,6 @@ def build_pptx(path: Path) -> None:
 
 
 def build_xlsx(path: Path) -> None:
-
     wb = Workbook()
     wb.properties.creator, wb.properties.title = C.COMPANY, "T-series compatibility and error codes"
     wb.properties.created = wb.properties.modified = FIXED_DATE
