@@ -39,7 +39,6 @@ check: install lint types test  ## what CI runs
 
 bench: install
 	$(BIN)/python -m bench.ocr
-	$(BIN)/python -m bench.ingest --corpus docling
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
