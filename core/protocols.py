@@ -10,7 +10,7 @@ from typing import Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from core.domain import Chunk, Document, Passage
+from core.domain import Answer, Chunk, Document, Passage
 
 Vectors = npt.NDArray[np.float32]
 SearchMode = Literal["dense", "sparse", "hybrid"]
@@ -65,3 +65,15 @@ class VectorStore(Protocol):
     def optimize(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+class Reranker(Protocol):
+    """Re-orders a search's candidates; returns at most ``limit`` of them, best first."""
+
+    def rerank(self, query: str, passages: Sequence[Passage], limit: int) -> list[Passage]: ...
+
+
+class Generator(Protocol):
+    """Writes an answer from passages; every sentence cites one, or the answer is a refusal."""
+
+    def answer(self, question: str, passages: Sequence[Passage]) -> Answer: ...

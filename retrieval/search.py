@@ -1,0 +1,71 @@
+"""Search as the product runs it: hybrid retrieval in the engine, then rerank, then collapse
+near-duplicate passages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+from core.domain import Passage
+from core.protocols import Embedder, Reranker, SearchFilter, SearchMode, SearchRequest, VectorStore
+
+_WORD = re.compile(r"\w+")
+
+
+class Searcher:
+    def __init__(
+        self,
+        store: VectorStore,
+        embedder: Embedder,
+        reranker: Reranker | None = None,
+        *,
+        candidates: int = 50,
+        duplicate_threshold: float = 0.9,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.reranker = reranker
+        self.candidates = candidates
+        self.duplicate_threshold = duplicate_threshold
+
+    def search(
+        self,
+        query: str,
+        search_filter: SearchFilter,
+        *,
+        limit: int = 10,
+        mode: SearchMode = "hybrid",
+        rerank: bool = True,
+    ) -> list[Passage]:
+        vector = self.embedder.embed([query])[0].tolist() if mode != "sparse" else None
+        pool = max(limit, self.candidates) if (rerank and self.reranker) else limit * 2
+        request = SearchRequest(query, vector, pool, mode, search_filter, candidates=max(pool, 100))
+        found = collapse_duplicates(self.store.search(request), self.duplicate_threshold)
+        if rerank and self.reranker is not None:
+            return self.reranker.rerank(query, found, limit)
+        return found[:limit]
+
+
+def collapse_duplicates(passages: Sequence[Passage], threshold: float = 0.9) -> list[Passage]:
+    """Drop a passage whose words mostly repeat a better-ranked one (the same text in two files,
+    or the overlap of neighbouring chunks)."""
+    kept: list[Passage] = []
+    seen: list[set[str]] = []
+    for passage in passages:
+        words = set(_WORD.findall(passage.text.lower()))
+        if any(_overlap(words, other) >= threshold for other in seen):
+            continue
+        kept.append(passage)
+        seen.append(words)
+    return kept
+
+
+def _overlap(a: set[str], b: set[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / min(len(a), len(b))
+
+
+def with_score(passage: Passage, score: float) -> Passage:
+    return replace(passage, score=score)
