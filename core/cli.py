@@ -251,6 +251,86 @@ def search(
             console.print(f"   {' '.join(p.text.split())[:300]}")
 
 
+@app.command()
+def ask(
+    question: str,
+    collection: CollectionOpt,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Answer a question from a collection, citing document and page for every sentence."""
+    from dataclasses import asdict
+
+    from core.protocols import SearchFilter
+
+    with services() as s:
+        s.catalog.collection_team(collection)
+        passages = s.searcher.search(question, SearchFilter(collections=(collection,)), limit=6)
+        answer = s.generator.answer(question, passages)
+        if as_json:
+            print(json.dumps(asdict(answer), indent=2, default=str))
+            return
+        style = "yellow" if answer.refused else "green"
+        console.print(f"[{style}]{answer.text}[/]")
+        for c in answer.citations:
+            pages = ", ".join(map(str, c.pages))
+            console.print(f"  [bold][{c.marker}][/] {c.title}, p. {pages}: [dim]{c.quote[:160]}[/]")
+        if answer.refused:
+            console.print("[bold]Closest passages:[/]")
+            for p in answer.passages[:3]:
+                console.print(f"  {p.source_name} p. {', '.join(map(str, p.pages))}: [dim]{p.text[:160]}[/]")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+) -> None:
+    """Serve the HTTP API (docs at /docs). The first start writes an admin key to $SOURCEBOOK_HOME."""
+    import uvicorn
+
+    from api.app import create_app
+
+    uvicorn.run(create_app(Settings()), host=host, port=port, log_level="info")
+
+
+keys_app = typer.Typer(help="API keys: create and revoke.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    team: Annotated[list[str], typer.Option(help="Team(s) the key's user belongs to.")],
+    role: Annotated[str, typer.Option(help="admin, knowledge_manager, agent or engineer")] = "agent",
+    user: Annotated[str | None, typer.Option(help="User name (default: derived from role and team).")] = None,
+) -> None:
+    """Create an API key. It is shown once; only its hash is stored."""
+    from core.access import Role
+    from core.catalog.keys import KeyRing
+
+    try:
+        parsed = Role(role)
+    except ValueError:
+        err.print(f"[red]error:[/] unknown role {role!r}: use admin, knowledge_manager, agent or engineer")
+        raise typer.Exit(2) from None
+    with services() as s:
+        issued = KeyRing(s.catalog).issue(user or f"{parsed.value}-{'-'.join(team)}", parsed, tuple(team))
+        console.print(
+            f"key for {issued.user} ({issued.role.value}; teams {', '.join(issued.teams) or 'all'}):"
+        )
+        print(issued.secret)
+        err.print("store it now: it cannot be shown again")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key by its id (the part after ``sb_``)."""
+    from core.catalog.keys import KeyRing
+
+    with services() as s:
+        KeyRing(s.catalog).revoke(key_id)
+        console.print(f"revoked {key_id}")
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     app()

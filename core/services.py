@@ -8,13 +8,14 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from core.catalog import Catalog
-from core.protocols import Embedder, VectorStore
+from core.protocols import Embedder, Generator, Reranker, VectorStore
 from core.settings import Settings
 
 if TYPE_CHECKING:
     from ingest.blobs import BlobStore
     from ingest.executor import LocalPoolExecutor
     from ingest.intake import Intake
+    from retrieval.search import Searcher
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,35 @@ class Services:
         from ingest.embed import create_embedder
 
         return create_embedder(self.settings.embedder)
+
+    @cached_property
+    def searcher(self) -> Searcher:
+        from retrieval.search import Searcher
+
+        return Searcher(self.store, self.embedder, self.reranker)
+
+    @cached_property
+    def reranker(self) -> Reranker | None:
+        if self.settings.reranker == "none":
+            return None
+        from retrieval.rerank import default_reranker
+
+        return default_reranker(self.embedder)
+
+    @cached_property
+    def generator(self) -> Generator:
+        s = self.settings
+        if s.generator == "openai":
+            from retrieval.llm import OpenAICompatibleGenerator
+
+            assert s.openai_base_url is not None  # the settings validator guarantees it
+            key = s.openai_api_key.get_secret_value() if s.openai_api_key else "not-needed"
+            return OpenAICompatibleGenerator(
+                s.openai_base_url, s.openai_model, key, s.openai_timeout_s, self.embedder
+            )
+        from retrieval.answer import ExtractiveGenerator
+
+        return ExtractiveGenerator(self.embedder)
 
     @cached_property
     def blobs(self) -> BlobStore:
@@ -70,6 +100,15 @@ class Services:
         self.catalog.delete_document(document_id)
         if not any(d.sha256 == document.sha256 for d in self.catalog.documents()):
             self.blobs.delete(document.sha256)
+
+    def delete_collection(self, name: str) -> None:
+        for document in self.catalog.documents(name):
+            self.store.delete_document(document.id)
+        shas = {d.sha256 for d in self.catalog.documents(name)}
+        self.catalog.delete_collection(name)
+        still_used = {d.sha256 for d in self.catalog.documents()}
+        for sha in shas - still_used:
+            self.blobs.delete(sha)
 
     def close(self) -> None:
         if self._executor is not None:

@@ -116,6 +116,28 @@ class Intake:
         self.executor.submit(self._task(job_id, doc_id, collection, name, media_type, blob.path))
         return Submission(name, Outcome.QUEUED, doc_id, job_id)
 
+    def resume(self) -> list[Submission]:
+        """Queue again what a stopped process left queued or half done (its pool died with it)."""
+        resumed = []
+        for doc in self.catalog.documents():
+            if doc.status not in {DocumentStatus.QUEUED, DocumentStatus.PROCESSING}:
+                continue
+            if self.executor.in_flight(doc.id):
+                continue
+            path = self.blobs.path(doc.sha256)
+            job_id = self.catalog.create_job(doc.collection, doc.source_name)
+            self.catalog.update_job(job_id, document_id=doc.id, attempts=1)
+            if not path.is_file():
+                reason = "the original file is no longer stored; upload it again"
+                self.catalog.update_document(doc.id, status=DocumentStatus.FAILED, failure_reason=reason)
+                self.catalog.update_job(job_id, state=JobState.FAILED, stage="failed", error=reason)
+                continue
+            self.executor.submit(
+                self._task(job_id, doc.id, doc.collection, doc.source_name, doc.media_type, path)
+            )
+            resumed.append(Submission(doc.source_name, Outcome.QUEUED, doc.id, job_id))
+        return resumed
+
     def _needs_work(self, doc: Document, retry_failed: bool) -> bool:
         if doc.status is DocumentStatus.READY or self.executor.in_flight(doc.id):
             return False

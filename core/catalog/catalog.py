@@ -284,6 +284,17 @@ class Catalog:
             for key, value in values.items():
                 setattr(row, key, value)
 
+    def latest_job(self, document_id: str) -> Job | None:
+        query = (
+            select(JobRow.id)
+            .where(JobRow.document_id == document_id)
+            .order_by(JobRow.created_at.desc())
+            .limit(1)
+        )
+        with self.session() as s:
+            job_id = s.scalar(query)
+        return None if job_id is None else self.get_job(job_id)
+
     def get_job(self, job_id: str) -> Job:
         with self.session() as s:
             row = s.get(JobRow, job_id)

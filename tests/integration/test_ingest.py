@@ -182,3 +182,29 @@ def test_a_document_past_the_time_limit_fails_alone(settings: Settings, tmp_path
         assert status_of(services, after) == (DocumentStatus.READY, None)
     finally:
         services.close()
+
+
+def test_documents_left_queued_by_a_stopped_process_are_resumed(settings: Settings) -> None:
+    first = Services.open(settings)
+    first.catalog.ensure_collection("acme")
+    blob = first.blobs.put(io.BytesIO(b"The hotline number changed in May.\n"), 10_000)
+    from core.domain import Document
+    from ingest.intake import document_id
+
+    doc_id = document_id("acme", blob.sha256)
+    first.catalog.add_document(
+        Document(
+            doc_id, "acme", "hotline.txt", "text/plain", blob.sha256, blob.size, DocumentStatus.PROCESSING
+        )
+    )
+    first.close()  # as if the process died while the document was processing
+
+    second = Services.open(settings)
+    try:
+        [resumed] = second.intake.resume()
+        assert resumed.document_id == doc_id
+        assert second.executor.wait(timeout=300)
+        assert second.catalog.get_document(doc_id).status is DocumentStatus.READY
+        assert second.store.count(document_id=doc_id) == second.catalog.chunk_count(document_id=doc_id) > 0
+    finally:
+        second.close()

@@ -1,0 +1,73 @@
+"""The query service: ``create_app(settings)`` builds everything in its lifespan; nothing at import."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi_offline import FastAPIOffline
+
+from api import errors
+from api.metrics import Metrics
+from api.routes import answers, collections, documents, system
+from core.access import Role
+from core.catalog.keys import KeyRing
+from core.services import Services
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = Services.open(settings)
+        app.state.services = services
+        app.state.keys = KeyRing(services.catalog)
+        _bootstrap_admin_key(app.state.keys, settings)
+        resumed = services.intake.resume()
+        if resumed:
+            log.warning("resumed %d documents left unfinished by the last run", len(resumed))
+        try:
+            yield
+        finally:
+            services.close()
+
+    app = FastAPIOffline(
+        title="Sourcebook",
+        version="0.1.0",
+        description="Cited answers from your own documents. Authenticate with `Authorization: Bearer <key>`.",
+        lifespan=lifespan,
+    )
+    app.state.metrics = Metrics()
+    errors.install(app)
+    app.middleware("http")(app.state.metrics.middleware)
+
+    @app.middleware("http")
+    async def upload_limit(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        length = request.headers.get("content-length")
+        limit = settings.max_upload_bytes + 1024 * 1024  # room for the multipart envelope
+        if length and length.isdigit() and int(length) > limit:
+            mb = settings.max_upload_bytes / (1024 * 1024)
+            return errors.problem(413, "Content too large", f"exceeds the {mb:g} MB upload limit")
+        return await call_next(request)
+
+    for module in (system, collections, documents, answers):
+        app.include_router(module.router)
+    return app
+
+
+def _bootstrap_admin_key(keys: KeyRing, settings: Settings) -> None:
+    """The single-node default needs a first key: write one for an admin, readable by us only."""
+    if keys.any_admin():
+        return
+    issued = keys.issue("admin", Role.ADMIN, ())
+    path = settings.home / "admin-key.txt"
+    path.write_text(issued.secret + "\n")
+    os.chmod(path, 0o600)
+    log.warning("created the first admin API key: it is in %s", path.resolve())

@@ -1,0 +1,59 @@
+"""Health, readiness, metrics and jobs."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from api import scope
+from api.deps import PrincipalDep, ServicesDep
+from api.schemas import JobOut
+from core.access import Action
+from core.errors import BackendUnavailable, NotFound
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(services: ServicesDep) -> dict[str, str]:
+    """The catalog and the vector store answer."""
+    try:
+        services.catalog.collections()
+        services.store.count()
+    except Exception as exc:
+        raise BackendUnavailable(f"not ready: {exc}") from exc
+    return {"status": "ready", "catalog": "ok", "vector_store": "ok"}
+
+
+@router.get("/metrics", response_class=Response)
+def metrics(request: Request) -> Response:
+    """Prometheus metrics."""
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/v1/jobs/{job_id}")
+def get_job(job_id: str, services: ServicesDep, principal: PrincipalDep) -> JobOut:
+    principal.require(Action.READ)
+    job = services.catalog.get_job(job_id)
+    try:
+        scope.collection(services, principal, job.collection)
+    except NotFound:
+        raise NotFound(f"no job with id {job_id!r}") from None
+    return JobOut(
+        id=job.id,
+        collection=job.collection,
+        source_name=job.source_name,
+        document_id=job.document_id,
+        state=job.state.value,
+        stage=job.stage,
+        progress=job.progress,
+        attempts=job.attempts,
+        error=job.error,
+    )

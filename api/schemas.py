@@ -1,0 +1,199 @@
+"""Request and response bodies of the HTTP API (pydantic lives at the edge only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.domain import Answer, Citation, Document, Passage
+
+
+class Filters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    document_ids: list[str] = Field(default_factory=list, max_length=100)
+    media_types: list[str] = Field(default_factory=list, max_length=20)
+    tags: list[str] = Field(default_factory=list, max_length=20)
+
+
+class SearchBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(min_length=1, max_length=2000)
+    collections: list[str] = Field(
+        default_factory=list, max_length=50, description="Empty: every visible one."
+    )
+    filters: Filters = Field(default_factory=Filters)
+    limit: int = Field(10, ge=1, le=50)
+    mode: Literal["dense", "sparse", "hybrid"] = "hybrid"
+    rerank: bool = True
+
+
+class AskBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1, max_length=2000)
+    collections: list[str] = Field(default_factory=list, max_length=50)
+    filters: Filters = Field(default_factory=Filters)
+    passages: int = Field(6, ge=1, le=20, description="How many passages the answer may draw on.")
+    stream: bool = False
+
+
+class PassageOut(BaseModel):
+    chunk_id: str
+    document_id: str
+    collection: str
+    source_name: str
+    text: str
+    pages: list[int]
+    section_path: list[str]
+    char_start: int
+    char_end: int
+    score: float
+
+    @classmethod
+    def of(cls, p: Passage) -> PassageOut:
+        return cls(
+            chunk_id=p.chunk_id,
+            document_id=p.document_id,
+            collection=p.collection,
+            source_name=p.source_name,
+            text=p.text,
+            pages=list(p.pages),
+            section_path=list(p.section_path),
+            char_start=p.char_start,
+            char_end=p.char_end,
+            score=p.score,
+        )
+
+
+class CitationOut(BaseModel):
+    marker: int
+    document_id: str
+    title: str
+    pages: list[int]
+    quote: str
+    char_start: int
+    char_end: int
+    support: float
+
+    @classmethod
+    def of(cls, c: Citation) -> CitationOut:
+        return cls(
+            marker=c.marker,
+            document_id=c.document_id,
+            title=c.title,
+            pages=list(c.pages),
+            quote=c.quote,
+            char_start=c.char_start,
+            char_end=c.char_end,
+            support=c.support,
+        )
+
+
+class AnswerOut(BaseModel):
+    question: str
+    answer: str
+    citations: list[CitationOut]
+    refused: bool
+    refusal_reason: str | None
+    escalate: bool = Field(description="True when a person should take the question over.")
+    passages: list[PassageOut]
+
+    @classmethod
+    def of(cls, a: Answer) -> AnswerOut:
+        return cls(
+            question=a.question,
+            answer=a.text,
+            citations=[CitationOut.of(c) for c in a.citations],
+            refused=a.refused,
+            refusal_reason=a.refusal_reason,
+            escalate=a.refused,
+            passages=[PassageOut.of(p) for p in a.passages],
+        )
+
+
+class SearchOut(BaseModel):
+    query: str
+    passages: list[PassageOut]
+
+
+class DocumentOut(BaseModel):
+    id: str
+    collection: str
+    source_name: str
+    title: str | None
+    media_type: str
+    size: int
+    page_count: int | None
+    status: str
+    failure_reason: str | None
+    version: int
+    tags: list[str]
+    progress: float | None = None
+    stage: str | None = None
+    created_at: datetime | None
+    updated_at: datetime | None
+
+    @classmethod
+    def of(cls, d: Document, progress: float | None = None, stage: str | None = None) -> DocumentOut:
+        return cls(
+            id=d.id,
+            collection=d.collection,
+            source_name=d.source_name,
+            title=d.title,
+            media_type=d.media_type,
+            size=d.size,
+            page_count=d.page_count,
+            status=d.status.value,
+            failure_reason=d.failure_reason,
+            version=d.version,
+            tags=list(d.tags),
+            progress=progress,
+            stage=stage,
+            created_at=d.created_at,
+            updated_at=d.updated_at,
+        )
+
+
+class UploadResult(BaseModel):
+    source_name: str
+    outcome: Literal["queued", "unchanged", "rejected"]
+    document_id: str | None
+    job_id: str | None
+    reason: str | None
+
+
+class UploadOut(BaseModel):
+    collection: str
+    results: list[UploadResult]
+
+
+class JobOut(BaseModel):
+    id: str
+    collection: str
+    source_name: str
+    document_id: str | None
+    state: str
+    stage: str
+    progress: float
+    attempts: int
+    error: str | None
+
+
+class CollectionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    team: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = Field("", max_length=2000)
+
+
+class CollectionOut(BaseModel):
+    name: str
+    team: str
+    description: str
+    document_count: int
+    chunk_count: int

@@ -1,0 +1,45 @@
+"""What a caller may see: visible collections and documents. Not visible reads as not found,
+so a key never learns that another team's collection or document exists."""
+
+from __future__ import annotations
+
+from api.schemas import Filters
+from core.access import Action, Principal
+from core.catalog import CollectionInfo
+from core.domain import Document
+from core.errors import NotFound
+from core.protocols import SearchFilter
+from core.services import Services
+
+
+def visible_collections(services: Services, principal: Principal) -> list[CollectionInfo]:
+    return [c for c in services.catalog.collections() if principal.sees(c.team)]
+
+
+def collection(services: Services, principal: Principal, name: str) -> CollectionInfo:
+    for info in visible_collections(services, principal):
+        if info.name == name:
+            return info
+    raise NotFound(f"no collection named {name!r}")
+
+
+def document(services: Services, principal: Principal, document_id: str) -> Document:
+    doc = services.catalog.find_document(document_id)
+    if doc is None or not principal.sees(doc.team or ""):
+        raise NotFound(f"no document with id {document_id!r}")
+    return doc
+
+
+def search_filter(
+    services: Services, principal: Principal, collections: list[str], filters: Filters
+) -> SearchFilter:
+    principal.require(Action.READ)
+    for name in collections:
+        collection(services, principal, name)
+    return SearchFilter(
+        collections=tuple(collections),
+        teams=principal.visible_teams,
+        document_ids=tuple(filters.document_ids),
+        media_types=tuple(filters.media_types),
+        tags=tuple(filters.tags),
+    )

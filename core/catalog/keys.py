@@ -1,0 +1,90 @@
+"""API keys: shown once, stored as a SHA-256 of the secret, looked up by their public prefix.
+
+Keys are 32 random bytes, so a fast hash is enough (a slow hash protects guessable passwords).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from core.access import Principal, Role
+from core.catalog.catalog import Catalog
+from core.catalog.models import ApiKeyRow, UserRow
+from core.errors import InvalidInput, NotFound, Unauthorized
+
+PREFIX = "sb"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    key_id: str
+    secret: str  # the whole key; exists only in this object, never stored
+    user: str
+    role: Role
+    teams: tuple[str, ...]
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class KeyRing:
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def issue(self, user: str, role: Role, teams: tuple[str, ...]) -> IssuedKey:
+        if role is not Role.ADMIN and not teams:
+            raise InvalidInput("a key for a non-admin role needs at least one team")
+        key_id = secrets.token_hex(6)
+        secret = f"{PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
+        with self.catalog.session() as s:
+            row = s.scalar(select(UserRow).where(UserRow.name == user))
+            if row is None:
+                row = UserRow(name=user, role=role.value, teams=sorted(set(teams)))
+                s.add(row)
+                s.flush()
+            else:
+                row.role = role.value
+                row.teams = sorted(set(row.teams) | set(teams))
+            s.add(ApiKeyRow(id=key_id, user_id=row.id, key_hash=_hash(secret)))
+            teams = tuple(row.teams)
+        return IssuedKey(key_id, secret, user, role, teams)
+
+    def authenticate(self, secret: str) -> Principal:
+        parts = secret.split("_", 2)
+        if len(parts) != 3 or parts[0] != PREFIX:
+            raise Unauthorized("malformed API key")
+        with self.catalog.session() as s:
+            key = s.get(ApiKeyRow, parts[1])
+            if (
+                key is None
+                or key.revoked_at is not None
+                or not hmac.compare_digest(key.key_hash, _hash(secret))
+            ):
+                raise Unauthorized("unknown or revoked API key")
+            key.last_used_at = datetime.now(UTC)
+            user = s.get(UserRow, key.user_id)
+            assert user is not None  # the foreign key guarantees it
+            return Principal(user.name, Role(user.role), tuple(user.teams))
+
+    def revoke(self, key_id: str) -> None:
+        with self.catalog.session() as s:
+            key = s.get(ApiKeyRow, key_id)
+            if key is None:
+                raise NotFound(f"no API key {key_id!r}")
+            key.revoked_at = datetime.now(UTC)
+
+    def any_admin(self) -> bool:
+        with self.catalog.session() as s:
+            query = (
+                select(ApiKeyRow.id)
+                .join(UserRow)
+                .where(UserRow.role == Role.ADMIN.value, ApiKeyRow.revoked_at.is_(None))
+            )
+            return s.scalar(query.limit(1)) is not None
