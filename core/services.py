@@ -47,24 +47,11 @@ class Services:
 
     @cached_property
     def reranker(self) -> Reranker | None:
-        if self.settings.reranker == "none":
-            return None
-        from retrieval.rerank import default_reranker
-
-        return default_reranker(self.embedder)
+        return None
 
     @cached_property
     def generator(self) -> Generator:
-        s = self.settings
-        if s.generator == "openai":
-            from retrieval.llm import OpenAICompatibleGenerator
-
-            assert s.openai_base_url is not None  # the settings validator guarantees it
-            key = s.openai_api_key.get_secret_value() if s.openai_api_key else "not-needed"
-            return OpenAICompatibleGenerator(
-                s.openai_base_url, s.openai_model, key, s.openai_timeout_s, self.embedder
-            )
-        from retrieval.answer import ExtractiveGenerator
+        from retrieval.extractive import ExtractiveGenerator
 
         return ExtractiveGenerator(self.embedder)
 
