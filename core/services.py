@@ -35,9 +35,9 @@ class Services:
 
     @cached_property
     def embedder(self) -> Embedder:
-        from ingest.embed import create_embedder
+        from ingest.embed import BatchingEmbedder, create_embedder
 
-        return create_embedder(self.settings.embedder)
+        return BatchingEmbedder(create_embedder(self.settings.embedder))
 
     @cached_property
     def searcher(self) -> Searcher:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from core.protocols import Vectors
+from core.protocols import Embedder, Vectors
 
 MINILM = "all-MiniLM-L6-v2"
 
@@ -115,3 +115,71 @@ def create_embedder(name: str) -> MiniLMEmbedder | HashingEmbedder:
     if name in {"minilm", MINILM}:
         return MiniLMEmbedder()
     raise ValueError(f"unknown embedder {name!r}")
+
+
+class BatchingEmbedder:
+    """Embeds the texts of concurrent callers in one model call.
+
+    Under load a service embeds many short queries at once; one batch of eight costs little more
+    than one query, so callers wait up to ``window_s`` for company, then share the call.
+    """
+
+    def __init__(self, inner: Embedder, *, window_s: float = 0.003, max_batch: int = 64) -> None:
+        import threading
+
+        self.inner = inner
+        self.window_s = window_s
+        self.max_batch = max_batch
+        self._lock = threading.Lock()
+        self._pending: list[tuple[list[str], Any]] = []
+        self._leader_busy = False
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    def tokenize(self, text: str) -> list[int]:
+        return self.inner.tokenize(text)
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        import threading
+        import time
+
+        if len(texts) >= self.max_batch:
+            return self.inner.embed(texts)
+        slot: dict[str, Any] = {"done": threading.Event()}
+        with self._lock:
+            self._pending.append((list(texts), slot))
+            lead = not self._leader_busy
+            if lead:
+                self._leader_busy = True
+        if lead:
+            time.sleep(self.window_s)
+            with self._lock:
+                batch, self._pending = self._pending, []
+                self._leader_busy = False
+            self._run(batch)
+        slot["done"].wait()
+        if "error" in slot:
+            raise slot["error"]
+        result: Vectors = slot["vectors"]
+        return result
+
+    def _run(self, batch: list[tuple[list[str], Any]]) -> None:
+        flat = [text for texts, _ in batch for text in texts]
+        try:
+            vectors = self.inner.embed(flat)
+        except Exception as exc:  # noqa: BLE001 - every waiting caller gets the error
+            for _, slot in batch:
+                slot["error"] = exc
+                slot["done"].set()
+            return
+        start = 0
+        for texts, slot in batch:
+            slot["vectors"] = vectors[start : start + len(texts)]
+            start += len(texts)
+            slot["done"].set()

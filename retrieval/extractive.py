@@ -12,8 +12,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from core.domain import Answer, Citation, Passage
-from core.protocols import Embedder
+from core.protocols import Embedder, Vectors
 from retrieval.sentences import Span, split_sentences
 
 REFUSAL = (
@@ -92,8 +94,13 @@ class ExtractiveGenerator:
         max_sentences: int = 3,
         threshold: float | None = None,
         semantic_weight: float = 0.7,
+        embed_budget: int = 12,
+        cache_size: int = 20_000,
     ) -> None:
         self.embedder = embedder
+        self.embed_budget = embed_budget
+        self.cache_size = cache_size
+        self._cache: dict[str, Vectors] = {}
         self.max_sentences = max_sentences
         self.threshold = threshold if threshold is not None else THRESHOLDS.get(embedder.name, 0.4)
         self.semantic_weight = semantic_weight
@@ -129,20 +136,38 @@ class ExtractiveGenerator:
         return Answer(question, " ".join(parts), tuple(citations), passages=tuple(passages))
 
     def _score(self, question: str, passages: Sequence[Passage]) -> list[_Candidate]:
-        spans = [(rank, p, span) for rank, p in enumerate(passages) for span in split_sentences(p.text)]
+        asked = _words(question)
+        spans = []
+        for rank, passage in enumerate(passages):
+            for span in split_sentences(passage.text):
+                overlap = len(asked & _words(span.text)) / len(asked) if asked else 0.0
+                spans.append((rank, passage, span, overlap))
         if not spans:
             return []
-        vectors = self.embedder.embed([question] + [span.text for _, _, span in spans])
-        similarity = vectors[1:] @ vectors[0]
-        asked = _words(question)
+        # Embedding every sentence of every passage costs about a second on a CPU; the sentences
+        # that share no word with the question and sit in low passages rarely win, so only the
+        # most promising ones are embedded.
+        spans.sort(key=lambda item: (item[3], -item[0]), reverse=True)
+        spans = spans[: self.embed_budget]
+        question_vector = self._vectors([question])[0]
+        similarity = self._vectors([span.text for _, _, span, _ in spans]) @ question_vector
         candidates = []
-        for (rank, passage, span), cosine in zip(spans, similarity, strict=True):
-            overlap = len(asked & _words(span.text)) / len(asked) if asked else 0.0
+        for (rank, passage, span, overlap), cosine in zip(spans, similarity, strict=True):
             support = self.semantic_weight * float(cosine) + (1 - self.semantic_weight) * overlap
             support -= 0.01 * rank  # ties go to the better-ranked passage
             candidates.append(_Candidate(rank, passage, span, support))
         candidates.sort(key=lambda c: c.support, reverse=True)
         return candidates
+
+    def _vectors(self, texts: list[str]) -> Vectors:
+        """Embeddings, remembered: popular passages are asked about again and again."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            for text, vector in zip(missing, self.embedder.embed(missing), strict=True):
+                self._cache[text] = vector
+            while len(self._cache) > self.cache_size:
+                self._cache.pop(next(iter(self._cache)))
+        return np.stack([self._cache[t] for t in texts])
 
     def _select(self, candidates: list[_Candidate]) -> list[_Candidate]:
         best = candidates[0].support

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -35,8 +36,13 @@ def _hash(secret: str) -> str:
 
 
 class KeyRing:
-    def __init__(self, catalog: Catalog) -> None:
+    """Issues and checks keys. A checked key is remembered for ``cache_s`` seconds, so a request
+    costs no database write; a revocation therefore takes effect within that time."""
+
+    def __init__(self, catalog: Catalog, cache_s: float = 30.0) -> None:
         self.catalog = catalog
+        self.cache_s = cache_s
+        self._checked: dict[str, tuple[float, Principal]] = {}
 
     def issue(self, user: str, role: Role, teams: tuple[str, ...]) -> IssuedKey:
         if role is not Role.ADMIN and not teams:
@@ -57,16 +63,23 @@ class KeyRing:
         return IssuedKey(key_id, secret, user, role, teams)
 
     def authenticate(self, secret: str) -> Principal:
+        digest = _hash(secret)
+        cached = self._checked.get(digest)
+        if cached is not None and time.monotonic() - cached[0] < self.cache_s:
+            return cached[1]
+        principal = self._authenticate(secret, digest)
+        if len(self._checked) > 10_000:
+            self._checked.clear()
+        self._checked[digest] = (time.monotonic(), principal)
+        return principal
+
+    def _authenticate(self, secret: str, digest: str) -> Principal:
         parts = secret.split("_", 2)
         if len(parts) != 3 or parts[0] != PREFIX:
             raise Unauthorized("malformed API key")
         with self.catalog.session() as s:
             key = s.get(ApiKeyRow, parts[1])
-            if (
-                key is None
-                or key.revoked_at is not None
-                or not hmac.compare_digest(key.key_hash, _hash(secret))
-            ):
+            if key is None or key.revoked_at is not None or not hmac.compare_digest(key.key_hash, digest):
                 raise Unauthorized("unknown or revoked API key")
             key.last_used_at = datetime.now(UTC)
             user = s.get(UserRow, key.user_id)
@@ -79,6 +92,7 @@ class KeyRing:
             if key is None:
                 raise NotFound(f"no API key {key_id!r}")
             key.revoked_at = datetime.now(UTC)
+        self._checked.clear()
 
     def any_admin(self) -> bool:
         with self.catalog.session() as s:
