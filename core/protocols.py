@@ -49,6 +49,7 @@ class SearchRequest:
     mode: SearchMode = "dense"
     filter: SearchFilter = field(default_factory=SearchFilter)
     candidates: int = 100  # per prefetch, for hybrid fusion
+    fusion: Literal["rrf", "dbsf"] = "rrf"  # rank fusion, or distribution-based score fusion
 
 
 class VectorStore(Protocol):

@@ -47,7 +47,11 @@ class Services:
 
     @cached_property
     def reranker(self) -> Reranker | None:
-        return None
+        if self.settings.reranker == "none":
+            return None
+        from retrieval.rerank import SentenceReranker
+
+        return SentenceReranker(self.embedder)
 
     @cached_property
     def generator(self) -> Generator:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Literal
 
 from core.domain import Passage
 from core.protocols import Embedder, Reranker, SearchFilter, SearchMode, SearchRequest, VectorStore
@@ -22,7 +23,9 @@ class Searcher:
         *,
         candidates: int = 50,
         duplicate_threshold: float = 0.9,
+        fusion: Literal["rrf", "dbsf"] = "dbsf",
     ) -> None:
+        self.fusion = fusion
         self.store = store
         self.embedder = embedder
         self.reranker = reranker
@@ -40,7 +43,9 @@ class Searcher:
     ) -> list[Passage]:
         vector = self.embedder.embed([query])[0].tolist() if mode != "sparse" else None
         pool = max(limit, self.candidates) if (rerank and self.reranker) else limit * 2
-        request = SearchRequest(query, vector, pool, mode, search_filter, candidates=max(pool, 100))
+        request = SearchRequest(
+            query, vector, pool, mode, search_filter, candidates=max(pool, 100), fusion=self.fusion
+        )
         found = collapse_duplicates(self.store.search(request), self.duplicate_threshold)
         if rerank and self.reranker is not None:
             return self.reranker.rerank(query, found, limit)

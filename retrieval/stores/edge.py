@@ -99,7 +99,7 @@ class EdgeVectorStore:
             query = q.QueryRequest(
                 limit=request.limit,
                 prefetches=prefetches,
-                query=q.Fusion.Rrf(k=60),
+                query=q.Fusion.Rrf(k=60) if request.fusion == "rrf" else q.Fusion.Dbsf(),
                 filter=condition,
                 with_payload=True,
             )

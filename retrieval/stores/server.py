@@ -114,7 +114,7 @@ class QdrantServerVectorStore:
                         query=sparse_vector, using=P.SPARSE, limit=request.candidates, filter=condition
                     ),
                 ],
-                query=m.FusionQuery(fusion=m.Fusion.RRF),
+                query=m.FusionQuery(fusion=m.Fusion.RRF if request.fusion == "rrf" else m.Fusion.DBSF),
                 query_filter=condition,
                 limit=request.limit,
                 with_payload=True,
