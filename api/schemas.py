@@ -16,6 +16,8 @@ class Filters(BaseModel):
     document_ids: list[str] = Field(default_factory=list, max_length=100)
     media_types: list[str] = Field(default_factory=list, max_length=20)
     tags: list[str] = Field(default_factory=list, max_length=20)
+    ingested_after: datetime | None = None
+    ingested_before: datetime | None = None
 
 
 class SearchBody(BaseModel):

@@ -42,4 +42,6 @@ def search_filter(
         document_ids=tuple(filters.document_ids),
         media_types=tuple(filters.media_types),
         tags=tuple(filters.tags),
+        ingested_after=filters.ingested_after.timestamp() if filters.ingested_after else None,
+        ingested_before=filters.ingested_before.timestamp() if filters.ingested_before else None,
     )

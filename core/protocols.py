@@ -39,6 +39,8 @@ class SearchFilter:
     document_ids: tuple[str, ...] = ()
     media_types: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    ingested_after: float | None = None  # Unix seconds
+    ingested_before: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,6 +112,10 @@ class EdgeVectorStore:
     def _filter(self, f: SearchFilter) -> Any:
         q = self._q
         must = [q.FieldCondition(key=key, match=q.MatchAny(values)) for key, values in P.filter_terms(f)]
+        must += [
+            q.FieldCondition(key=key, range=q.RangeFloat(gte=low, lte=high))
+            for key, low, high in P.filter_ranges(f)
+        ]
         return q.Filter(must=must) if must else None
 
     def optimize(self) -> None:

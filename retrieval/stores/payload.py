@@ -8,6 +8,7 @@ always match the collection as it is now.
 from __future__ import annotations
 
 import functools
+from datetime import UTC, datetime
 from typing import Any
 
 from core.domain import Chunk, Document, Passage
@@ -17,6 +18,7 @@ DENSE = "dense"
 SPARSE = "bm25"
 KEYWORD_FIELDS = ("collection", "team", "document_id", "media_type", "tags")
 INTEGER_FIELDS = ("pages",)
+FLOAT_FIELDS = ("ingested_at",)
 
 
 @functools.cache
@@ -50,6 +52,7 @@ def chunk_payload(document: Document, chunk: Chunk) -> dict[str, Any]:
         "section_path": list(chunk.section_path),
         "char_start": chunk.char_start,
         "char_end": chunk.char_end,
+        "ingested_at": (document.created_at or datetime.now(UTC)).timestamp(),
     }
 
 
@@ -70,6 +73,13 @@ def passage(point_id: Any, score: float, payload: dict[str, Any]) -> Passage:
 
 
 _NO_TEAM = "\x00no-team"
+
+
+def filter_ranges(f: SearchFilter) -> list[tuple[str, float | None, float | None]]:
+    """The (payload field, lower bound, upper bound) ranges a filter demands."""
+    if f.ingested_after is None and f.ingested_before is None:
+        return []
+    return [("ingested_at", f.ingested_after, f.ingested_before)]
 
 
 def filter_terms(f: SearchFilter) -> list[tuple[str, list[str]]]:

@@ -50,6 +50,8 @@ class QdrantServerVectorStore:
             self._client.create_payload_index(self.collection, name, m.PayloadSchemaType.KEYWORD)
         for name in P.INTEGER_FIELDS:
             self._client.create_payload_index(self.collection, name, m.PayloadSchemaType.INTEGER)
+        for name in P.FLOAT_FIELDS:
+            self._client.create_payload_index(self.collection, name, m.PayloadSchemaType.FLOAT)
 
     def upsert(self, document: Document, chunks: Sequence[Chunk], vectors: Vectors) -> None:
         m = self._m
@@ -142,6 +144,10 @@ class QdrantServerVectorStore:
     def _filter(self, f: SearchFilter) -> Any:
         m = self._m
         must = [m.FieldCondition(key=key, match=m.MatchAny(any=values)) for key, values in P.filter_terms(f)]
+        must += [
+            m.FieldCondition(key=key, range=m.Range(gte=low, lte=high))
+            for key, low, high in P.filter_ranges(f)
+        ]
         return m.Filter(must=must) if must else None
 
     def optimize(self) -> None:

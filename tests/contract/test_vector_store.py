@@ -140,3 +140,16 @@ def test_filters_by_collection_document_media_type_and_tag(store: VectorStore) -
 def test_a_query_with_no_known_words_finds_nothing_by_bm25(store: VectorStore) -> None:
     _index(store, _document("a"), TEXTS)
     assert _search(store, "zzzqqq", "sparse") == []
+
+
+def test_filters_by_ingestion_date(store: VectorStore) -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    old = replace(_document("a"), created_at=datetime(2024, 1, 1, tzinfo=UTC))
+    new = replace(_document("b"), created_at=datetime(2026, 6, 1, tzinfo=UTC))
+    _index(store, old, TEXTS[:1])
+    _index(store, new, ["Error E-104 in the 2026 manual."])
+    cutoff = datetime(2025, 1, 1, tzinfo=UTC).timestamp()
+    assert _search(store, "error E-104", ingested_after=cutoff) == ["Error E-104 in the 2026 manual."]
+    assert _search(store, "error E-104", ingested_before=cutoff) == [TEXTS[0]]
