@@ -102,6 +102,9 @@ class AnswerOut(BaseModel):
     refused: bool
     refusal_reason: str | None
     escalate: bool = Field(description="True when a person should take the question over.")
+    notes: list[str] = Field(
+        default_factory=list, description="What the citation check removed, if anything."
+    )
     passages: list[PassageOut]
 
     @classmethod

@@ -133,3 +133,4 @@ class Answer:
     refused: bool = False
     refusal_reason: str | None = None
     passages: tuple[Passage, ...] = field(default=())
+    notes: tuple[str, ...] = ()  # e.g. sentences a generator wrote that were dropped as unsupported

@@ -55,6 +55,16 @@ class Services:
 
     @cached_property
     def generator(self) -> Generator:
+        s = self.settings
+        if s.generator == "openai":
+            from retrieval.llm import CitationChecker, OpenAICompatibleGenerator
+
+            assert s.openai_base_url is not None  # the settings validator guarantees it
+            key = s.openai_api_key.get_secret_value() if s.openai_api_key else "not-needed"
+            checker = CitationChecker(self.embedder)
+            return OpenAICompatibleGenerator(
+                s.openai_base_url, s.openai_model, key, s.openai_timeout_s, checker
+            )
         from retrieval.extractive import ExtractiveGenerator
 
         return ExtractiveGenerator(self.embedder)

@@ -30,7 +30,11 @@ class Settings(BaseSettings):
     reranker: Literal["none", "sentence"] = Field(
         "none", description="sentence: +0.016 nDCG@10 on SciFact dev, but seconds per query on 2 CPUs."
     )
-    generator: Literal["extractive"] = "extractive"
+    generator: Literal["extractive", "openai"] = "extractive"
+    openai_base_url: str | None = Field(None, description="An OpenAI-compatible endpoint (vLLM, Ollama…).")
+    openai_model: str = "gpt-4o-mini"
+    openai_api_key: SecretStr | None = None
+    openai_timeout_s: float = Field(60.0, gt=0)
     executor: Literal["local", "celery"] = "local"
     workers: int = Field(2, ge=1, le=64, description="Child processes that parse, OCR and embed.")
     document_timeout_s: float = Field(600.0, gt=0, description="Per-document time limit.")
@@ -51,6 +55,8 @@ class Settings(BaseSettings):
             raise ValueError("vector_store=server needs SOURCEBOOK_QDRANT_URL")
         if self.executor == "celery" and self.vector_store != "server":
             raise ValueError("executor=celery needs vector_store=server: an embedded Qdrant has one owner")
+        if self.generator == "openai" and not self.openai_base_url:
+            raise ValueError("generator=openai needs SOURCEBOOK_OPENAI_BASE_URL")
         if self.chunk_overlap >= self.chunk_tokens:
             raise ValueError("chunk_overlap must be smaller than chunk_tokens")
         return self
