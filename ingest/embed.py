@@ -133,6 +133,7 @@ class BatchingEmbedder:
         self._lock = threading.Lock()
         self._pending: list[tuple[list[str], Any]] = []
         self._leader_busy = False
+        self._recent: dict[str, Vectors] = {}
 
     @property
     def name(self) -> str:
@@ -146,6 +147,17 @@ class BatchingEmbedder:
         return self.inner.tokenize(text)
 
     def embed(self, texts: Sequence[str]) -> Vectors:
+        # One question is embedded by the search and again by the answer: remember recent ones.
+        if len(texts) == 1 and texts[0] in self._recent:
+            return self._recent[texts[0]]
+        vectors = self._embed(texts)
+        if len(texts) == 1:
+            self._recent[texts[0]] = vectors
+            if len(self._recent) > 4096:
+                self._recent.pop(next(iter(self._recent)))
+        return vectors
+
+    def _embed(self, texts: Sequence[str]) -> Vectors:
         import threading
         import time
 
