@@ -22,8 +22,9 @@ REFUSAL = (
     "The documents in this knowledge base do not answer this question. "
     "The closest passages are listed below; escalate it if you need an answer."
 )
-# Calibrated per embedder: their similarity scales differ (see bench/answers.py).
-THRESHOLDS = {"all-MiniLM-L6-v2": 0.42, "hashing": 0.22}
+# Per embedder, as their similarity scales differ. MiniLM: chosen by bench/answers.py on the CMU
+# Wikipedia set (best refusal F1), then checked on XQuAD (held out). The hashing double: by hand.
+THRESHOLDS = {"all-MiniLM-L6-v2": 0.53, "hashing": 0.22}
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9\-]*")
 _STOP = frozenset(
