@@ -178,7 +178,7 @@ def test_a_document_past_the_time_limit_fails_alone(settings: Settings, tmp_path
         )
         assert status_of(services, fast) == (DocumentStatus.READY, None)
         # The worker that was killed is replaced; the next document still goes through.
-        [after] = ingest(services, [SAMPLES / "wifi-reconnect-card.png"])
+        [after] = ingest(services, [SAMPLES / "faq.md"])
         assert status_of(services, after) == (DocumentStatus.READY, None)
     finally:
         services.close()
