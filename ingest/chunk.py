@@ -135,14 +135,13 @@ class Chunker:
             paragraph_separator=SEPARATOR,
         )
         pieces: list[tuple[int, int]] = []
-        cursor = 0
+        previous = (-1, 0)
         for part in splitter.split_text(body):
-            start = _locate(body, part, cursor)
+            start = _locate(body, part, previous)
             if start < 0:
                 continue
-            end = start + len(part)
-            pieces.append((base + start, base + end))
-            cursor = start + 1
+            previous = (start, start + len(part))
+            pieces.append((base + start, base + start + len(part)))
         return pieces
 
 
@@ -152,12 +151,19 @@ def _as_text(element: Element) -> Element:
     return element
 
 
-def _locate(body: str, part: str, cursor: int) -> int:
-    """Where the splitter's piece sits in the span (it returns substrings, stripped)."""
-    found = body.find(part, max(cursor - 1, 0))
-    if found < 0:
-        found = body.find(part)
-    return found
+def _locate(body: str, part: str, previous: tuple[int, int]) -> int:
+    """Where the splitter's piece sits in the span. Pieces come in order, each starting after the
+    one before and no later than its end (they overlap or touch): of the places the text occurs in
+    that window the last one is its place, even where the same sentence repeats all along."""
+    previous_start, previous_end = previous
+    best = -1
+    found = body.find(part, previous_start + 1)
+    while 0 <= found <= previous_end:
+        best = found
+        found = body.find(part, found + 1)
+    if best >= 0:
+        return best
+    return found if found >= 0 else body.find(part)
 
 
 def _trim(body: str, start: int, end: int, base: int) -> tuple[int, int]:

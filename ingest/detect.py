@@ -75,6 +75,16 @@ def detect_media_type(head: bytes, source_name: str, path: Path | None = None) -
     raise Unsupported(f"not a supported document type: {detected}{suffix_note}")
 
 
+def _shorten(part: str, limit: int) -> str:
+    """Cut a long name in its middle part, keeping the extension that the type check reads."""
+    if len(part) <= limit:
+        return part
+    stem, dot, suffix = part.rpartition(".")
+    if dot and 0 < len(suffix) <= 10:
+        return stem[: limit - len(suffix) - 1] + "." + suffix
+    return part[:limit]
+
+
 _OOXML_PARTS = (("word/", DOCX), ("ppt/", PPTX), ("xl/", XLSX))
 
 
@@ -103,10 +113,14 @@ def safe_source_name(raw: str) -> str:
     label, but it must still be safe to show and to use as a download file name.
     """
     text = unicodedata.normalize("NFC", raw).replace("\\", "/")
+    text = re.sub(r"^[A-Za-z]:(?=/|$)", "", text)  # a Windows drive letter is no part of the name
     parts: list[str] = []
-    for part in text.split("/"):
-        part = _UNSAFE.sub("_", part).strip().strip(".").strip()
-        if part and part not in {".", ".."} and not (len(part) == 2 and part[1] == ":" and not parts):
-            parts.append(part[:120])
-    name = "/".join(parts)[-240:].lstrip("/")
+    for raw_part in text.split("/"):
+        part = _UNSAFE.sub("_", raw_part).strip().strip(".").strip()
+        if part and part not in {".", ".."}:
+            parts.append(_shorten(part, 120))
+    name = "/".join(parts)
+    while len(name) > 240 and len(parts) > 1:
+        parts.pop(0)  # keep the file name, drop the outermost folders
+        name = "/".join(parts)
     return name or "unnamed"

@@ -1,0 +1,59 @@
+"""The hashing embedder: the deterministic stand-in for MiniLM in tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ingest.embed import HashingEmbedder, MiniLMEmbedder, create_embedder
+
+
+def test_vectors_are_deterministic_across_instances() -> None:
+    texts = ["Error E-104 means the internal temperature sensor failed.", "Refunds take 7 days."]
+    first = HashingEmbedder().embed(texts)
+    second = HashingEmbedder().embed(list(reversed(texts)))
+    assert first.dtype == np.float32
+    assert first.shape == (2, 384)
+    np.testing.assert_array_equal(first[0], second[1])
+    np.testing.assert_array_equal(first[1], second[0])
+
+
+def test_vectors_have_unit_norm() -> None:
+    vectors = HashingEmbedder(dimension=64).embed(["one", "two words", "a much longer text " * 20])
+    assert vectors.shape == (3, 64)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-6)
+
+
+def test_similar_texts_are_closer_than_unrelated_ones() -> None:
+    query, similar, unrelated = HashingEmbedder().embed(
+        [
+            "how do I factory reset the thermostat",
+            "to factory reset the thermostat press and hold the dial",
+            "refunds are paid to the original payment method within seven business days",
+        ]
+    )
+    assert float(query @ similar) > float(query @ unrelated) + 0.2
+
+
+def test_an_empty_text_still_gets_a_unit_vector() -> None:
+    vectors = HashingEmbedder(dimension=16).embed(["", "   ", "!!!"])
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0)
+    assert vectors[0, 0] == 1.0
+
+
+def test_no_texts_give_an_empty_matrix() -> None:
+    assert HashingEmbedder(dimension=8).embed([]).shape == (0, 8)
+
+
+def test_tokenize_counts_words_case_insensitively() -> None:
+    tokenize = HashingEmbedder().tokenize
+    assert len(tokenize("Hold the dial, for 10 seconds!")) == 6
+    assert tokenize("Dial") == tokenize("dial")
+    assert tokenize("") == []
+
+
+def test_create_embedder() -> None:
+    assert isinstance(create_embedder("hashing"), HashingEmbedder)
+    assert isinstance(create_embedder("minilm"), MiniLMEmbedder)  # constructing loads nothing
+    with pytest.raises(ValueError, match="unknown embedder 'bert'"):
+        create_embedder("bert")
