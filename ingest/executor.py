@@ -45,7 +45,7 @@ def _init_worker(progress_queue: Any) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     # Import the parsers now, so a document's time limit is spent on the document.
-    from ingest.parse import warm_up
+    from ingest.pipeline import warm_up
 
     warm_up()
 

@@ -53,6 +53,15 @@ def _embedder(name: str) -> Embedder:
     return create_embedder(name)  # once per worker process: the model takes seconds to load
 
 
+def warm_up() -> None:
+    """Import what every document needs (parsers, the sentence splitter) before the first one."""
+    from llama_index.core.node_parser import SentenceSplitter  # noqa: F401
+
+    from ingest.parse import warm_up as warm_up_parsers
+
+    warm_up_parsers()
+
+
 def process_document(task: IngestTask, progress: Progress) -> ProcessedDocument:
     progress("parsing", 0.05)
     parsed = parse(Path(task.blob_path), task.media_type, task.limits)

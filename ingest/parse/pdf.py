@@ -53,6 +53,7 @@ def parse_pdf(path: Path, limits: ParseLimits) -> ParsedDocument:
         raise IngestFailed(f"corrupt or unreadable PDF ({exc})") from exc
     finally:
         pdf.close()
+    pages = _without_running_lines(pages)
     layout = Layout.of([line for page in pages if isinstance(page, list) for line in page])
     elements: list[Element] = []
     ocr_pages: list[int] = []
@@ -93,6 +94,26 @@ def _text_lines(page: Any) -> list[Line]:
             lines.append(Line(segment.strip(), max(heights), max(boxes[j][3] for j in range(start, end))))
         start = end + 1
     return lines
+
+
+def _running_key(text: str) -> str:
+    return re.sub(r"\d+", "#", " ".join(text.split()).lower())
+
+
+def _without_running_lines(pages: list[list[Line] | tuple[str, ...]]) -> list[list[Line] | tuple[str, ...]]:
+    """Drop running headers and footers: a line (page numbers aside) on half the pages or more."""
+    text_pages = [page for page in pages if isinstance(page, list)]
+    if len(text_pages) < 2:
+        return pages
+    counts: dict[str, int] = {}
+    for page in text_pages:
+        for key in {_running_key(line.text) for line in page}:
+            counts[key] = counts.get(key, 0) + 1
+    running = {key for key, n in counts.items() if n >= max(2, len(text_pages) / 2) and len(key) < 150}
+    return [
+        [line for line in page if _running_key(line.text) not in running] if isinstance(page, list) else page
+        for page in pages
+    ]
 
 
 @dataclass(frozen=True, slots=True)
