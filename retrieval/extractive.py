@@ -87,6 +87,25 @@ def _words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
 
 
+def _table_header(text: str) -> list[str] | None:
+    """The first row of a passage that is a table (rows of `` | ``-separated cells), if it is one."""
+    lines = text.splitlines()
+    if len(lines) >= 2 and " | " in lines[0] and " | " in lines[1]:
+        return [cell.strip() for cell in lines[0].split(" | ")]
+    return None
+
+
+def _with_header(row: str, header: list[str] | None) -> str:
+    """A table row read with its column names ("Code: E-104; Meaning: sensor fault"), so that it
+    can be compared with a question; the quote stays the row itself."""
+    if header is None or " | " not in row:
+        return row
+    cells = [cell.strip() for cell in row.split(" | ")]
+    if cells == header or len(cells) != len(header):
+        return row
+    return "; ".join(f"{name}: {cell}" for name, cell in zip(header, cells, strict=True) if cell)
+
+
 class ExtractiveGenerator:
     def __init__(
         self,
@@ -140,9 +159,11 @@ class ExtractiveGenerator:
         asked = _words(question)
         spans = []
         for rank, passage in enumerate(passages):
+            header = _table_header(passage.text)
             for span in split_sentences(passage.text):
-                overlap = len(asked & _words(span.text)) / len(asked) if asked else 0.0
-                spans.append((rank, passage, span, overlap))
+                scored = _with_header(span.text, header)
+                overlap = len(asked & _words(scored)) / len(asked) if asked else 0.0
+                spans.append((rank, passage, span, overlap, scored))
         if not spans:
             return []
         # Embedding every sentence of every passage costs about a second on a CPU; the sentences
@@ -151,9 +172,9 @@ class ExtractiveGenerator:
         spans.sort(key=lambda item: (item[3], -item[0]), reverse=True)
         spans = spans[: self.embed_budget]
         question_vector = self._vectors([question])[0]
-        similarity = self._vectors([span.text for _, _, span, _ in spans]) @ question_vector
+        similarity = self._vectors([scored for *_, scored in spans]) @ question_vector
         candidates = []
-        for (rank, passage, span, overlap), cosine in zip(spans, similarity, strict=True):
+        for (rank, passage, span, overlap, _scored), cosine in zip(spans, similarity, strict=True):
             support = self.semantic_weight * float(cosine) + (1 - self.semantic_weight) * overlap
             support -= 0.01 * rank  # ties go to the better-ranked passage
             candidates.append(_Candidate(rank, passage, span, support))

@@ -93,3 +93,17 @@ def test_near_duplicate_passages_collapse_to_the_better_ranked() -> None:
         ]
     )
     assert [p.document_id for p in kept] == ["a", "c"]
+
+
+def test_a_table_row_is_read_with_its_column_names_and_quoted_as_is() -> None:
+    table = (
+        "Code | Meaning | Action\n"
+        "E-101 | No power on R | Check the breaker\n"
+        "E-104 | Internal temperature sensor fault | Replace under warranty"
+    )
+    p = Passage("c1", "codes", "kb", "codes.xlsx", table, (2,), 0.9, char_start=0, char_end=len(table))
+    answer = ExtractiveGenerator(HashingEmbedder(), threshold=0.1, max_sentences=1).answer(
+        "What does error code E-104 mean?", [p]
+    )
+    assert answer.citations[0].quote == "E-104 | Internal temperature sensor fault | Replace under warranty"
+    assert table[answer.citations[0].char_start : answer.citations[0].char_end] == answer.citations[0].quote
