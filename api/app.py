@@ -6,13 +6,14 @@ import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI, Request, Response
 from fastapi_offline import FastAPIOffline
 
 from api import errors
 from api.metrics import Metrics
-from api.routes import answers, collections, documents, system
+from api.routes import answers, collections, documents, governance, system
 from core.access import Role
 from core.catalog.keys import KeyRing
 from core.services import Services
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.services = services
         app.state.keys = KeyRing(services.catalog)
         _bootstrap_admin_key(app.state.keys, settings)
+        _apply_audit_retention(services)
         resumed = services.intake.resume()
         if resumed:
             log.warning("resumed %d documents left unfinished by the last run", len(resumed))
@@ -57,9 +59,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return errors.problem(413, "Content too large", f"exceeds the {mb:g} MB upload limit")
         return await call_next(request)
 
-    for module in (system, collections, documents, answers):
+    for module in (system, collections, documents, answers, governance):
         app.include_router(module.router)
     return app
+
+
+def _apply_audit_retention(services: Services) -> None:
+    days = services.settings.audit_retention_days
+    if days:
+        purged = services.audit.purge(datetime.now(UTC) - timedelta(days=days))
+        if purged:
+            log.info("purged %d audit entries older than %d days", purged, days)
 
 
 def _bootstrap_admin_key(keys: KeyRing, settings: Settings) -> None:

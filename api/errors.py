@@ -44,6 +44,10 @@ def install(app: FastAPI) -> None:
     async def domain_error(_request: Request, exc: E.SourcebookError) -> JSONResponse:
         for kind, status, title in _STATUS:
             if isinstance(exc, kind):
+                if isinstance(exc, E.QuotaExceeded):
+                    response = problem(status, title, exc.reason, retry_after_s=exc.retry_after_s)
+                    response.headers["Retry-After"] = str(exc.retry_after_s)
+                    return response
                 return problem(status, title, exc.reason)
         return problem(400, "Bad request", exc.reason)
 

@@ -6,7 +6,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request, Response
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class Metrics:
@@ -25,6 +25,25 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=self.registry,
         )
+        self.answer_cache = Counter(
+            "sourcebook_answer_cache_lookups_total",
+            "Answer cache lookups by result",
+            ["result"],
+            registry=self.registry,
+        )
+        self.answer_cache_hit_ratio = Gauge(
+            "sourcebook_answer_cache_hit_ratio",
+            "Share of answer cache lookups that were hits, since the process started",
+            registry=self.registry,
+        )
+        self._cache_hits = 0
+        self._cache_lookups = 0
+
+    def cache_lookup(self, hit: bool) -> None:
+        self.answer_cache.labels("hit" if hit else "miss").inc()
+        self._cache_lookups += 1
+        self._cache_hits += int(hit)
+        self.answer_cache_hit_ratio.set(self._cache_hits / self._cache_lookups)
 
     async def middleware(
         self, request: Request, call_next: Callable[[Request], Awaitable[Response]]

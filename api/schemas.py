@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from core.domain import Answer, Citation, Document, Passage
 
@@ -106,9 +108,16 @@ class AnswerOut(BaseModel):
         default_factory=list, description="What the citation check removed, if anything."
     )
     passages: list[PassageOut]
+    provenance: dict[str, str] = Field(
+        default_factory=dict, description="Generator, model, prompt and embedder versions behind it."
+    )
+    cached: bool = Field(False, description="Served from the answer cache.")
+    flags: list[str] = Field(
+        default_factory=list, description="Text in the question or passages phrased as instructions."
+    )
 
     @classmethod
-    def of(cls, a: Answer) -> AnswerOut:
+    def of(cls, a: Answer, *, cached: bool = False, flags: Sequence[str] = ()) -> AnswerOut:
         return cls(
             question=a.question,
             answer=a.text,
@@ -116,7 +125,11 @@ class AnswerOut(BaseModel):
             refused=a.refused,
             refusal_reason=a.refusal_reason,
             escalate=a.refused,
+            notes=list(a.notes),
             passages=[PassageOut.of(p) for p in a.passages],
+            provenance=dict(a.provenance),
+            cached=cached,
+            flags=list(flags),
         )
 
 
@@ -141,6 +154,9 @@ class DocumentOut(BaseModel):
     stage: str | None = None
     created_at: datetime | None
     updated_at: datetime | None
+    pii_found: dict[str, int] | None = Field(
+        None, description="Personal data found, per kind, where the collection screens for it."
+    )
 
     @classmethod
     def of(cls, d: Document, progress: float | None = None, stage: str | None = None) -> DocumentOut:
@@ -156,6 +172,7 @@ class DocumentOut(BaseModel):
             failure_reason=d.failure_reason,
             version=d.version,
             tags=list(d.tags),
+            pii_found=None if d.pii_found is None else dict(d.pii_found),
             progress=progress,
             stage=stage,
             created_at=d.created_at,
@@ -188,12 +205,43 @@ class JobOut(BaseModel):
     error: str | None
 
 
+PiiPolicyName = Literal["allow", "flag", "redact"]
+
+
+def _compiles(patterns: dict[str, str]) -> dict[str, str]:
+    for label, pattern in patterns.items():
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"pattern {label!r} is not a valid regular expression: {exc}") from exc
+    return patterns
+
+
+PiiPatterns = Annotated[
+    dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")], Annotated[str, Field(max_length=500)]],
+    Field(max_length=20, description="Your own kinds of personal data: label -> regular expression."),
+    AfterValidator(_compiles),
+]
+
+
 class CollectionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     team: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str = Field("", max_length=2000)
+    pii_policy: PiiPolicyName = "allow"
+    pii_patterns: PiiPatterns = Field(default_factory=dict)
+
+
+class CollectionPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    description: str | None = Field(None, max_length=2000)
+    pii_policy: PiiPolicyName | None = Field(
+        None, description="allow; flag (record what is found); redact (index the redacted text)."
+    )
+    pii_patterns: PiiPatterns | None = None
 
 
 class CollectionOut(BaseModel):
@@ -202,3 +250,5 @@ class CollectionOut(BaseModel):
     description: str
     document_count: int
     chunk_count: int
+    pii_policy: str = "allow"
+    pii_patterns: dict[str, str] = Field(default_factory=dict)

@@ -24,6 +24,7 @@ class Action(StrEnum):
     UPLOAD = "upload"  # add and delete documents
     MANAGE_COLLECTIONS = "manage_collections"
     MANAGE_KEYS = "manage_keys"
+    READ_AUDIT = "read_audit"  # the audit trail and everyone's usage
 
 
 _GRANTS: dict[Role, frozenset[Action]] = {

@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -313,7 +314,8 @@ def keys_create(
         err.print(f"[red]error:[/] unknown role {role!r}: use admin, knowledge_manager, agent or engineer")
         raise typer.Exit(2) from None
     with services() as s:
-        issued = KeyRing(s.catalog).issue(user or f"{parsed.value}-{'-'.join(team)}", parsed, tuple(team))
+        name = user or f"{parsed.value}-{'-'.join(team)}"
+        issued = KeyRing(s.catalog).issue(name, parsed, tuple(team), actor=_operator())
         console.print(
             f"key for {issued.user} ({issued.role.value}; teams {', '.join(issued.teams) or 'all'}):"
         )
@@ -327,8 +329,71 @@ def keys_revoke(key_id: str) -> None:
     from core.catalog.keys import KeyRing
 
     with services() as s:
-        KeyRing(s.catalog).revoke(key_id)
+        KeyRing(s.catalog).revoke(key_id, actor=_operator())
         console.print(f"revoked {key_id}")
+
+
+def _operator() -> str:
+    """Who runs the CLI, as the audit trail names them."""
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
+audit_app = typer.Typer(help="The audit trail: verify, export, purge.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the hash chain; exit 1 and name the entry where it breaks."""
+    with services() as s:
+        result = s.audit.verify()
+    if result.ok:
+        console.print(f"[green]ok[/]: {result.checked} entries, the chain is intact")
+        return
+    err.print(f"[red]broken[/] at entry {result.broken_at}: {result.reason} ({result.checked} checked)")
+    raise typer.Exit(1)
+
+
+@audit_app.command("export")
+def audit_export(
+    since: Annotated[datetime | None, typer.Option(help="From this time (ISO 8601).")] = None,
+    until: Annotated[datetime | None, typer.Option(help="Up to this time, excluded.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv")] = "jsonl",
+    out: Annotated[Path | None, typer.Option(help="File to write (default: standard output).")] = None,
+) -> None:
+    """Export entries for a date range as JSON lines or CSV."""
+    with services() as s:
+        if out is None:
+            s.audit.export(sys.stdout, fmt=fmt, since=_utc(since), until=_utc(until))
+            return
+        with out.open("w", newline="") as handle:
+            count = s.audit.export(handle, fmt=fmt, since=_utc(since), until=_utc(until))
+        err.print(f"wrote {count} entries to {out}")
+
+
+@audit_app.command("purge")
+def audit_purge(
+    days: Annotated[
+        int | None, typer.Option(help="Keep this many days (default: the retention setting).")
+    ] = None,
+) -> None:
+    """Delete entries, and the question text in them, older than the retention period."""
+    with services() as s:
+        keep = s.settings.audit_retention_days if days is None else days
+        if keep == 0:
+            console.print("retention is 0 (keep everything): nothing purged")
+            return
+        purged = s.audit.purge(datetime.now(UTC) - timedelta(days=keep))
+        console.print(f"purged {purged} entries older than {keep} days")
+
+
+def _utc(at: datetime | None) -> datetime | None:
+    """A time given without a zone is UTC."""
+    if at is None or at.tzinfo is not None:
+        return at
+    return at.replace(tzinfo=UTC)
 
 
 def main() -> None:

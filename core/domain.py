@@ -54,6 +54,7 @@ class Document:
     team: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    pii_found: tuple[tuple[str, int], ...] | None = None  # per kind, when the collection screens for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,3 +135,5 @@ class Answer:
     refusal_reason: str | None = None
     passages: tuple[Passage, ...] = field(default=())
     notes: tuple[str, ...] = ()  # e.g. sentences a generator wrote that were dropped as unsupported
+    # What produced it: generator, model and prompt versions (filled in by the service).
+    provenance: tuple[tuple[str, str], ...] = ()

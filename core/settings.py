@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     openai_model: str = "gpt-4o-mini"
     openai_api_key: SecretStr | None = None
     openai_timeout_s: float = Field(60.0, gt=0)
+    prompt_version: int | None = Field(
+        None, ge=1, description="Pin the LLM prompt to this version of retrieval/prompts/answer.yaml."
+    )
     executor: Literal["local", "celery"] = "local"
     workers: int = Field(2, ge=1, le=64, description="Child processes that parse, OCR and embed.")
     document_timeout_s: float = Field(600.0, gt=0, description="Per-document time limit.")
@@ -48,6 +51,21 @@ class Settings(BaseSettings):
     ocr_dpi: int = Field(200, ge=72, le=600)
     chunk_tokens: int = Field(220, ge=32, le=512, description="Chunk size in embedder tokens.")
     chunk_overlap: int = Field(32, ge=0, le=256)
+
+    redis_url: str | None = Field(
+        None, description="Redis for counters and the answer cache shared by API replicas; default: local."
+    )
+    rate_limit_user_per_minute: int = Field(120, ge=0, description="Requests a minute per user; 0: none.")
+    rate_limit_team_per_minute: int = Field(1200, ge=0, description="Requests a minute per team; 0: none.")
+    rate_limit_window_s: int = Field(60, ge=1, le=86_400, description="The rate limits' window.")
+    credits_user_monthly: int = Field(0, ge=0, description="Credits a month per user; 0: no budget.")
+    credits_team_monthly: int = Field(0, ge=0, description="Credits a month per team; 0: no budget.")
+    answer_cache_ttl_s: int = Field(3600, ge=0, description="How long a cached answer lives; 0: no cache.")
+    answer_cache_entries: int = Field(4096, ge=1, description="Answers kept by the in-memory cache.")
+    audit_retention_days: int = Field(
+        400, ge=0, description="Audit entries older than this are purged with their question text; 0: keep."
+    )
+    max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused (400).")
 
     @model_validator(mode="after")
     def _check_topology(self) -> Settings:

@@ -21,6 +21,7 @@ from core.settings import Settings
 from ingest.blobs import BlobStore, Oversized, StoredBlob
 from ingest.detect import detect_media_type, safe_source_name
 from ingest.parse import ParseLimits
+from ingest.pii import PiiPolicy
 from ingest.pipeline import IngestTask
 
 log = logging.getLogger(__name__)
@@ -162,6 +163,7 @@ class Intake:
         self, job_id: str, doc_id: str, collection: str, name: str, media_type: str, path: Path
     ) -> IngestTask:
         s = self.settings
+        pii_policy, pii_patterns = self.catalog.pii_settings(collection)
         return IngestTask(
             job_id=job_id,
             document_id=doc_id,
@@ -173,4 +175,6 @@ class Intake:
             limits=ParseLimits(s.max_image_pixels, s.max_pages, s.ocr_languages, s.ocr_dpi),
             chunk_tokens=s.chunk_tokens,
             chunk_overlap=s.chunk_overlap,
+            pii_policy=PiiPolicy(pii_policy),
+            pii_patterns=pii_patterns,
         )

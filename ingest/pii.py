@@ -17,8 +17,9 @@ number that merely looks like a card is not a card:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import phonenumbers
@@ -31,6 +32,8 @@ from stdnum.gb import nhs
 from stdnum.it import codicefiscale
 from stdnum.nl import bsn
 from stdnum.us import ssn
+
+from core.domain import Chunk
 
 
 class PiiKind(StrEnum):
@@ -171,3 +174,22 @@ class PiiDetector:
             for m in pattern.finditer(text):
                 if m.end() > m.start():
                     yield PiiMatch(PiiKind.CUSTOM, label, m.start(), m.end())
+
+
+def screen_chunks(
+    chunks: Sequence[Chunk], policy: PiiPolicy, custom: Mapping[str, str] | None = None
+) -> tuple[list[Chunk], dict[str, int]]:
+    """Apply a collection's policy to a document's chunks: the chunks to index and what was found."""
+    if policy is PiiPolicy.ALLOW:
+        return list(chunks), {}
+    detector = PiiDetector(custom)
+    found: Counter[str] = Counter()
+    screened = []
+    for chunk in chunks:
+        text, matches = detector.redact(chunk.text)
+        found.update(m.label for m in matches)
+        if policy is PiiPolicy.REDACT:
+            path = tuple(detector.redact(heading)[0] for heading in chunk.section_path)
+            chunk = replace(chunk, text=text, section_path=path)
+        screened.append(chunk)
+    return screened, dict(sorted(found.items()))

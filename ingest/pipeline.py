@@ -16,6 +16,7 @@ from core.protocols import Embedder, Vectors, VectorStore
 from ingest.chunk import Chunker
 from ingest.embed import create_embedder
 from ingest.parse import ParseLimits, parse
+from ingest.pii import PiiPolicy, screen_chunks
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ class IngestTask:
     limits: ParseLimits
     chunk_tokens: int
     chunk_overlap: int
+    pii_policy: PiiPolicy = PiiPolicy.ALLOW
+    pii_patterns: tuple[tuple[str, str], ...] = ()  # the collection's own (label, regex) pairs
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,7 @@ class ProcessedDocument:
     chunks: tuple[Chunk, ...]
     vectors: Vectors
     ocr_pages: tuple[int, ...]
+    pii_found: dict[str, int] | None = None  # per kind; None when the policy is allow
 
 
 @functools.cache
@@ -70,6 +74,7 @@ def process_document(task: IngestTask, progress: Progress) -> ProcessedDocument:
     chunks = Chunker(embedder.tokenize, task.chunk_tokens, task.chunk_overlap).chunk(
         task.document_id, parsed.elements
     )
+    chunks, pii_found = screen_chunks(chunks, task.pii_policy, dict(task.pii_patterns))
     texts = [chunk.embedding_text for chunk in chunks]
     parts = []
     for start in range(0, len(texts), _EMBED_BATCH):
@@ -78,7 +83,14 @@ def process_document(task: IngestTask, progress: Progress) -> ProcessedDocument:
     import numpy as np
 
     vectors = np.concatenate(parts) if parts else np.zeros((0, embedder.dimension), dtype=np.float32)
-    return ProcessedDocument(parsed.page_count, parsed.title, tuple(chunks), vectors, parsed.ocr_pages)
+    return ProcessedDocument(
+        parsed.page_count,
+        parsed.title,
+        tuple(chunks),
+        vectors,
+        parsed.ocr_pages,
+        None if task.pii_policy is PiiPolicy.ALLOW else pii_found,
+    )
 
 
 class IndexWriter:
@@ -104,6 +116,7 @@ class IndexWriter:
             page_count=processed.page_count,
             title=processed.title or document.source_name,
             failure_reason=None,
+            pii_found=processed.pii_found,
         )
         self._retire_older_versions(document.collection, document.source_name, document.id)
         self.catalog.update_job(task.job_id, state=JobState.SUCCEEDED, stage="done", progress=1.0, error=None)

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from openai.types.chat import ChatCompletionMessageParam
 
 from core.domain import Answer, Citation, Passage
 from core.errors import BackendUnavailable
-from core.protocols import Embedder
+from core.protocols import Embedder, Generator
 from retrieval.extractive import REFUSAL
+from retrieval.prompts import Prompt, get_prompt
 from retrieval.sentences import Span, split_sentences
 
 _MARKER = re.compile(r"\s*\[(\d+)\]")
@@ -48,12 +49,6 @@ _STOP = frozenset(
         "were",
         "with",
     ]
-)
-
-SYSTEM_PROMPT = (
-    "You answer support questions using only the numbered passages given. End every sentence with "
-    "the marker of the passage that supports it, like [2]. If the passages do not contain the answer, "
-    "reply exactly: NOT IN DOCUMENTS"
 )
 
 
@@ -116,24 +111,33 @@ class CitationChecker:
 
 
 class OpenAICompatibleGenerator:
+    """Passages go to the model as quoted data (prompt ``answer@2``); an answer none of whose
+    sentences survives the citation check falls back to ``fallback`` (the extractive generator),
+    so a model that was steered or wandered off never reaches the agent unchecked."""
+
     def __init__(
-        self, base_url: str, model: str, api_key: str, timeout_s: float, checker: CitationChecker
+        self,
+        base_url: str,
+        model: str,
+        api_key: str,
+        timeout_s: float,
+        checker: CitationChecker,
+        *,
+        prompt: Prompt | None = None,
+        fallback: Generator | None = None,
     ) -> None:
         from openai import OpenAI
 
         self.model = model
         self.checker = checker
+        self.prompt = prompt or get_prompt("answer")
+        self.fallback = fallback
+        self.name = f"openai-compatible:{model}"
         self._client = OpenAI(base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=1)
 
     def _messages(self, question: str, passages: Sequence[Passage]) -> list[ChatCompletionMessageParam]:
-        numbered = "\n\n".join(
-            f"[{i}] ({p.source_name}, p. {p.pages[0] if p.pages else 1}) {p.text}"
-            for i, p in enumerate(passages, start=1)
-        )
-        return [
-            {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": f"Passages:\n\n{numbered}\n\nQuestion: {question}"},
-        ]
+        system, user = self.prompt.render(question, passages)
+        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
         if not passages:
@@ -169,6 +173,11 @@ class OpenAICompatibleGenerator:
             )
         kept, dropped = self.checker.check(text, passages)
         notes = tuple(f"removed a sentence with {reason}" for reason in dropped)
+        if not kept and self.fallback is not None:
+            extractive = self.fallback.answer(question, passages)
+            return replace(
+                extractive, notes=(*notes, "the model's answer failed the citation check: quoted instead")
+            )
         if not kept:
             return Answer(
                 question,

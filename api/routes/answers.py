@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from api import scope
+from api import answering, scope
 from api.deps import PrincipalDep, ServicesDep
 from api.schemas import AnswerOut, AskBody, CitationOut, PassageOut, SearchBody, SearchOut
 from core.domain import Answer
@@ -20,8 +20,16 @@ router = APIRouter(prefix="/v1", tags=["answers"])
 def search(body: SearchBody, services: ServicesDep, principal: PrincipalDep) -> SearchOut:
     """Hybrid search (dense + BM25 fused in the engine), reranked; filtered to the caller's teams."""
     search_filter = scope.search_filter(services, principal, body.collections, body.filters)
+    answering.admit(services, principal, body.query)
     passages = services.searcher.search(
         body.query, search_filter, limit=body.limit, mode=body.mode, rerank=body.rerank
+    )
+    services.audit.record(
+        principal.user,
+        "search",
+        ",".join(body.collections),
+        team=",".join(principal.teams) or None,
+        detail={"query": answering.redact(body.query), "passages": [p.chunk_id for p in passages]},
     )
     return SearchOut(query=body.query, passages=[PassageOut.of(p) for p in passages])
 
@@ -31,19 +39,23 @@ def search(body: SearchBody, services: ServicesDep, principal: PrincipalDep) -> 
     response_model=AnswerOut,
     responses={200: {"content": {"text/event-stream": {}}, "description": "With `stream: true`: SSE."}},
 )
-def ask(body: AskBody, services: ServicesDep, principal: PrincipalDep) -> AnswerOut | StreamingResponse:
+def ask(
+    body: AskBody, request: Request, services: ServicesDep, principal: PrincipalDep
+) -> AnswerOut | StreamingResponse:
     """A cited answer, or a plain refusal with the closest passages when the documents do not say.
 
     With `stream: true` the answer arrives as server-sent events: `passages`, one `sentence` per
     answer sentence (with its citation), `citations`, then `done`.
     """
     search_filter = scope.search_filter(services, principal, body.collections, body.filters)
-    passages = services.searcher.search(body.question, search_filter, limit=body.passages)
-    answer = services.generator.answer(body.question, passages)
+    outcome = answering.ask(services, principal, body.question, search_filter, passages=body.passages)
+    if services.answer_cache is not None:
+        request.app.state.metrics.cache_lookup(outcome.cached)
+    out = AnswerOut.of(outcome.answer, cached=outcome.cached, flags=outcome.flags)
     if not body.stream:
-        return AnswerOut.of(answer)
+        return out
     return StreamingResponse(
-        _events(answer), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+        _events(outcome.answer, out), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
     )
 
 
@@ -51,8 +63,7 @@ def _sse(event: str, data: object) -> str:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n"
 
 
-def _events(answer: Answer) -> Iterator[str]:
-    out = AnswerOut.of(answer)
+def _events(answer: Answer, out: AnswerOut) -> Iterator[str]:
     yield _sse("passages", [p.model_dump() for p in out.passages])
     by_marker = {c.marker: c for c in out.citations}
     for marker, sentence in _sentences(answer):
@@ -61,7 +72,15 @@ def _events(answer: Answer) -> Iterator[str]:
     yield _sse("citations", [c.model_dump() for c in out.citations])
     yield _sse(
         "done",
-        {"refused": out.refused, "refusal_reason": out.refusal_reason, "escalate": out.escalate},
+        {
+            "refused": out.refused,
+            "refusal_reason": out.refusal_reason,
+            "escalate": out.escalate,
+            "cached": out.cached,
+            "provenance": out.provenance,
+            "flags": out.flags,
+            "notes": out.notes,
+        },
     )
 
 

@@ -6,8 +6,9 @@ from fastapi import APIRouter, Response
 
 from api import scope
 from api.deps import PrincipalDep, ServicesDep
-from api.schemas import CollectionBody, CollectionOut
+from api.schemas import CollectionBody, CollectionOut, CollectionPatch
 from core.access import Action
+from core.catalog import CollectionInfo
 from core.errors import Conflict
 
 router = APIRouter(prefix="/v1/collections", tags=["collections"])
@@ -16,7 +17,7 @@ router = APIRouter(prefix="/v1/collections", tags=["collections"])
 @router.get("")
 def list_collections(services: ServicesDep, principal: PrincipalDep) -> list[CollectionOut]:
     principal.require(Action.READ)
-    return [CollectionOut(**asdict(c)) for c in scope.visible_collections(services, principal)]
+    return [_out(c) for c in scope.visible_collections(services, principal)]
 
 
 @router.post("", status_code=201)
@@ -25,15 +26,35 @@ def create_collection(body: CollectionBody, services: ServicesDep, principal: Pr
     if any(c.name == body.name for c in services.catalog.collections()):
         raise Conflict(f"a collection named {body.name!r} already exists")
     services.catalog.ensure_collection(body.name, team=body.team, description=body.description)
-    return CollectionOut(
-        name=body.name, team=body.team, description=body.description, document_count=0, chunk_count=0
+    services.catalog.update_collection(body.name, pii_policy=body.pii_policy, pii_patterns=body.pii_patterns)
+    services.audit.record(
+        principal.user,
+        "collection.create",
+        body.name,
+        team=body.team,
+        detail={"pii_policy": body.pii_policy, "pii_patterns": body.pii_patterns},
     )
+    return _out(scope.collection(services, principal, body.name))
 
 
 @router.get("/{name}")
 def get_collection(name: str, services: ServicesDep, principal: PrincipalDep) -> CollectionOut:
     principal.require(Action.READ)
-    return CollectionOut(**asdict(scope.collection(services, principal, name)))
+    return _out(scope.collection(services, principal, name))
+
+
+@router.patch("/{name}")
+def update_collection(
+    name: str, body: CollectionPatch, services: ServicesDep, principal: PrincipalDep
+) -> CollectionOut:
+    """Change the description or the PII policy; the policy applies to documents ingested after."""
+    info = scope.collection(services, principal, name)
+    principal.require(Action.MANAGE_COLLECTIONS, team=info.team)
+    changes = body.model_dump(exclude_none=True)
+    if changes:
+        services.catalog.update_collection(name, **changes)
+        services.audit.record(principal.user, "collection.update", name, team=info.team, detail=changes)
+    return _out(scope.collection(services, principal, name))
 
 
 @router.delete("/{name}", status_code=204)
@@ -41,4 +62,9 @@ def delete_collection(name: str, services: ServicesDep, principal: PrincipalDep)
     info = scope.collection(services, principal, name)
     principal.require(Action.MANAGE_COLLECTIONS, team=info.team)
     services.delete_collection(name)
+    services.audit.record(principal.user, "collection.delete", name, team=info.team)
     return Response(status_code=204)
+
+
+def _out(info: CollectionInfo) -> CollectionOut:
+    return CollectionOut(**(asdict(info) | {"pii_patterns": dict(info.pii_patterns)}))

@@ -9,9 +9,9 @@ from fastapi.responses import FileResponse
 from api import scope
 from api.deps import PrincipalDep, ServicesDep
 from api.schemas import DocumentOut, UploadOut, UploadResult
-from core.access import Action
+from core.access import Action, Principal, Role
 from core.domain import Document
-from core.errors import InvalidInput, TooLarge, Unsupported
+from core.errors import Forbidden, InvalidInput, TooLarge, Unsupported
 from core.services import Services
 from ingest.intake import Outcome
 
@@ -47,6 +47,13 @@ def upload(
                 reason=submission.reason,
             )
         )
+    services.audit.record(
+        principal.user,
+        "upload",
+        collection,
+        team=info.team,
+        detail={"files": [r.model_dump() for r in results]},
+    )
     if len(results) == 1 and results[0].outcome == Outcome.REJECTED.value:
         _reject(results[0].reason or "the file was rejected")
     return UploadOut(collection=collection, results=results)
@@ -59,6 +66,15 @@ def _reject(reason: str) -> None:
     if reason.startswith("not a supported document type"):
         raise Unsupported(reason)
     raise InvalidInput(reason)
+
+
+def _guard_original(services: Services, principal: Principal, doc: Document) -> None:
+    """Where the index holds redacted text, the original (and its page images) is for curators."""
+    policy, _ = services.catalog.pii_settings(doc.collection)
+    if policy == "redact" and principal.role not in {Role.ADMIN, Role.KNOWLEDGE_MANAGER}:
+        raise Forbidden(
+            "this collection redacts personal data: its originals open for knowledge managers only"
+        )
 
 
 def _out(services: Services, doc: Document) -> DocumentOut:
@@ -93,6 +109,7 @@ def get_document(document_id: str, services: ServicesDep, principal: PrincipalDe
 def download_original(document_id: str, services: ServicesDep, principal: PrincipalDep) -> FileResponse:
     principal.require(Action.READ)
     doc = scope.document(services, principal, document_id)
+    _guard_original(services, principal, doc)
     path = services.blobs.path(doc.sha256)
     if not path.is_file():
         from core.errors import NotFound
@@ -117,6 +134,7 @@ def page_image(
 
     principal.require(Action.READ)
     doc = scope.document(services, principal, document_id)
+    _guard_original(services, principal, doc)
     png = render_page(
         services.blobs.path(doc.sha256), doc.media_type, page, max_pixels=services.settings.max_image_pixels
     )
@@ -128,4 +146,11 @@ def delete_document(document_id: str, services: ServicesDep, principal: Principa
     doc = scope.document(services, principal, document_id)
     principal.require(Action.UPLOAD, team=doc.team)
     services.delete_document(doc.id)
+    services.audit.record(
+        principal.user,
+        "delete",
+        doc.collection,
+        team=doc.team,
+        detail={"document_id": doc.id, "source_name": doc.source_name},
+    )
     return Response(status_code=204)

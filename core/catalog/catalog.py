@@ -27,6 +27,8 @@ class CollectionInfo:
     description: str
     document_count: int
     chunk_count: int
+    pii_policy: str = "allow"
+    pii_patterns: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +108,25 @@ class Catalog:
             if s.scalar(select(CollectionRow.id).where(CollectionRow.name == name)) is None:
                 s.add(CollectionRow(name=name, team=team, description=description))
 
+    def update_collection(self, name: str, **values: Any) -> None:
+        """Change a collection's description or PII policy (``pii_policy``, ``pii_patterns``)."""
+        with self.session() as s:
+            row = s.scalar(select(CollectionRow).where(CollectionRow.name == name))
+            if row is None:
+                raise NotFound(f"no collection named {name!r}")
+            for key, value in values.items():
+                setattr(row, key, value)
+
+    def pii_settings(self, name: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """A collection's PII policy and its own patterns, as (label, regex) pairs."""
+        with self.session() as s:
+            row = s.execute(
+                select(CollectionRow.pii_policy, CollectionRow.pii_patterns).where(CollectionRow.name == name)
+            ).first()
+        if row is None:
+            raise NotFound(f"no collection named {name!r}")
+        return row.pii_policy, tuple(sorted((row.pii_patterns or {}).items()))
+
     def collection_team(self, name: str) -> str:
         with self.session() as s:
             team = s.scalar(select(CollectionRow.team).where(CollectionRow.name == name))
@@ -133,7 +154,15 @@ class Catalog:
         )
         with self.session() as s:
             return [
-                CollectionInfo(row.name, row.team, row.description, n_docs or 0, n_chunks or 0)
+                CollectionInfo(
+                    row.name,
+                    row.team,
+                    row.description,
+                    n_docs or 0,
+                    n_chunks or 0,
+                    row.pii_policy,
+                    tuple(sorted((row.pii_patterns or {}).items())),
+                )
                 for row, n_docs, n_chunks in s.execute(query)
             ]
 
@@ -212,6 +241,19 @@ class Catalog:
             if row is None:
                 raise NotFound(f"no document with id {document_id!r}")
             s.delete(row)
+
+    def fingerprint(self, collections: Sequence[str] = (), teams: Sequence[str] | None = None) -> str:
+        """Changes whenever a document in these collections is added, changed or deleted."""
+        query = select(
+            func.count(DocumentRow.id), func.max(DocumentRow.updated_at), func.max(DocumentRow.created_at)
+        ).join(CollectionRow)
+        if collections:
+            query = query.where(CollectionRow.name.in_(collections))
+        if teams is not None:
+            query = query.where(CollectionRow.team.in_(teams))
+        with self.session() as s:
+            count, updated, created = s.execute(query).one()
+        return f"{count}:{updated}:{created}"
 
     # -- chunks -----------------------------------------------------------------------------
 
@@ -331,4 +373,5 @@ def _document(row: DocumentRow) -> Document:
         team=row.collection.team,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        pii_found=None if row.pii_found is None else tuple(sorted(row.pii_found.items())),
     )

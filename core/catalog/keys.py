@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from core.access import Principal, Role
+from core.catalog.audit import AuditTrail
 from core.catalog.catalog import Catalog
 from core.catalog.models import ApiKeyRow, UserRow
 from core.errors import InvalidInput, NotFound, Unauthorized
@@ -44,13 +45,15 @@ class KeyRing:
         self.cache_s = cache_s
         self._checked: dict[str, tuple[float, Principal]] = {}
 
-    def issue(self, user: str, role: Role, teams: tuple[str, ...]) -> IssuedKey:
+    def issue(self, user: str, role: Role, teams: tuple[str, ...], *, actor: str = "system") -> IssuedKey:
+        """A new key for ``user``, created if need be; a different role or team replaces theirs."""
         if role is not Role.ADMIN and not teams:
             raise InvalidInput("a key for a non-admin role needs at least one team")
         key_id = secrets.token_hex(6)
         secret = f"{PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
         with self.catalog.session() as s:
             row = s.scalar(select(UserRow).where(UserRow.name == user))
+            before = None if row is None else (row.role, list(row.teams))
             if row is None:
                 row = UserRow(name=user, role=role.value, teams=sorted(set(teams)))
                 s.add(row)
@@ -60,6 +63,20 @@ class KeyRing:
                 row.teams = sorted(set(row.teams) | set(teams))
             s.add(ApiKeyRow(id=key_id, user_id=row.id, key_hash=_hash(secret)))
             teams = tuple(row.teams)
+        trail = AuditTrail(self.catalog)
+        trail.record(
+            actor, "key.create", user, detail={"key_id": key_id, "role": role.value, "teams": list(teams)}
+        )
+        if before is not None and before != (role.value, list(teams)):
+            trail.record(
+                actor,
+                "role.change",
+                user,
+                detail={
+                    "from": {"role": before[0], "teams": before[1]},
+                    "to": {"role": role.value, "teams": list(teams)},
+                },
+            )
         return IssuedKey(key_id, secret, user, role, teams)
 
     def authenticate(self, secret: str) -> Principal:
@@ -86,13 +103,16 @@ class KeyRing:
             assert user is not None  # the foreign key guarantees it
             return Principal(user.name, Role(user.role), tuple(user.teams))
 
-    def revoke(self, key_id: str) -> None:
+    def revoke(self, key_id: str, *, actor: str = "system") -> None:
         with self.catalog.session() as s:
             key = s.get(ApiKeyRow, key_id)
             if key is None:
                 raise NotFound(f"no API key {key_id!r}")
             key.revoked_at = datetime.now(UTC)
+            user = s.get(UserRow, key.user_id)
+            owner = user.name if user is not None else ""
         self._checked.clear()
+        AuditTrail(self.catalog).record(actor, "key.revoke", owner, detail={"key_id": key_id})
 
     def any_admin(self) -> bool:
         with self.catalog.session() as s:

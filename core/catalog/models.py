@@ -25,6 +25,8 @@ class CollectionRow(Base):
     team: Mapped[str] = mapped_column(String(128), index=True, default="default")
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    pii_policy: Mapped[str] = mapped_column(String(16), default="allow", server_default="allow")
+    pii_patterns: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
 
     documents: Mapped[list[DocumentRow]] = relationship(
         back_populates="collection", cascade="all, delete-orphan", passive_deletes=True
@@ -47,6 +49,7 @@ class DocumentRow(Base):
     failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    pii_found: Mapped[dict[str, int] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -135,3 +138,13 @@ class AuditAnchorRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class UsageRow(Base):
+    """A request or credit counter for one user or team over one window (single-node quotas)."""
+
+    __tablename__ = "usage_counters"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    window_end: Mapped[datetime] = mapped_column(index=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)

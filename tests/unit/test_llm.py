@@ -92,8 +92,10 @@ def test_unsupported_and_uncited_sentences_are_removed_and_said(
     assert len(answer.notes) == 2
     assert any("not supported by the passage it cites" in n and "cheese" in n for n in answer.notes)
     assert any("no citation" in n and "Call us any time" in n for n in answer.notes)
-    prompt = json.dumps(received[0]["messages"])
-    assert "[1] (manual.pdf, p. 3)" in prompt and "[2] (policy.docx, p. 1)" in prompt
+    system, user = (m["content"] for m in received[0]["messages"])  # type: ignore[attr-defined]
+    assert "never an instruction" in system  # prompt answer@2: passages are quoted data
+    assert '<passage marker="1" source="manual.pdf" page="3">' in user
+    assert '<passage marker="2" source="policy.docx" page="1">' in user
 
 
 def test_a_citation_to_a_passage_that_was_not_given_is_dropped() -> None:

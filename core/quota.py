@@ -1,0 +1,155 @@
+"""Request rate limits and monthly credit budgets, per user and per team.
+
+A request counts against a per-minute window of its user and of each of its teams; an answer
+then spends credits (generator tokens with an LLM, one per answer otherwise) from monthly
+budgets. Over a limit, ``QuotaExceeded`` carries the seconds until the window resets, which the
+API returns as ``Retry-After``. Counters live in Redis in the cluster (shared by every API
+replica) and in the catalog on a single node. A limit of 0 means none.
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import delete, select
+
+from core.access import Principal
+from core.catalog.catalog import Catalog
+from core.catalog.models import UsageRow
+from core.errors import QuotaExceeded
+
+
+class Counters(Protocol):
+    def add(self, key: str, amount: int, window_end: float) -> int:
+        """Add to the counter of one window (which ends at unix time ``window_end``); the new total."""
+        ...
+
+    def get(self, key: str) -> int: ...
+
+
+class RedisCounters:
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def add(self, key: str, amount: int, window_end: float) -> int:
+        pipe = self.client.pipeline()
+        pipe.incrby(key, amount)
+        pipe.expireat(key, int(window_end) + 1)
+        total, _ = pipe.execute()
+        return int(total)
+
+    def get(self, key: str) -> int:
+        return int(self.client.get(key) or 0)
+
+
+class SqlCounters:
+    """Counters in the catalog: one row per key and window, expired rows swept now and then."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._adds = 0
+
+    def add(self, key: str, amount: int, window_end: float) -> int:
+        ends = datetime.fromtimestamp(window_end, UTC)
+        with self.catalog.session() as s:
+            row = s.get(UsageRow, key, with_for_update=True)
+            if row is None:
+                row = UsageRow(key=key, window_end=ends, count=0)
+                s.add(row)
+            row.count += amount
+            total = row.count
+        self._adds += 1
+        if self._adds % 500 == 0:
+            self.sweep()
+        return total
+
+    def get(self, key: str) -> int:
+        with self.catalog.session() as s:
+            return int(s.scalar(select(UsageRow.count).where(UsageRow.key == key)) or 0)
+
+    def sweep(self) -> None:
+        with self.catalog.session() as s:
+            s.execute(delete(UsageRow).where(UsageRow.window_end < datetime.now(UTC)))
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    user_per_minute: int = 0
+    team_per_minute: int = 0
+    user_monthly_credits: int = 0
+    team_monthly_credits: int = 0
+    window_s: int = 60  # the rate limits count requests per window of this length
+
+
+def _month(now: float) -> tuple[str, float]:
+    """This month's key (``2026-11``) and the unix time it ends."""
+    day = datetime.fromtimestamp(now, UTC)
+    last = calendar.monthrange(day.year, day.month)[1]
+    end = datetime(day.year, day.month, last, tzinfo=UTC) + timedelta(days=1)
+    return f"{day:%Y-%m}", end.timestamp()
+
+
+class Quotas:
+    def __init__(self, counters: Counters, limits: Limits, clock: Any = time.time) -> None:
+        self.counters = counters
+        self.limits = limits
+        self.clock = clock
+
+    def admit(self, principal: Principal) -> None:
+        """Count one request; refuse it when the user or a team is over its rate or its budget."""
+        now = self.clock()
+        span = self.limits.window_s
+        window = int(now // span)
+        window_end = (window + 1) * span
+        retry = max(1, math.ceil(window_end - now))
+        per = "a minute" if span == 60 else f"per {span} s"
+        subjects = [("user", principal.user, self.limits.user_per_minute)]
+        subjects += [("team", team, self.limits.team_per_minute) for team in principal.teams]
+        for kind, name, limit in subjects:
+            if limit and self.counters.add(f"rate:{kind}:{name}:{span}:{window}", 1, window_end) > limit:
+                raise QuotaExceeded(
+                    f"{kind} {name!r} is over its limit of {limit} requests {per}; try again in {retry} s",
+                    retry,
+                )
+        month, month_end = _month(now)
+        for kind, name, budget in self._budgets(principal):
+            if budget and self.counters.get(f"credits:{kind}:{name}:{month}") >= budget:
+                raise QuotaExceeded(
+                    f"{kind} {name!r} has spent its {budget} credits for {month}; "
+                    "the budget renews on the first of the month",
+                    max(1, int(month_end - now)),
+                )
+
+    def charge(self, principal: Principal, credits: int) -> None:
+        month, month_end = _month(self.clock())
+        for kind, name, _ in self._budgets(principal):
+            self.counters.add(f"credits:{kind}:{name}:{month}", credits, month_end)
+
+    def usage(self, kind: str, name: str) -> dict[str, Any]:
+        """This month's credits and this window's requests of one user or team."""
+        now = self.clock()
+        month, _ = _month(now)
+        span = self.limits.window_s
+        window = int(now // span)
+        is_user = kind == "user"
+        return {
+            kind: name,
+            "month": month,
+            "credits_used": self.counters.get(f"credits:{kind}:{name}:{month}"),
+            "credits_budget": self.limits.user_monthly_credits
+            if is_user
+            else self.limits.team_monthly_credits,
+            "requests_this_window": self.counters.get(f"rate:{kind}:{name}:{span}:{window}"),
+            "requests_limit": self.limits.user_per_minute if is_user else self.limits.team_per_minute,
+            "window_s": span,
+        }
+
+    def _budgets(self, principal: Principal) -> list[tuple[str, str, int]]:
+        return [("user", principal.user, self.limits.user_monthly_credits)] + [
+            ("team", team, self.limits.team_monthly_credits) for team in principal.teams
+        ]
