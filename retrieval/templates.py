@@ -109,6 +109,8 @@ _SAFE_NODES: tuple[type[nodes.Node], ...] = (
     nodes.Getitem,
     nodes.Getattr,
 )
+# What a filter given the wrong kind of value raises (``round`` on a text, ``join`` on a number).
+_RENDER_ERRORS = (TemplateError, TypeError, ValueError, ArithmeticError, LookupError)
 _LOOP_ATTRS = frozenset({"index", "index0", "first", "last", "length", "revindex", "revindex0"})
 _NODE_NAMES = {
     "Call": "calling a function",
@@ -498,7 +500,7 @@ def _check_renders(template: QuestionTemplate, source: str) -> None:
     for where, pattern in _patterns(template):
         try:
             _ENV.from_string(pattern).render(sample)
-        except TemplateError as exc:
+        except _RENDER_ERRORS as exc:
             problems.add(where, f"does not render with example values: {exc}")
     problems.raise_if_any(source)
 
@@ -585,7 +587,7 @@ def render(template: QuestionTemplate, values: Mapping[str, Any]) -> RenderedQue
     question = ""
     try:
         question = _tidy(_ENV.from_string(template.question).render(checked))
-    except TemplateError as exc:
+    except _RENDER_ERRORS as exc:
         problems.add("question", f"could not be rendered: {exc}")
     if not problems.found and not question:
         problems.add("question", "renders empty with these values")
@@ -602,7 +604,7 @@ def render(template: QuestionTemplate, values: Mapping[str, Any]) -> RenderedQue
                 continue
             try:
                 text = _tidy(_ENV.from_string(pattern).render(checked))
-            except TemplateError as exc:
+            except _RENDER_ERRORS as exc:
                 problems.add(f"filters.{key}[{n}]", f"could not be rendered: {exc}")
                 continue
             if text:
