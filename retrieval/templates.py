@@ -23,7 +23,7 @@ from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta, no
 from jinja2.sandbox import SandboxedEnvironment
 
 from core.domain import Answer
-from core.errors import InvalidFields, NotFound
+from core.errors import InvalidFields
 
 FOLDER = Path(__file__).resolve().parent / "question_templates"
 
@@ -689,8 +689,3 @@ def from_record(
     """A stored version, checked again (a template that no longer passes is refused, not run)."""
     template = parse_template(body, source=f"template {body.get('id')!r} version {version}")
     return replace(template, version=version, retired=retired, updated_by=updated_by, updated_at=updated_at)
-
-
-def require_offered(template: QuestionTemplate, role: str, teams: Sequence[str], manager: bool) -> None:
-    if not (manager or template.offered_to(role, teams)):
-        raise NotFound(f"no template {template.id!r}")

@@ -20,7 +20,8 @@ from tests.integration.api_server import Server, serve, upload
 
 pytestmark = pytest.mark.integration
 
-RESET = {"id": "how-to-task", "values": {"product": "T200", "task": "factory reset the thermostat"}}
+RESET_VALUES = {"product": "T200", "task": "factory reset the thermostat"}
+RESET = {"id": "how-to-task", "values": RESET_VALUES}
 TAGGED = b"# T200 notes\n\nOn the T200 error E-104 clears after the thermostat restarts twice.\n"
 GOLDEN_KEYS = {
     "id",
@@ -70,6 +71,20 @@ def _upload_tagged(client: httpx.Client, collection: str, path: Path, tag: str) 
     while client.get(f"/v1/jobs/{job}").json()["state"] not in {"succeeded", "failed"}:
         assert time.monotonic() < deadline, "the tagged upload did not finish"
         time.sleep(0.1)
+
+
+def _done_event(client: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
+    """The data of the last server-sent event (``done``) of a streamed answer."""
+    event, data = "", ""
+    with client.stream("POST", "/v1/answers", json=body) as response:
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                event = line.removeprefix("event: ")
+            elif line.startswith("data: "):
+                data = line.removeprefix("data: ")
+    assert event == "done"
+    found: dict[str, Any] = json.loads(data)
+    return found
 
 
 def _template(**changes: Any) -> dict[str, Any]:
@@ -201,17 +216,15 @@ def test_a_template_answer_records_its_id_version_and_derived_filters(
     assert answer["template"] == {"id": "troubleshoot-error-code", "version": 1}
     assert answer["question"] == rendered["question"] and answer["answer_id"]
     assert {p["source_name"] for p in answer["passages"]} == {"t200-notes.md"}  # the product's tag
+    everywhere = dict(body["template"]["values"]) | {"only_product_documents": "no"}
     unfiltered = agent.post(
-        "/v1/answers", json=body | {"template": body["template"] | {"values": RESET_VALUES}}
-    )
-    assert unfiltered.status_code == 422  # the values of another template are named as such
+        "/v1/answers", json={"template": body["template"] | {"values": everywhere}}
+    ).json()
+    assert len({p["source_name"] for p in unfiltered["passages"]}) > 1  # no tag filter: every document
     entries = [json.loads(line) for line in admin.get("/v1/audit").text.splitlines()]
     asked = next(e for e in entries if e["detail"] and e["detail"].get("answer_id") == answer["answer_id"])
     assert asked["detail"]["template"][:2] == ["troubleshoot-error-code", 1]
     assert asked["detail"]["filters"]["tags"] == ["T200"]
-
-
-RESET_VALUES = {"product": "T200", "task": "factory reset the thermostat"}
 
 
 def test_feedback_review_and_approval_serve_the_reviewed_answer_to_the_team_only(
@@ -270,6 +283,13 @@ def test_feedback_review_and_approval_serve_the_reviewed_answer_to_the_team_only
         again["citations"][0]["document_id"] == faq["id"]
         and again["provenance"]["generator"] == "human review"
     )
+    streamed = _done_event(agent, body | {"stream": True})
+    assert streamed["answer_id"] and streamed["answer_id"] != again["answer_id"]
+    assert (
+        streamed["reviewed"]["by"] == "knowledge_manager-support"
+        and streamed["question"] == again["question"]
+    )
+    assert streamed["template"] == {"id": "how-to-task", "version": 1} and streamed["latency_ms"] >= 0
     colleague = server.client(server.key(Role.AGENT, "support", "tier2"))
     assert colleague.post("/v1/answers", json=body).json()["reviewed"] is None  # a different access scope
     other_team = legal_agent.post("/v1/answers", json={"template": RESET}).json()
