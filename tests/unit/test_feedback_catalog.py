@@ -211,3 +211,21 @@ def test_insights_count_a_known_set() -> None:
         "support": 4
     }
     assert percentile([], 0.5) is None and percentile([5.0], 0.95) == 5.0
+
+
+def test_the_migration_downgrades_to_0005_and_back(catalog: Catalog) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect
+
+    from core.catalog.catalog import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    new = {"templates", "answers", "feedback", "answer_overrides", "golden_cases"}
+    with catalog.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0005")
+    assert not new & set(inspect(catalog.engine).get_table_names())
+    catalog.migrate()
+    assert new <= set(inspect(catalog.engine).get_table_names())
