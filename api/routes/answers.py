@@ -41,8 +41,8 @@ _STREAMED: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/answers", response_model=AnswerOut, responses=_STREAMED)
-def answer(
+@router.post("/ask", response_model=AnswerOut, responses=_STREAMED)
+def ask(
     body: AskBody, request: Request, services: ServicesDep, principal: PrincipalDep
 ) -> AnswerOut | StreamingResponse:
     """A cited answer, or a plain refusal with the closest passages when the documents do not say.
@@ -120,9 +120,9 @@ def _sentences(answer: Answer) -> Iterator[tuple[int | None, str]]:
     return answer_sentences(answer.text)
 
 
-@router.post("/ask", response_model=AnswerOut, responses=_STREAMED, include_in_schema=True)
-def ask(
+@router.post("/answers", response_model=AnswerOut, responses=_STREAMED)
+def answers(
     body: AskBody, request: Request, services: ServicesDep, principal: PrincipalDep
 ) -> AnswerOut | StreamingResponse:
-    """The same as `POST /v1/answers` (its first name, kept for existing clients)."""
-    return answer(body, request, services, principal)
+    """The same as `POST /v1/ask`, under the collection's own name (`/v1/answers/{id}/feedback`)."""
+    return ask(body, request, services, principal)
