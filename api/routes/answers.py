@@ -66,8 +66,11 @@ def ask(
     outcome = answering.ask(
         services, principal, question, search_filter, passages=body.passages, template=use
     )
+    metrics = request.app.state.metrics
     if services.answer_cache is not None and outcome.reviewed is None:
-        request.app.state.metrics.cache_lookup(outcome.cached)
+        metrics.cache_lookup(outcome.cached)
+    source = "reviewed" if outcome.reviewed else "cached" if outcome.cached else "generated"
+    metrics.answered(source, use.id if use else None)
     reviewed = outcome.reviewed
     out = AnswerOut.of(
         outcome.answer,

@@ -290,6 +290,8 @@ def test_feedback_review_and_approval_serve_the_reviewed_answer_to_the_team_only
         and streamed["question"] == again["question"]
     )
     assert streamed["template"] == {"id": "how-to-task", "version": 1} and streamed["latency_ms"] >= 0
+    metrics = server.client().get("/metrics").text
+    assert 'sourcebook_answers_total{source="reviewed",template="how-to-task"} 2.0' in metrics
     colleague = server.client(server.key(Role.AGENT, "support", "tier2"))
     assert colleague.post("/v1/answers", json=body).json()["reviewed"] is None  # a different access scope
     other_team = legal_agent.post("/v1/answers", json={"template": RESET}).json()
