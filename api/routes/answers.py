@@ -13,7 +13,7 @@ from api import answering, scope, templating
 from api.deps import PrincipalDep, ServicesDep
 from api.schemas import AnswerOut, AskBody, CitationOut, PassageOut, ReviewedOut, SearchBody, SearchOut
 from core.domain import Answer
-from retrieval.templates import answer_sentences
+from retrieval.answer_shape import answer_sentences
 
 router = APIRouter(prefix="/v1", tags=["answers"])
 
