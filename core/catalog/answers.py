@@ -160,7 +160,7 @@ class AnswerLog:
                 AnswerRow(
                     id=answer_id,
                     user=user,
-                    team=",".join(sorted(teams)),
+                    team=",".join(sorted(teams))[:512],
                     collections=list(collections),
                     question=question,
                     scope_key=scope_key,
