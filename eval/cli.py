@@ -23,8 +23,9 @@ from core.errors import SourcebookError
 app = typer.Typer(
     help="Measure retrieval and answer quality; compare runs; the regression gate.", no_args_is_help=True
 )
-console = Console()
-err = Console(stderr=True)
+# Wide tables in logs: a console that is not a terminal would otherwise wrap at 80 columns.
+console = Console() if sys.stdout.isatty() else Console(width=160)
+err = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=160)
 
 DatasetOpt = Annotated[
     Path, typer.Option("--dataset", "-d", help="Dataset folder (BEIR or QA) or golden-set .jsonl file.")
@@ -47,6 +48,8 @@ class _RichProgress:
         self.progress = progress
 
     def task(self, description: str, total: int) -> Callable[[int], None]:
+        if self.progress.disable:  # not a terminal (CI logs): one line per task instead of a bar
+            err.print(f"{time.strftime('%H:%M:%S')} {description} ({total})")
         task = self.progress.add_task(description, total=total)
         return lambda n: self.progress.advance(task, n)
 
@@ -243,22 +246,24 @@ def gate(
     out: Annotated[Path | None, typer.Option(help="Write each check's report here.")] = None,
 ) -> None:
     """Run the baseline's checks; exit 1 when a metric fell by more than its tolerance."""
-    from eval.gate import BASELINE, load_baseline, run_gate
+    from eval.gate import BASELINE, load_baseline, measure, verdicts
 
     path = _gate_data(data)
     if path is None:
         return
     with _errors():
         base = load_baseline(baseline or BASELINE)
+        if not all(check.get("metrics") for check in base["checks"]):
+            err.print("[red]error:[/] the baseline holds no figures yet: run `sourcebook eval baseline`")
+            raise typer.Exit(2)
         started = time.perf_counter()
         with _progress() as progress:
-            verdicts, _found, seconds = run_gate(
-                base, path, cache=cache, progress=progress, on_run=_save_to(out)
-            )
+            found, seconds = measure(base, path, cache=cache, progress=progress, on_run=_save_to(out))
+        judged = verdicts(base, found)
     table = Table(
         "check", "system", "metric", "baseline", "now", "change", "tolerance", title="Regression gate"
     )
-    for v in verdicts:
+    for v in judged:
         mark = "[red]FAIL[/]" if v.failed else ("[green]better[/]" if v.improved else "")
         table.add_row(
             v.check,
@@ -275,8 +280,8 @@ def gate(
         + ", ".join(f"{k} {v}" for k, v in seconds.items())
         + f"; total {time.perf_counter() - started:.0f}"
     )
-    failed = [v for v in verdicts if v.failed]
-    if any(v.improved for v in verdicts):
+    failed = [v for v in judged if v.failed]
+    if any(v.improved for v in judged):
         console.print("some metrics improved past their tolerance: `sourcebook eval baseline` records them")
     if failed:
         err.print(f"[red]regression:[/] {len(failed)} metric(s) fell by more than their tolerance")
@@ -301,7 +306,7 @@ def baseline(
     cache: CacheOpt = None,
 ) -> None:
     """Measure the baseline's checks again and write the figures into it (review the diff, then commit)."""
-    from eval.gate import BASELINE, load_baseline, run_gate, updated_baseline
+    from eval.gate import BASELINE, load_baseline, measure, updated_baseline
 
     path = _gate_data(data)
     if path is None:
@@ -310,12 +315,7 @@ def baseline(
     with _errors():
         base = load_baseline(file)
         with _progress() as progress:
-            _verdicts, found, seconds = run_gate(
-                base | {"checks": [c | {"metrics": {}} for c in base["checks"]]},
-                path,
-                cache=cache,
-                progress=progress,
-            )
+            found, seconds = measure(base, path, cache=cache, progress=progress)
     file.write_text(json.dumps(updated_baseline(base, found), indent=2) + "\n")
     console.print(f"wrote {file} (" + ", ".join(f"{k} {v} s" for k, v in seconds.items()) + ")")
 

@@ -91,8 +91,10 @@ class AnswerSet:
 
 def detect(path: Path) -> Kind:
     """Which format a dataset path holds."""
-    if path.is_file() and path.suffix == ".jsonl":
-        return "golden"
+    if path.is_file():
+        if path.suffix == ".jsonl":
+            return "golden"
+        raise InvalidInput(f"{path} is a file but not a golden set (a .jsonl file)")
     if not path.is_dir():
         raise NotFound(f"no dataset at {path}")
     if (path / "corpus.jsonl").exists():
@@ -148,6 +150,9 @@ def load_beir(path: Path, split: str = "dev") -> RetrievalSet:
 
 def load_qa(path: Path, split: str = "dev") -> AnswerSet:
     kind = detect(path)
+    if kind not in ("qa-passages", "qa-articles"):
+        hint = "use `sourcebook eval retrieval`" if kind == "beir" else "it is a golden set"
+        raise InvalidInput(f"{path} is not a QA set ({hint})")
     rows = _jsonl(path / split / "questions.jsonl")
     if kind == "qa-passages":
         corpus_file = path / "corpus_passages.jsonl"
@@ -166,8 +171,6 @@ def load_qa(path: Path, split: str = "dev") -> AnswerSet:
             for q in rows
         )
         return AnswerSet(path.name, split, corpus, cases)
-    if kind != "qa-articles":
-        raise InvalidInput(f"{path} is not a QA set")
     files = sorted((path / "articles_text").glob("*.txt"))
     docs = tuple(CorpusDoc(f.stem, f.stem, f.read_text(encoding="utf-8", errors="replace")) for f in files)
     corpus = Corpus(path.name, fingerprint(files), docs=docs, chunked=True)

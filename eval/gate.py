@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import InvalidInput
-from eval.config import EvalConfig
+from eval.config import parse_config
 from eval.datasets import load_beir, load_qa
 from eval.runner import Progress, evaluate_answers, evaluate_retrieval
 
@@ -64,7 +64,7 @@ def run_check(
     check: dict[str, Any], data: Path, *, cache: Path | None, progress: Progress | None
 ) -> dict[str, Any]:
     """One check's run (retrieval: per system; answers: one system, named ``answers``)."""
-    config = EvalConfig()
+    config = parse_config(check.get("config") or {})
     limit = check.get("limit")
     if check["kind"] == "retrieval":
         return evaluate_retrieval(
@@ -88,8 +88,12 @@ def measured(check: dict[str, Any], run: dict[str, Any]) -> dict[str, dict[str, 
 
 
 def judge(check: dict[str, Any], now: dict[str, dict[str, float]]) -> list[Verdict]:
+    if not check.get("metrics"):
+        raise InvalidInput(
+            f"{check['name']}: the baseline holds no figures yet: run `sourcebook eval baseline`"
+        )
     verdicts = []
-    for system, values in check.get("metrics", {}).items():
+    for system, values in check["metrics"].items():
         for metric, base in values.items():
             if system not in now or metric not in now[system]:
                 raise InvalidInput(f"{check['name']}: the run measured no {system}/{metric}")
@@ -99,16 +103,15 @@ def judge(check: dict[str, Any], now: dict[str, dict[str, float]]) -> list[Verdi
     return verdicts
 
 
-def run_gate(
+def measure(
     baseline: dict[str, Any],
     data: Path = DATA,
     *,
     cache: Path | None = None,
     progress: Progress | None = None,
     on_run: Callable[[str, dict[str, Any]], None] | None = None,
-) -> tuple[list[Verdict], dict[str, dict[str, dict[str, float]]], dict[str, float]]:
-    """Every check: (verdicts, measured metrics per check, seconds per check)."""
-    verdicts: list[Verdict] = []
+) -> tuple[dict[str, dict[str, dict[str, float]]], dict[str, float]]:
+    """Run every check: (gated metrics per check and system, seconds per check)."""
     found: dict[str, dict[str, dict[str, float]]] = {}
     seconds: dict[str, float] = {}
     for check in baseline["checks"]:
@@ -118,8 +121,11 @@ def run_gate(
         if on_run:
             on_run(check["name"], run)
         found[check["name"]] = measured(check, run)
-        verdicts += judge(check, found[check["name"]])
-    return verdicts, found, seconds
+    return found, seconds
+
+
+def verdicts(baseline: dict[str, Any], found: dict[str, dict[str, dict[str, float]]]) -> list[Verdict]:
+    return [v for check in baseline["checks"] for v in judge(check, found[check["name"]])]
 
 
 def updated_baseline(

@@ -106,6 +106,8 @@ def _index_docs(
         pending.append((document, chunks))
     total = sum(len(chunks) for _, chunks in pending)
     done = 0
+    if progress:
+        progress(0, total)
     batch: list[tuple[Document, list[Chunk]]] = []
     for item in [*pending, None]:
         if item is not None:
