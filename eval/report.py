@@ -22,7 +22,7 @@ def _fmt(value: Any) -> str:
         return "–"
     if isinstance(value, float):
         return f"{value:.3f}" if value <= 1.0 else f"{value:.1f}"
-    return str(value)
+    return " ".join(str(value).replace("|", "\\|").split())  # one table cell: no pipes, no newlines
 
 
 def table(header: list[str], rows: list[list[Any]]) -> str:
@@ -73,7 +73,13 @@ def write_report(run: dict[str, Any], out: Path) -> Path:
                 table(
                     ["case", "question", "answerable", "refused", "answer"],
                     [
-                        [cid, r["question"][:80], r["answerable"], r["refused"], r["answer"][:120]]
+                        [
+                            cid,
+                            r["question"][:80],
+                            r["answerable"],
+                            r["refused"],
+                            "" if r["refused"] else r["answer"][:120],
+                        ]
                         for cid, r in worst[:15]
                     ],
                 )
