@@ -6,7 +6,6 @@ $SOURCEBOOK_HOME/eval-cache): after `sourcebook eval gate` has filled it they ta
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -40,16 +39,13 @@ def test_notebook_runs_top_to_bottom(path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("SOURCEBOOK_EVAL_LIMIT", "20")
     monkeypatch.setenv("MPLBACKEND", "Agg")
     notebook = nbformat.read(path, as_version=4)
-    # The kernel is this interpreter (ipykernel in the venv): nothing to install or download.
+    # The venv's python3 kernel spec (ipykernel) starts this interpreter: nothing to install or download.
     client = NotebookClient(
         notebook,
         timeout=900,
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
     )
-    client.kernel_manager_kwargs = {
-        "kernel_cmd": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    }
     client.execute()
     errors = [
         output
