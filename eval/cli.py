@@ -126,6 +126,13 @@ def answers(
     negatives: Annotated[
         Path | None, typer.Option(help="A QA set whose questions this corpus cannot answer (refusal check).")
     ] = None,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live",
+            help="Ask a golden set of this Sourcebook's own collections ($SOURCEBOOK_HOME) with its configured generator.",
+        ),
+    ] = False,
     config: ConfigOpt = None,
     out: OutOpt = None,
     limit: LimitOpt = 0,
@@ -133,22 +140,29 @@ def answers(
     cache: CacheOpt = None,
 ) -> None:
     """Answer a QA set's or a golden set's questions: answer, citation and refusal quality."""
+    from core.errors import InvalidInput
     from eval.config import load_config
-    from eval.datasets import detect, load_golden_set, load_qa
+    from eval.datasets import detect, load_golden_live, load_golden_set, load_qa
     from eval.report import answer_rows, write_report
     from eval.runner import evaluate_answers
 
     with _errors():
-        if detect(dataset) == "golden":
-            loaded = load_golden_set(dataset, corpus or _golden_corpus(dataset))
+        kind = detect(dataset)
+        if live:
+            if kind != "golden":
+                raise InvalidInput("--live asks a golden set (.jsonl) of this Sourcebook's collections")
+            run = _answer_live(load_golden_live(dataset).limited(limit))
         else:
-            loaded = load_qa(dataset, split)
-        loaded = loaded.limited(limit)
-        if negatives is not None:
-            loaded = loaded.with_unanswerable(load_qa(negatives, split).limited(limit))
-        with _progress() as progress:
-            run = evaluate_answers(loaded, load_config(config), cache=cache, progress=progress)
-        report = write_report(run, _out(out, "answers", loaded.name))
+            if kind == "golden":
+                loaded = load_golden_set(dataset, corpus or _golden_corpus(dataset))
+            else:
+                loaded = load_qa(dataset, split)
+            loaded = loaded.limited(limit)
+            if negatives is not None:
+                loaded = loaded.with_unanswerable(load_qa(negatives, split).limited(limit))
+            with _progress() as progress:
+                run = evaluate_answers(loaded, load_config(config), cache=cache, progress=progress)
+        report = write_report(run, _out(out, "answers", run["dataset"]))
     if as_json:
         print(json.dumps(run["metrics"], indent=2))
     else:
@@ -157,6 +171,21 @@ def answers(
     for line in run["skipped"]:
         err.print(f"[yellow]not asked:[/] {line}")
     err.print(f"report: {report}")
+
+
+def _answer_live(dataset: Any) -> dict[str, Any]:
+    from core.services import Services
+    from core.settings import Settings
+    from eval.runner import evaluate_answers_live
+
+    services = Services.open(Settings())
+    try:
+        for name in sorted({c.collection for c in dataset.cases if c.collection}):
+            services.catalog.collection_team(name)  # NotFound names a missing collection
+        with _progress() as progress:
+            return evaluate_answers_live(dataset, services, progress=progress)
+    finally:
+        services.close()
 
 
 def _golden_corpus(path: Path) -> Path:

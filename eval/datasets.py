@@ -69,6 +69,7 @@ class AnswerCase:
     answerable: bool
     answers: tuple[str, ...] = ()  # gold answers; empty: only sources are checked
     sources: tuple[ExpectedSource, ...] = ()
+    collection: str | None = None  # a golden case's collection, for asking a live Sourcebook
 
 
 @dataclass(frozen=True)
@@ -187,13 +188,7 @@ def load_qa(path: Path, split: str = "dev") -> AnswerSet:
     return AnswerSet(path.name, split, corpus, cases)
 
 
-def load_golden_set(path: Path, corpus_folder: Path) -> AnswerSet:
-    """A golden set asked of a folder of documents (ingested by the product's pipeline).
-
-    Cases given as a template and values are skipped, and counted: rendering needs the template
-    store of a running Sourcebook; ask them against it instead."""
-    if not corpus_folder.is_dir():
-        raise NotFound(f"no folder of documents at {corpus_folder}")
+def _golden_cases(path: Path) -> tuple[list[AnswerCase], list[str]]:
     cases: list[AnswerCase] = []
     skipped: list[str] = []
     for case in load_golden(path):
@@ -202,6 +197,24 @@ def load_golden_set(path: Path, corpus_folder: Path) -> AnswerSet:
             skipped.append(f"{case.id}: template case (needs the template store)")
         else:
             cases.append(asked)
+    return cases, skipped
+
+
+def load_golden_live(path: Path) -> AnswerSet:
+    """A golden set asked of the collections of this Sourcebook (``$SOURCEBOOK_HOME``), as they
+    are now: each case of its own collection. No corpus is indexed."""
+    cases, skipped = _golden_cases(path)
+    return AnswerSet(path.stem, "live", Corpus("live", ""), tuple(cases), tuple(skipped))
+
+
+def load_golden_set(path: Path, corpus_folder: Path) -> AnswerSet:
+    """A golden set asked of a folder of documents (ingested by the product's pipeline).
+
+    Cases given as a template and values are skipped, and counted: rendering needs the template
+    store of a running Sourcebook; ask them against it instead."""
+    if not corpus_folder.is_dir():
+        raise NotFound(f"no folder of documents at {corpus_folder}")
+    cases, skipped = _golden_cases(path)
     files = [
         p
         for p in corpus_folder.rglob("*")
@@ -215,4 +228,6 @@ def _as_answer_case(case: GoldenCase) -> AnswerCase | None:
     if case.question is None:
         return None
     answers = (case.expected_answer,) if case.expected_answer else ()
-    return AnswerCase(case.id, case.question, case.answerable, answers, case.expected_sources)
+    return AnswerCase(
+        case.id, case.question, case.answerable, answers, case.expected_sources, case.collection
+    )

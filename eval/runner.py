@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from core.domain import Answer, Passage
 from core.protocols import Embedder, SearchFilter, SearchRequest, VectorStore
@@ -22,6 +22,9 @@ from eval.config import AnswerConfig, EvalConfig, SystemConfig
 from eval.datasets import AnswerCase, AnswerSet, RetrievalSet
 from eval.golden import ExpectedSource
 from eval.index import open_index
+
+if TYPE_CHECKING:
+    from core.services import Services
 
 Tick = Callable[[], None]
 RETRIEVAL_KEYS = ("ndcg@10", "recall@10", "recall@100", "precision@10", "mrr@10")
@@ -241,21 +244,52 @@ def run_answers(
     reranker = SentenceReranker(embedder) if options.reranker == "sentence" else None
     searcher = Searcher(store, embedder, reranker, fusion=options.fusion)
     generator = ExtractiveGenerator(embedder, threshold=options.threshold)
+
+    def ask(case: AnswerCase) -> Answer:
+        passages = searcher.search(case.question, SearchFilter(), limit=options.passages, mode=options.mode)
+        return generator.answer(case.question, passages)
+
+    run = _header("answers", dataset.name, dataset.split, dataset.corpus.fingerprint, config)
+    return run | {"threshold": generator.threshold} | _answer_all(dataset, ask, tick)
+
+
+def _answer_all(dataset: AnswerSet, ask: Callable[[AnswerCase], Answer], tick: Tick | None) -> dict[str, Any]:
     records: dict[str, dict[str, Any]] = {}
     for case in dataset.cases:
         started = time.perf_counter()
-        passages = searcher.search(case.question, SearchFilter(), limit=options.passages, mode=options.mode)
-        answer = generator.answer(case.question, passages)
+        answer = ask(case)
         records[case.id] = case_record(case, answer, (time.perf_counter() - started) * 1000)
         if tick:
             tick()
-    run = _header("answers", dataset.name, dataset.split, dataset.corpus.fingerprint, config)
-    return run | {
-        "threshold": generator.threshold,
+    return {
         "skipped": list(dataset.skipped),
         "metrics": aggregate_answers(list(records.values())),
         "per_case": records,
     }
+
+
+def evaluate_answers_live(
+    dataset: AnswerSet, services: Services, *, progress: Progress | None = None
+) -> dict[str, Any]:
+    """A golden set asked of a running configuration's own collections, searcher and generator
+    (as ``sourcebook ask`` answers): what the product answers now, with whatever generator,
+    reranker and prompt its settings choose."""
+
+    def ask(case: AnswerCase) -> Answer:
+        scope = SearchFilter(collections=(case.collection,) if case.collection else ())
+        passages = services.searcher.search(case.question, scope, limit=6)
+        return services.generator.answer(case.question, passages)
+
+    advance = progress.task(f"answering {dataset.name}", len(dataset.cases)) if progress else None
+    run = _header("answers", dataset.name, dataset.split, "", EvalConfig())
+    return (
+        run
+        | {
+            "config": {"live": dict(services.provenance)},
+            "threshold": getattr(services.generator, "threshold", None),
+        }
+        | _answer_all(dataset, ask, (lambda: advance(1)) if advance else None)
+    )
 
 
 # --- whole evaluations: index (cached), then run ---------------------------------------------------

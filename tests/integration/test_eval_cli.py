@@ -204,3 +204,44 @@ def test_the_main_cli_has_the_eval_commands() -> None:
     assert result.returncode == 0, result.stderr
     for command in ("retrieval", "answers", "compare", "gate", "baseline"):
         assert command in result.stdout
+
+
+@pytest.mark.slow
+def test_live_asks_the_collections_of_this_sourcebook(tmp_path: Path) -> None:
+    from core.services import Services
+    from core.settings import Settings
+
+    docs = tmp_path / "kb"
+    docs.mkdir()
+    (docs / "returns.md").write_text(
+        "# Returns\n\nProducts can be returned within 45 days of delivery for a refund.\n"
+    )
+    settings = Settings(home=tmp_path / "home", embedder="hashing", workers=1)
+    services = Services.open(settings)
+    try:
+        services.catalog.ensure_collection("kb")
+        services.intake.add_path("kb", docs / "returns.md")
+        assert services.executor.wait(timeout=300)
+    finally:
+        services.close()
+    golden = tmp_path / "kb.jsonl"
+    case = {
+        "id": "g1",
+        "collection": "kb",
+        "question": "Within how many days can products be returned?",
+        "answerable": True,
+        "expected_answer": "45 days",
+        "expected_sources": [{"source_name": "returns.md", "document_id": None, "pages": []}],
+    }
+    golden.write_text(json.dumps(case) + "\n")
+    env = {"SOURCEBOOK_HOME": str(tmp_path / "home"), "SOURCEBOOK_EMBEDDER": "hashing"}
+    result = CliRunner().invoke(
+        app, ["answers", "--dataset", str(golden), "--live", "--out", str(tmp_path / "out")], env=env
+    )
+    assert result.exit_code == 0, result.output
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert run["per_case"]["g1"]["gold_cited"] == 1.0
+    assert dict(run["config"]["live"])["generator"] == "extractive"
+    golden.write_text(json.dumps(case | {"collection": "nope"}) + "\n")
+    result = CliRunner().invoke(app, ["answers", "--dataset", str(golden), "--live"], env=env)
+    assert result.exit_code == 2 and "nope" in result.output
