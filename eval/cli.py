@@ -79,11 +79,11 @@ def _out(out: Path | None, kind: str, dataset: str) -> Path:
 
 
 def _print_metrics(header: list[str], rows: list[list[Any]]) -> None:
-    from eval.report import _fmt
+    from eval.report import fmt
 
     table = Table(*header)
     for row in rows:
-        table.add_row(*(_fmt(v) for v in row))
+        table.add_row(*(fmt(v) for v in row))
     console.print(table)
 
 
@@ -320,7 +320,10 @@ def _save_to(out: Path | None) -> Callable[[str, dict[str, Any]], None] | None:
         return None
     from eval.report import write_report
 
-    return lambda name, run: (write_report(run, out / name), None)[1]
+    def save(name: str, run: dict[str, Any]) -> None:
+        write_report(run, out / name)
+
+    return save
 
 
 @app.command()
