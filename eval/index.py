@@ -80,13 +80,35 @@ def open_index(
     store = EdgeVectorStore(folder / "qdrant", embedder.dimension)
     try:
         if built:
-            chunks = _index_docs(store, embedder, corpus, recipe, progress)
+            with _every_core(embedder):
+                chunks = _index_docs(store, embedder, corpus, recipe, progress)
             marker.write_text(json.dumps({"corpus": corpus.name, "chunks": chunks}))
         else:
             chunks = int(json.loads(marker.read_text())["chunks"])
         yield EvalIndex(store, embedder, folder, built, chunks)
     finally:
         store.close()
+
+
+@contextmanager
+def _every_core(embedder: Embedder) -> Iterator[None]:
+    """Embed a cold corpus with every core ($SOURCEBOOK_EVAL_THREADS to change it): the product
+    keeps MiniLM to one thread beside OCR and the API, but this is most of a cold gate's time.
+    Queries go back to one thread: for a dozen sentences more threads only spin."""
+    from ingest.embed import MiniLMEmbedder
+
+    if not isinstance(embedder, MiniLMEmbedder):
+        yield
+        return
+    import torch
+
+    embedder.embed(["load the model"])  # loading it sets one thread: set ours after
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(os.environ.get("SOURCEBOOK_EVAL_THREADS") or os.cpu_count() or 1))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _index_docs(

@@ -6,7 +6,6 @@ figures that the aggregate metrics are computed from, and the aggregates themsel
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -302,18 +301,9 @@ class Progress(Protocol):
 
 
 def _embedder(config: EvalConfig) -> Embedder:
-    """The configured embedder. MiniLM gets every core here ($SOURCEBOOK_EVAL_THREADS to change
-    it): the product keeps it to one thread beside OCR and the API, but an evaluation runs alone,
-    and embedding a cold corpus is most of a cold gate's time."""
-    from ingest.embed import MiniLMEmbedder, create_embedder
+    from ingest.embed import create_embedder
 
-    embedder = create_embedder(config.index.embedder)
-    if isinstance(embedder, MiniLMEmbedder):
-        import torch
-
-        embedder.embed(["load the model"])  # loading sets one thread; set ours after it
-        torch.set_num_threads(int(os.environ.get("SOURCEBOOK_EVAL_THREADS") or os.cpu_count() or 1))
-    return embedder
+    return create_embedder(config.index.embedder)
 
 
 def _index_progress(progress: Progress | None, corpus: str) -> Callable[[int, int], None] | None:
