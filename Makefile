@@ -38,7 +38,8 @@ types:
 test:
 	$(BIN)/pytest
 
-# The regression gate: retrieval on SciFact dev, answers on the QA dev sets, against eval/baseline.json.
+# The regression gate: retrieval on SciFact dev, answers on the QA dev sets and the acme-support golden
+# set, against eval/baseline.json.
 # Indexes are cached in $(SOURCEBOOK_HOME)/eval-cache (cold: minutes; warm: about a minute).
 # It runs before the tests so that the eval notebooks among them find the indexes ready.
 gate:
