@@ -422,8 +422,27 @@ def _utc(at: datetime | None) -> datetime | None:
     return at.replace(tzinfo=UTC)
 
 
+def add_plugins(group: str = "sourcebook.cli") -> None:
+    """Sub-commands registered by packages above core (``sourcebook eval`` from eval/), through an
+    entry-point group, so that core imports none of them. A broken plugin is reported, not fatal."""
+    from importlib.metadata import entry_points
+
+    known = {info.name for info in app.registered_groups}
+    for point in entry_points(group=group):
+        if point.name in known:
+            continue
+        try:
+            sub = point.load()
+        except Exception as exc:  # noqa: BLE001 - one broken plugin must not disable the CLI
+            logging.getLogger(__name__).warning("sourcebook %s is unavailable: %s", point.name, exc)
+            continue
+        app.add_typer(sub, name=point.name)
+        known.add(point.name)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    add_plugins()
     app()
 
 

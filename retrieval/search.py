@@ -46,7 +46,10 @@ class Searcher:
         request = SearchRequest(
             query, vector, pool, mode, search_filter, candidates=max(pool, 100), fusion=self.fusion
         )
-        found = collapse_duplicates(self.store.search(request), self.duplicate_threshold)
+        # Equal scores in the order of chunk ids: the engines promise no order for ties (RRF's
+        # rank sums tie often), and evaluation runs must be reproducible.
+        hits = sorted(self.store.search(request), key=lambda p: (-p.score, p.chunk_id))
+        found = collapse_duplicates(hits, self.duplicate_threshold)
         if rerank and self.reranker is not None:
             return self.reranker.rerank(query, found, limit)
         return found[:limit]
