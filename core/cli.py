@@ -209,6 +209,21 @@ def status(document_id: str, as_json: Annotated[bool, typer.Option("--json")] = 
 
 
 @app.command()
+def reindex(
+    collection: CollectionOpt,
+    wait: Annotated[bool, typer.Option(help="Wait until every document is processed again.")] = True,
+) -> None:
+    """Process a collection's documents again (after changing chunking or parsing); they stay searchable."""
+    with services() as s:
+        queued = s.intake.reindex(collection)
+        if not wait:
+            console.print(f"{len(queued)} documents queued for re-indexing")
+            return
+        s.executor.wait()
+        _report(s, queued)
+
+
+@app.command()
 def delete(document_id: str) -> None:
     """Delete a document: its vectors, chunks, catalog row and stored original."""
     with services() as s:

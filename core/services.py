@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ingest.intake import Intake
     from retrieval.cache import AnswerCache
     from retrieval.search import Searcher
+    from workers.executor import CeleryExecutor
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ class Services:
     settings: Settings
     catalog: Catalog
     store: VectorStore
-    _executor: LocalPoolExecutor | None = field(default=None, init=False)
+    _executor: LocalPoolExecutor | CeleryExecutor | None = field(default=None, init=False)
 
     @classmethod
     def open(cls, settings: Settings) -> Services:
@@ -116,7 +117,11 @@ class Services:
         return BlobStore(self.settings.blob_dir)
 
     @property
-    def executor(self) -> LocalPoolExecutor:
+    def executor(self) -> LocalPoolExecutor | CeleryExecutor:
+        if self._executor is None and self.settings.executor == "celery":
+            from workers.executor import CeleryExecutor
+
+            self._executor = CeleryExecutor(self.settings, self.catalog)
         if self._executor is None:
             from ingest.executor import LocalPoolExecutor
             from ingest.pipeline import IndexWriter
@@ -184,6 +189,21 @@ class Services:
         self.catalog.delete_document(document_id)
         if not any(d.sha256 == document.sha256 for d in self.catalog.documents()):
             self.blobs.delete(document.sha256)
+
+    def reindex(self, collection: str) -> int | None:
+        """Process a collection's ready documents again; they stay searchable meanwhile.
+
+        Returns how many were queued, or None when a Celery worker fans them out.
+        """
+        self.catalog.collection_team(collection)  # NotFound for an unknown collection
+        executor = self.executor
+        if self.settings.executor == "celery":
+            from workers.executor import CeleryExecutor
+
+            assert isinstance(executor, CeleryExecutor)
+            executor.reindex(collection)
+            return None
+        return len(self.intake.reindex(collection))
 
     def delete_collection(self, name: str) -> None:
         for document in self.catalog.documents(name):

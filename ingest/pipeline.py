@@ -106,9 +106,11 @@ class IndexWriter:
             self.fail(task, "no readable text found in the document")
             return
         self.catalog.update_job(task.job_id, stage="indexing", progress=0.96)
-        # Delete first: a retried job never leaves chunks of an earlier attempt behind.
-        self.store.delete_document(document.id)
+        # Chunk ids are derived from (document, index): writing overwrites an earlier attempt's
+        # chunks in place, then the ones past the new end go. A redelivered or retried job leaves
+        # one copy of each chunk, and a re-indexed document stays searchable throughout.
         self.store.upsert(document, processed.chunks, processed.vectors)
+        self.store.delete_chunks_from(document.id, len(processed.chunks))
         self.catalog.replace_chunks(document.id, processed.chunks)
         self.catalog.update_document(
             document.id,

@@ -82,6 +82,19 @@ class QdrantServerVectorStore:
                 self.collection, points_selector=m.FilterSelector(filter=condition), wait=True
             )
 
+    def delete_chunks_from(self, document_id: str, first_index: int) -> None:
+        m = self._m
+        condition = m.Filter(
+            must=[
+                m.FieldCondition(key="document_id", match=m.MatchValue(value=document_id)),
+                m.FieldCondition(key="chunk_index", range=m.Range(gte=first_index)),
+            ]
+        )
+        with self._lock:
+            self._client.delete(
+                self.collection, points_selector=m.FilterSelector(filter=condition), wait=True
+            )
+
     def count(self, *, document_id: str | None = None, collection: str | None = None) -> int:
         m = self._m
         must: list[Any] = []
