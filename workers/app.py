@@ -35,7 +35,13 @@ def create_celery(settings: Settings) -> Celery:
     if not settings.broker_url:
         raise ValueError("the Celery app needs SOURCEBOOK_BROKER_URL")
     app = Celery("sourcebook", set_as_current=False)
-    transport = {"visibility_timeout": settings.visibility_timeout_s}
+    transport = {
+        "visibility_timeout": settings.visibility_timeout_s,
+        # Look for messages a dead worker left unacknowledged every few seconds, not every
+        # 100 s (kombu's default sweep: 10 s x a throttle of 10).
+        "unacked_restore_interval": max(1, min(10, settings.visibility_timeout_s // 5)),
+        "unacked_restore_throttle": 1,
+    }
     app.conf.update(
         broker_url=settings.broker_url,
         result_backend=settings.result_backend or settings.broker_url,
@@ -57,6 +63,8 @@ def create_celery(settings: Settings) -> Celery:
         task_default_queue=LIGHT_QUEUE,
         task_create_missing_queues=True,
         worker_hijack_root_logger=False,
+        # A new child imports torch and the parsers before it says it is up: seconds on a busy host.
+        worker_proc_alive_timeout=120,
         worker_cancel_long_running_tasks_on_connection_loss=False,
         worker_send_task_events=False,
     )
