@@ -29,7 +29,7 @@ from workers.app import (
 log = logging.getLogger(__name__)
 
 _DONE = {JobState.SUCCEEDED, JobState.FAILED, JobState.SKIPPED}
-_PUBLISH_RETRY = {"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 2.0}
+_PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1.0}
 
 
 @dataclass(slots=True)
@@ -61,7 +61,11 @@ class CeleryExecutor:
 
     def _send(self, name: str, args: list[Any], queue: str) -> None:
         try:
-            self._app.send_task(name, args=args, queue=queue, retry=True, retry_policy=_PUBLISH_RETRY)
+            # ignore_result: the outcome is in the job row, and a result backend that is down
+            # must not hold up (for 19 s) a message the broker would take.
+            self._app.send_task(
+                name, args=args, queue=queue, ignore_result=True, retry=True, retry_policy=_PUBLISH_RETRY
+            )
         except Exception as exc:  # kombu's OperationalError, redis' ConnectionError…
             raise BackendUnavailable(f"the task queue is unreachable: {exc}") from exc
 
