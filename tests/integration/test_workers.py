@@ -102,7 +102,9 @@ def assert_one_copy_of_each_chunk(cluster: Cluster, producer: Producer, collecti
     return expected
 
 
-def test_workers_ingest_the_sample_collection_end_to_end(cluster: Cluster, producer: Producer) -> None:
+def test_workers_ingest_the_sample_collection_end_to_end_and_reindex_it(
+    cluster: Cluster, producer: Producer
+) -> None:
     cluster.start_worker()
     files = sorted(p for p in SAMPLES.iterdir() if p.is_file())
     submissions = [producer.intake.add_path("acme", path) for path in files]
@@ -114,7 +116,26 @@ def test_workers_ingest_the_sample_collection_end_to_end(cluster: Cluster, produ
         assert (job.state, job.stage, job.progress) == (JobState.SUCCEEDED, "done", 1.0)
     scanned = next(d for d in producer.catalog.documents("acme") if "scanned" in d.source_name)
     assert producer.catalog.chunk_count(document_id=scanned.id) > 0, "the OCR queue was not served"
-    assert assert_one_copy_of_each_chunk(cluster, producer) > len(files)
+    before = producer.catalog.chunk_count(collection="acme")
+
+    # Re-index with larger chunks: a worker with the new settings fans the collection out.
+    cluster.stop_workers()
+    cluster.extra["SOURCEBOOK_CHUNK_TOKENS"] = "200"
+    cluster.start_worker()
+    first_jobs = {s.document_id: s.job_id for s in submissions}
+    producer.executor.reindex("acme")
+
+    def reindexed() -> bool:
+        for doc_id, old_job in first_jobs.items():
+            job = producer.catalog.latest_job(str(doc_id))
+            if job is None or job.id == old_job or job.state is not JobState.SUCCEEDED:
+                return False
+        return True
+
+    producer.wait_until(reindexed, 180, "the re-index", cluster)
+    assert {d.status for d in producer.catalog.documents("acme")} == {DocumentStatus.READY}
+    after = assert_one_copy_of_each_chunk(cluster, producer)
+    assert len(files) < after < before
 
 
 def test_kill_9_of_a_worker_mid_batch_loses_nothing_and_duplicates_nothing(
