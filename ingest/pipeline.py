@@ -57,13 +57,16 @@ def _embedder(name: str) -> Embedder:
     return create_embedder(name)  # once per worker process: the model takes seconds to load
 
 
-def warm_up() -> None:
-    """Import what every document needs (parsers, the sentence splitter) before the first one."""
+def warm_up(embedder: str | None = None) -> None:
+    """Import what every document needs (parsers, the sentence splitter) before the first one,
+    and load the embedding model when it is named."""
     from llama_index.core.node_parser import SentenceSplitter  # noqa: F401
 
     from ingest.parse import warm_up as warm_up_parsers
 
     warm_up_parsers()
+    if embedder is not None:
+        _embedder(embedder).embed(["warm up"])
 
 
 def process_document(task: IngestTask, progress: Progress) -> ProcessedDocument:

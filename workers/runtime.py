@@ -57,7 +57,8 @@ def prepare_process() -> None:
     torch.set_num_threads(1)
     from ingest.pipeline import warm_up
 
-    warm_up()
+    warm_up(settings().embedder)  # the model loads here, not inside the first document's time limit
+    log.info("worker child %d ready", os.getpid())
 
 
 def fail(catalog: Catalog, job_id: str, document_id: str, reason: str) -> None:
