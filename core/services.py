@@ -231,7 +231,12 @@ def open_store(settings: Settings) -> VectorStore:
         assert settings.qdrant_url is not None  # the settings validator guarantees it
         key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
         return QdrantServerVectorStore(
-            settings.qdrant_url, dimension, f"{settings.qdrant_collection}-{settings.embedder}", key
+            settings.qdrant_url,
+            dimension,
+            f"{settings.qdrant_collection}-{settings.embedder}",
+            key,
+            shards=settings.qdrant_shards,
+            replicas=settings.qdrant_replicas,
         )
     from retrieval.stores.edge import EdgeVectorStore
 

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     )
     qdrant_api_key: SecretStr | None = None
     qdrant_collection: str = "sourcebook"
+    qdrant_shards: int = Field(1, ge=1, le=256, description="Shards of a new Qdrant server collection.")
+    qdrant_replicas: int = Field(1, ge=1, le=16, description="Copies of each shard on a Qdrant cluster.")
 
     embedder: Literal["minilm", "hashing"] = "minilm"
     reranker: Literal["none", "sentence"] = Field(
