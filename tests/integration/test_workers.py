@@ -134,8 +134,12 @@ def test_workers_ingest_the_sample_collection_end_to_end_and_reindex_it(
 
     producer.wait_until(reindexed, 180, "the re-index", cluster)
     assert {d.status for d in producer.catalog.documents("acme")} == {DocumentStatus.READY}
-    after = assert_one_copy_of_each_chunk(cluster, producer)
-    assert len(files) < after < before
+
+    gone = str(submissions[0].document_id)
+    producer.executor.delete(gone)
+    producer.wait_until(lambda: producer.catalog.find_document(gone) is None, 60, "the delete", cluster)
+    after = assert_one_copy_of_each_chunk(cluster, producer)  # also: no vectors of the deleted one
+    assert len(files) - 1 < after < before
 
 
 def test_kill_9_of_a_worker_mid_batch_loses_nothing_and_duplicates_nothing(
