@@ -7,6 +7,7 @@ The same interface as ``LocalPoolExecutor`` (submit, in_flight, subscribe, wait,
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,9 @@ from workers.app import (
 log = logging.getLogger(__name__)
 
 _DONE = {JobState.SUCCEEDED, JobState.FAILED, JobState.SKIPPED}
+# Jobs remembered for wait() and listeners (the CLI); a long-running API never waits, so the
+# oldest are forgotten past this many.
+MAX_WATCHED = 50_000
 _PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1.0}
 
 
@@ -47,10 +51,14 @@ class CeleryExecutor:
         self._app = create_celery(settings)
         self._watched: dict[str, _Watched] = {}
         self._listeners: list[Listener] = []
+        self._lock = threading.Lock()
 
     def submit(self, task: IngestTask) -> None:
         self._send(INGEST_DOCUMENT, [task.job_id, task.document_id], queue_for(task.media_type))
-        self._watched[task.job_id] = _Watched(task.document_id)
+        with self._lock:  # API requests submit from several threads
+            self._watched[task.job_id] = _Watched(task.document_id)
+            if len(self._watched) > MAX_WATCHED:
+                del self._watched[next(iter(self._watched))]
 
     def delete(self, document_id: str) -> None:
         self._send(DELETE_DOCUMENT, [document_id], LIGHT_QUEUE)
@@ -82,15 +90,18 @@ class CeleryExecutor:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             self._poll()
-            if all(w.state in _DONE for w in self._watched.values()):
-                self._watched.clear()
-                return True
+            with self._lock:
+                if all(w.state in _DONE for w in self._watched.values()):
+                    self._watched.clear()
+                    return True
             if deadline is not None and time.monotonic() >= deadline:
                 return False
             time.sleep(self.poll_s)
 
     def _poll(self) -> None:
-        for job_id, watched in self._watched.items():
+        with self._lock:
+            watching = list(self._watched.items())
+        for job_id, watched in watching:
             if watched.state in _DONE:
                 continue
             try:
