@@ -24,6 +24,7 @@ from ingest.pipeline import IndexWriter, IngestTask, ProcessedDocument, failure_
 log = logging.getLogger(__name__)
 
 _progress_queue: Any = None
+_FINISHED = {JobState.SUCCEEDED, JobState.FAILED, JobState.SKIPPED}
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,9 +138,14 @@ class LocalPoolExecutor:
             except (EOFError, OSError):
                 return
             try:
-                self.writer.catalog.update_job(
-                    job_id, state=JobState.RUNNING, stage=stage, progress=round(fraction, 3)
-                )
+                # Under the commit lock, and only while the job is open: a progress message read
+                # after its document was committed must not set the job back to running.
+                with self._commit:
+                    if self.writer.catalog.get_job(job_id).state in _FINISHED:
+                        continue
+                    self.writer.catalog.update_job(
+                        job_id, state=JobState.RUNNING, stage=stage, progress=round(fraction, 3)
+                    )
             except Exception:
                 log.debug("could not record progress of %s", job_id, exc_info=True)
             self._emit(JobEvent(job_id, document_id, stage, fraction, JobState.RUNNING))

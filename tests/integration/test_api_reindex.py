@@ -41,4 +41,4 @@ def test_reindex_queues_ready_documents_for_managers_only(tmp_path: Path) -> Non
             if all(d["status"] == "ready" and d["stage"] == "done" for d in docs):
                 break
             time.sleep(0.5)
-        assert [d["status"] for d in docs] == ["ready", "ready"]
+        assert [(d["status"], d["stage"]) for d in docs] == [("ready", "done")] * 2
