@@ -220,7 +220,17 @@ def reindex(
             console.print(f"{len(queued)} documents queued for re-indexing")
             return
         s.executor.wait()
-        _report(s, queued)
+        failed = Table("file", "reason", title="Not re-indexed (their current chunks stay)")
+        done = 0
+        for sub in queued:
+            job = s.catalog.get_job(str(sub.job_id))
+            if job.state.value == "succeeded":
+                done += 1
+            else:
+                failed.add_row(sub.source_name, job.error or job.state.value)
+        if failed.row_count:
+            console.print(failed)
+        console.print(f"[green]{done} re-indexed[/], [red]{failed.row_count} failed[/]")
 
 
 @app.command()

@@ -203,7 +203,7 @@ class Services:
             assert isinstance(executor, CeleryExecutor)
             executor.reindex(collection)
             return None
-        return len(self.intake.reindex(collection))
+        return sum(sub.outcome.value == "queued" for sub in self.intake.reindex(collection))
 
     def delete_collection(self, name: str) -> None:
         for document in self.catalog.documents(name):

@@ -143,7 +143,8 @@ class Intake:
         """Process every ready document of a collection again (new chunking, parser or PII policy).
 
         Documents stay ready and searchable: each one's new chunks overwrite its old ones in
-        place and the stale remainder goes after (``IndexWriter.commit``).
+        place and the stale remainder goes after (``IndexWriter.commit``); one that fails keeps
+        its current chunks, and only its job fails.
         """
         self.catalog.collection_team(collection)  # NotFound for an unknown collection
         queued = []
@@ -152,6 +153,11 @@ class Intake:
                 continue
             job_id = self.catalog.create_job(doc.collection, doc.source_name)
             self.catalog.update_job(job_id, document_id=doc.id, attempts=1, stage="re-indexing")
+            if not self.blobs.path(doc.sha256).is_file():
+                reason = "the original file is no longer stored; upload it again"
+                self.catalog.update_job(job_id, state=JobState.FAILED, stage="failed", error=reason)
+                queued.append(Submission(doc.source_name, Outcome.REJECTED, doc.id, job_id, reason))
+                continue
             self.executor.submit(self.task_for(job_id, doc))
             queued.append(Submission(doc.source_name, Outcome.QUEUED, doc.id, job_id))
         return queued

@@ -62,12 +62,9 @@ def prepare_process() -> None:
 
 
 def fail(catalog: Catalog, job_id: str, document_id: str, reason: str) -> None:
-    log.info("document %s failed: %s", document_id, reason)
-    try:
-        catalog.update_document(document_id, status=DocumentStatus.FAILED, failure_reason=reason)
-        catalog.update_job(job_id, state=JobState.FAILED, stage="failed", progress=1.0, error=reason)
-    except NotFound:
-        log.info("document %s was deleted meanwhile", document_id)
+    from ingest.pipeline import fail_job
+
+    fail_job(catalog, job_id, document_id, reason)
 
 
 def time_limit_reason(limit_s: float) -> str:

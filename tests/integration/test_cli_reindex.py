@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -38,8 +39,20 @@ def test_reindex_rechunks_a_collection_and_names_a_missing_one(
     monkeypatch.setenv("SOURCEBOOK_CHUNK_TOKENS", "200")
     result = runner.invoke(app, ["reindex", "--collection", "acme"])
     assert result.exit_code == 0, result.output
-    assert "2 ingested, 0 unchanged, 0 failed" in result.output
+    assert "2 re-indexed, 0 failed" in result.output
     assert chunks() < small
+
+    from ingest.blobs import BlobStore
+
+    for original in BlobStore(tmp_path / "home" / "originals").root.rglob("*"):
+        if original.is_file() and original.read_bytes() == (SAMPLES / "faq.md").read_bytes():
+            original.unlink()
+    partly = runner.invoke(app, ["reindex", "--collection", "acme"])
+    assert partly.exit_code == 0, partly.output
+    assert "1 re-indexed, 1 failed" in partly.output
+    assert "the original file is no longer stored" in partly.output
+    listed = runner.invoke(app, ["documents", "--collection", "acme", "--json"])
+    assert {d["status"] for d in json.loads(listed.stdout)} == {"ready"}
 
     missing = runner.invoke(app, ["reindex", "--collection", "nope"])
     assert missing.exit_code == 1
