@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import queue
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -24,7 +25,6 @@ from ingest.pipeline import IndexWriter, IngestTask, ProcessedDocument, failure_
 log = logging.getLogger(__name__)
 
 _progress_queue: Any = None
-_FINISHED = {JobState.SUCCEEDED, JobState.FAILED, JobState.SKIPPED}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +75,10 @@ class LocalPoolExecutor:
         self._idle = threading.Condition()
         self._listeners: list[Listener] = []
         self._closed = False
+        # Progress arrives on its own thread and may lag behind the result: once a job is
+        # finished, a late progress message must not set it back to running (forever).
+        self._state = threading.Lock()
+        self._finished: OrderedDict[str, None] = OrderedDict()
         self._reader = threading.Thread(target=self._read_progress, name="ingest-progress", daemon=True)
         self._reader.start()
 
@@ -92,6 +96,10 @@ class LocalPoolExecutor:
         future.add_done_callback(lambda f: self._finish(task, f))
 
     def _finish(self, task: IngestTask, future: Future[ProcessedDocument]) -> None:
+        with self._state:
+            self._finished[task.job_id] = None
+            while len(self._finished) > 10_000:
+                self._finished.popitem(last=False)
         try:
             processed = future.result()
         except FutureTimeout:
@@ -137,17 +145,15 @@ class LocalPoolExecutor:
                 continue
             except (EOFError, OSError):
                 return
-            try:
-                # Under the commit lock, and only while the job is open: a progress message read
-                # after its document was committed must not set the job back to running.
-                with self._commit:
-                    if self.writer.catalog.get_job(job_id).state in _FINISHED:
-                        continue
+            with self._state:
+                if job_id in self._finished:
+                    continue
+                try:
                     self.writer.catalog.update_job(
                         job_id, state=JobState.RUNNING, stage=stage, progress=round(fraction, 3)
                     )
-            except Exception:
-                log.debug("could not record progress of %s", job_id, exc_info=True)
+                except Exception:
+                    log.debug("could not record progress of %s", job_id, exc_info=True)
             self._emit(JobEvent(job_id, document_id, stage, fraction, JobState.RUNNING))
 
     def wait(self, timeout: float | None = None) -> bool:

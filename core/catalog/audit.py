@@ -16,12 +16,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
 
 from core.catalog.catalog import Catalog
@@ -29,6 +30,8 @@ from core.catalog.models import AuditAnchorRow, AuditRow
 
 GENESIS = "0" * 64
 _APPEND_ATTEMPTS = 20
+# PostgreSQL advisory lock that serialises appends across processes (any constant of our own).
+_APPEND_LOCK_KEY = 0x50B0_A0D1
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +107,10 @@ def _entry(row: AuditRow) -> AuditEntry:
 class AuditTrail:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
+        # Appends read the head and write after it: one at a time in this process, and on
+        # PostgreSQL one at a time across processes too; the retry covers other SQLite writers.
+        self._append = threading.Lock()
+        self._advisory = catalog.engine.dialect.name == "postgresql"
 
     def record(
         self,
@@ -118,7 +125,9 @@ class AuditTrail:
         detail_hash = hashlib.sha256(_canonical(detail)).hexdigest()
         for _ in range(_APPEND_ATTEMPTS):
             try:
-                with self.catalog.session() as s:
+                with self._append, self.catalog.session() as s:
+                    if self._advisory:
+                        s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY})
                     head = s.scalars(select(AuditRow).order_by(AuditRow.seq.desc()).limit(1)).first()
                     if head is None:
                         anchor = s.get(AuditAnchorRow, 1)

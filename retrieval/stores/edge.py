@@ -88,7 +88,7 @@ class EdgeVectorStore:
 
         Each update is in the shard's write-ahead log before ``update`` returns, and a process
         killed before the next flush replays it on load (checked with ``kill -9``), so a flush per
-        document bought nothing but an fsync: it was 60% of the writer's time in bench.ingest.
+        document bought nothing but an fsync: it was 60% of the writer's time in bench.ingest_compare.
         """
         now = time.monotonic()
         if now - self._flushed_at >= FLUSH_INTERVAL_S:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import socket
 import threading
 import time
@@ -88,6 +89,8 @@ def upload(client: httpx.Client, collection: str, *paths: Path) -> list[dict[str
             job = client.get(f"/v1/jobs/{job_id}").json()
             if job["state"] in {"succeeded", "failed"}:
                 break
-            assert time.monotonic() < deadline, f"job {job_id} did not finish: {job}"
+            if time.monotonic() > deadline:
+                faulthandler.dump_traceback(all_threads=True)  # where the server is stuck, in the log
+                raise AssertionError(f"job {job_id} did not finish: {job}")
             time.sleep(0.1)
     return results
