@@ -211,3 +211,30 @@ def test_a_crashing_or_hanging_parser_fails_its_document_alone(cluster: Cluster,
     assert producer.catalog.get_job(str(crash.job_id)).attempts == 2
     assert [outcome(s) for s in good] == [(DocumentStatus.READY, None)] * 4
     assert_one_copy_of_each_chunk(cluster, producer)
+
+
+@pytest.mark.slow
+def test_a_new_embedding_model_is_indexed_beside_the_old_one(cluster: Cluster, producer: Producer) -> None:
+    from qdrant_client import QdrantClient
+
+    cluster.start_worker()
+    producer.add("acme", [text_document(n) for n in range(6)])
+    assert producer.executor.wait(timeout=120), cluster.logs()
+    old = producer.catalog.chunk_count(collection="acme")
+
+    cluster.stop_workers()
+    cluster.extra["SOURCEBOOK_EMBEDDER"] = "minilm"  # the workers move to the new model first
+    cluster.start_worker()
+    assert len(producer.intake.reindex("acme")) == 6
+    assert producer.executor.wait(timeout=300), cluster.logs()
+    cluster.stop_workers()
+
+    client = QdrantClient(path=str(cluster.store_path))
+    try:
+        counts = {c.name: client.count(c.name).count for c in client.get_collections().collections}
+    finally:
+        client.close()
+    new = producer.catalog.chunk_count(collection="acme")
+    # The old index still serves the API (on the old model) until it switches; the new one is whole.
+    assert counts == {"sourcebook-hashing": old, "sourcebook-minilm": new}
+    assert {d.status for d in producer.catalog.documents("acme")} == {DocumentStatus.READY}
