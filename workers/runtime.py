@@ -194,4 +194,7 @@ def reindex_collection(collection: str) -> int:
 
 def fail_after_hard_limit(job_id: str, document_id: str) -> None:
     """Run by the worker's parent after it killed a child stuck past the hard time limit."""
-    fail(catalog_only(), job_id, document_id, time_limit_reason(settings().document_timeout_s))
+    try:
+        fail(catalog_only(), job_id, document_id, time_limit_reason(settings().document_timeout_s))
+    except Exception:  # the parent must go on serving; the job then stays marked running
+        log.exception("could not record that job %s passed the hard time limit", job_id)
