@@ -52,6 +52,7 @@ bench: install
 	$(BIN)/python -m bench.retrieval
 	$(BIN)/python -m bench.answers
 	$(BIN)/python -m bench.latency
+	$(BIN)/python -m bench.workers
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -304,3 +304,10 @@ class CollectionOut(BaseModel):
     chunk_count: int
     pii_policy: str = "allow"
     pii_patterns: dict[str, str] = Field(default_factory=dict)
+
+
+class ReindexOut(BaseModel):
+    collection: str
+    queued: int | None = Field(
+        description="Documents queued again; null when a worker queues them (the cluster setup)."
+    )

@@ -57,7 +57,11 @@ def ingest_sourcebook(files: list[Path], workdir: Path) -> dict[str, Any]:
         seen.setdefault((event.document_id, event.stage), time.perf_counter())
 
     commit_s = [0.0]
-    writer: IndexWriter = services.executor.writer
+    from ingest.executor import LocalPoolExecutor
+
+    executor = services.executor
+    assert isinstance(executor, LocalPoolExecutor)  # the single-node default
+    writer: IndexWriter = executor.writer
     original_commit = writer.commit
 
     def timed_commit(task: IngestTask, processed: ProcessedDocument) -> None:

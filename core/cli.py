@@ -209,6 +209,31 @@ def status(document_id: str, as_json: Annotated[bool, typer.Option("--json")] = 
 
 
 @app.command()
+def reindex(
+    collection: CollectionOpt,
+    wait: Annotated[bool, typer.Option(help="Wait until every document is processed again.")] = True,
+) -> None:
+    """Process a collection's documents again (after changing chunking or parsing); they stay searchable."""
+    with services() as s:
+        queued = s.intake.reindex(collection)
+        if not wait:
+            console.print(f"{len(queued)} documents queued for re-indexing")
+            return
+        s.executor.wait()
+        failed = Table("file", "reason", title="Not re-indexed (their current chunks stay)")
+        done = 0
+        for sub in queued:
+            job = s.catalog.get_job(str(sub.job_id))
+            if job.state.value == "succeeded":
+                done += 1
+            else:
+                failed.add_row(sub.source_name, job.error or job.state.value)
+        if failed.row_count:
+            console.print(failed)
+        console.print(f"[green]{done} re-indexed[/], [red]{failed.row_count} failed[/]")
+
+
+@app.command()
 def delete(document_id: str) -> None:
     """Delete a document: its vectors, chunks, catalog row and stored original."""
     with services() as s:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ingest.intake import Intake
     from retrieval.cache import AnswerCache
     from retrieval.search import Searcher
+    from workers.executor import CeleryExecutor
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ class Services:
     settings: Settings
     catalog: Catalog
     store: VectorStore
-    _executor: LocalPoolExecutor | None = field(default=None, init=False)
+    _executor: LocalPoolExecutor | CeleryExecutor | None = field(default=None, init=False)
 
     @classmethod
     def open(cls, settings: Settings) -> Services:
@@ -118,7 +119,11 @@ class Services:
         return BlobStore(self.settings.blob_dir)
 
     @property
-    def executor(self) -> LocalPoolExecutor:
+    def executor(self) -> LocalPoolExecutor | CeleryExecutor:
+        if self._executor is None and self.settings.executor == "celery":
+            from workers.executor import CeleryExecutor
+
+            self._executor = CeleryExecutor(self.settings, self.catalog)
         if self._executor is None:
             from ingest.executor import LocalPoolExecutor
             from ingest.pipeline import IndexWriter
@@ -199,6 +204,21 @@ class Services:
         if not any(d.sha256 == document.sha256 for d in self.catalog.documents()):
             self.blobs.delete(document.sha256)
 
+    def reindex(self, collection: str) -> int | None:
+        """Process a collection's ready documents again; they stay searchable meanwhile.
+
+        Returns how many were queued, or None when a Celery worker fans them out.
+        """
+        self.catalog.collection_team(collection)  # NotFound for an unknown collection
+        executor = self.executor
+        if self.settings.executor == "celery":
+            from workers.executor import CeleryExecutor
+
+            assert isinstance(executor, CeleryExecutor)
+            executor.reindex(collection)
+            return None
+        return sum(sub.outcome.value == "queued" for sub in self.intake.reindex(collection))
+
     def delete_collection(self, name: str) -> None:
         for document in self.catalog.documents(name):
             self.store.delete_document(document.id)
@@ -225,7 +245,12 @@ def open_store(settings: Settings) -> VectorStore:
         assert settings.qdrant_url is not None  # the settings validator guarantees it
         key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
         return QdrantServerVectorStore(
-            settings.qdrant_url, dimension, f"{settings.qdrant_collection}-{settings.embedder}", key
+            settings.qdrant_url,
+            dimension,
+            f"{settings.qdrant_collection}-{settings.embedder}",
+            key,
+            shards=settings.qdrant_shards,
+            replicas=settings.qdrant_replicas,
         )
     from retrieval.stores.edge import EdgeVectorStore
 

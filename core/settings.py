@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     )
     qdrant_api_key: SecretStr | None = None
     qdrant_collection: str = "sourcebook"
+    qdrant_shards: int = Field(1, ge=1, le=256, description="Shards of a new Qdrant server collection.")
+    qdrant_replicas: int = Field(1, ge=1, le=16, description="Copies of each shard on a Qdrant cluster.")
 
     embedder: Literal["minilm", "hashing"] = "minilm"
     reranker: Literal["none", "sentence"] = Field(
@@ -41,6 +43,22 @@ class Settings(BaseSettings):
     executor: Literal["local", "celery"] = "local"
     workers: int = Field(2, ge=1, le=64, description="Child processes that parse, OCR and embed.")
     document_timeout_s: float = Field(600.0, gt=0, description="Per-document time limit.")
+
+    broker_url: str | None = Field(None, description="Celery broker (Redis) URL; executor=celery needs it.")
+    result_backend: str | None = Field(None, description="Celery result backend; default: the broker.")
+    task_max_attempts: int = Field(
+        3, ge=1, le=20, description="Deliveries of one ingestion before it fails (crashes, lost workers)."
+    )
+    visibility_timeout_s: int = Field(
+        3600, ge=5, description="A message a lost worker took is delivered again after this long."
+    )
+    worker_max_memory_mb: int = Field(
+        2048, ge=64, description="A worker child past this resident memory is replaced after its task."
+    )
+    embedded_store_owner: bool = Field(
+        False,
+        description="Let one Celery worker process own a qdrant-client local path (tests, one-host trials).",
+    )
 
     max_upload_bytes: int = Field(200 * MB, gt=0)
     max_image_pixels: int = Field(
@@ -71,13 +89,40 @@ class Settings(BaseSettings):
     def _check_topology(self) -> Settings:
         if self.vector_store == "server" and not self.qdrant_url:
             raise ValueError("vector_store=server needs SOURCEBOOK_QDRANT_URL")
-        if self.executor == "celery" and self.vector_store != "server":
-            raise ValueError("executor=celery needs vector_store=server: an embedded Qdrant has one owner")
+        if self.executor == "celery":
+            self._check_celery()
         if self.generator == "openai" and not self.openai_base_url:
             raise ValueError("generator=openai needs SOURCEBOOK_OPENAI_BASE_URL")
         if self.chunk_overlap >= self.chunk_tokens:
             raise ValueError("chunk_overlap must be smaller than chunk_tokens")
         return self
+
+    def _check_celery(self) -> None:
+        if self.vector_store != "server":
+            raise ValueError("executor=celery needs vector_store=server: an embedded Qdrant has one owner")
+        remote = (self.qdrant_url or "").startswith(("http://", "https://"))
+        if not remote and not self.embedded_store_owner:
+            raise ValueError(
+                "executor=celery needs a Qdrant server URL (http:// or https://): "
+                "a local Qdrant path can be opened by one process only"
+            )
+        if self.visibility_timeout_s <= self.hard_time_limit_s:
+            raise ValueError(
+                f"visibility_timeout_s must be longer than a task may run ({self.hard_time_limit_s:g} s), "
+                "or running tasks are delivered twice"
+            )
+        if not self.broker_url:
+            raise ValueError("executor=celery needs SOURCEBOOK_BROKER_URL (for example redis://redis:6379/0)")
+        if not self.database_url or self.database_url.startswith("sqlite"):
+            raise ValueError(
+                "executor=celery needs SOURCEBOOK_DATABASE_URL on a database server (PostgreSQL): "
+                "workers on other hosts share the catalog"
+            )
+
+    @property
+    def hard_time_limit_s(self) -> float:
+        """A parser that ignores the soft limit (``document_timeout_s``) is killed this late."""
+        return self.document_timeout_s + 5.0
 
     @property
     def catalog_url(self) -> str:

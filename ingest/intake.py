@@ -139,6 +139,35 @@ class Intake:
             resumed.append(Submission(doc.source_name, Outcome.QUEUED, doc.id, job_id))
         return resumed
 
+    def reindex(self, collection: str) -> list[Submission]:
+        """Process every ready document of a collection again (new chunking, parser or PII policy).
+
+        Documents stay ready and searchable: each one's new chunks overwrite its old ones in
+        place and the stale remainder goes after (``IndexWriter.commit``); one that fails keeps
+        its current chunks, and only its job fails.
+        """
+        self.catalog.collection_team(collection)  # NotFound for an unknown collection
+        queued = []
+        for doc in self.catalog.documents(collection):
+            if doc.status is not DocumentStatus.READY or self.executor.in_flight(doc.id):
+                continue
+            job_id = self.catalog.create_job(doc.collection, doc.source_name)
+            self.catalog.update_job(job_id, document_id=doc.id, attempts=1, stage="re-indexing")
+            if not self.blobs.path(doc.sha256).is_file():
+                reason = "the original file is no longer stored; upload it again"
+                self.catalog.update_job(job_id, state=JobState.FAILED, stage="failed", error=reason)
+                queued.append(Submission(doc.source_name, Outcome.REJECTED, doc.id, job_id, reason))
+                continue
+            self.executor.submit(self.task_for(job_id, doc))
+            queued.append(Submission(doc.source_name, Outcome.QUEUED, doc.id, job_id))
+        return queued
+
+    def task_for(self, job_id: str, doc: Document) -> IngestTask:
+        """What a worker needs to process a catalogued document (built where it runs, from ids)."""
+        return self._task(
+            job_id, doc.id, doc.collection, doc.source_name, doc.media_type, self.blobs.path(doc.sha256)
+        )
+
     def _needs_work(self, doc: Document, retry_failed: bool) -> bool:
         if doc.status is DocumentStatus.READY or self.executor.in_flight(doc.id):
             return False

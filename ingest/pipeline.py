@@ -57,13 +57,16 @@ def _embedder(name: str) -> Embedder:
     return create_embedder(name)  # once per worker process: the model takes seconds to load
 
 
-def warm_up() -> None:
-    """Import what every document needs (parsers, the sentence splitter) before the first one."""
+def warm_up(embedder: str | None = None) -> None:
+    """Import what every document needs (parsers, the sentence splitter) before the first one,
+    and load the embedding model when it is named."""
     from llama_index.core.node_parser import SentenceSplitter  # noqa: F401
 
     from ingest.parse import warm_up as warm_up_parsers
 
     warm_up_parsers()
+    if embedder is not None:
+        _embedder(embedder).embed(["warm up"])
 
 
 def process_document(task: IngestTask, progress: Progress) -> ProcessedDocument:
@@ -106,9 +109,11 @@ class IndexWriter:
             self.fail(task, "no readable text found in the document")
             return
         self.catalog.update_job(task.job_id, stage="indexing", progress=0.96)
-        # Delete first: a retried job never leaves chunks of an earlier attempt behind.
-        self.store.delete_document(document.id)
+        # Chunk ids are derived from (document, index): writing overwrites an earlier attempt's
+        # chunks in place, then the ones past the new end go. A redelivered or retried job leaves
+        # one copy of each chunk, and a re-indexed document stays searchable throughout.
         self.store.upsert(document, processed.chunks, processed.vectors)
+        self.store.delete_chunks_from(document.id, len(processed.chunks))
         self.catalog.replace_chunks(document.id, processed.chunks)
         self.catalog.update_document(
             document.id,
@@ -122,9 +127,7 @@ class IndexWriter:
         self.catalog.update_job(task.job_id, state=JobState.SUCCEEDED, stage="done", progress=1.0, error=None)
 
     def fail(self, task: IngestTask, reason: str) -> None:
-        log.info("document %s (%s) failed: %s", task.document_id, task.source_name, reason)
-        self.catalog.update_document(task.document_id, status=DocumentStatus.FAILED, failure_reason=reason)
-        self.catalog.update_job(task.job_id, state=JobState.FAILED, stage="failed", error=reason)
+        fail_job(self.catalog, task.job_id, task.document_id, reason)
 
     def _retire_older_versions(self, collection: str, source_name: str, current_id: str) -> None:
         """A changed file with the same name replaces the old one: its vectors and rows go."""
@@ -132,6 +135,29 @@ class IndexWriter:
             if old.id != current_id:
                 self.store.delete_document(old.id)
                 self.catalog.delete_document(old.id)
+
+
+def fail_job(catalog: Catalog, job_id: str, document_id: str, reason: str) -> None:
+    """Record a failed job. A ready document (being re-indexed) keeps its chunks and stays ready:
+    only the job fails, with the reason; a new document fails with it."""
+    from core.errors import NotFound
+
+    try:
+        document = catalog.get_document(document_id)
+        catalog.update_job(job_id, state=JobState.FAILED, stage="failed", progress=1.0, error=reason)
+    except NotFound:
+        log.info("document %s was deleted while it was processed", document_id)
+        return
+    if document.status is DocumentStatus.READY:
+        log.info(
+            "re-indexing %s (%s) failed, its current chunks stay: %s",
+            document_id,
+            document.source_name,
+            reason,
+        )
+        return
+    log.info("document %s (%s) failed: %s", document_id, document.source_name, reason)
+    catalog.update_document(document_id, status=DocumentStatus.FAILED, failure_reason=reason)
 
 
 def failure_reason(exc: BaseException) -> str:

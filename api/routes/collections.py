@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 
 from api import scope
 from api.deps import PrincipalDep, ServicesDep
-from api.schemas import CollectionBody, CollectionOut, CollectionPatch
+from api.schemas import CollectionBody, CollectionOut, CollectionPatch, ReindexOut
 from core.access import Action
 from core.catalog import CollectionInfo
 from core.errors import Conflict
@@ -64,6 +64,19 @@ def delete_collection(name: str, services: ServicesDep, principal: PrincipalDep)
     services.delete_collection(name)
     services.audit.record(principal.user, "collection.delete", name, team=info.team)
     return Response(status_code=204)
+
+
+@router.post("/{name}/reindex", status_code=202)
+def reindex_collection(name: str, services: ServicesDep, principal: PrincipalDep) -> ReindexOut:
+    """Process every ready document again (after a change of chunking or parser settings).
+
+    Documents stay searchable throughout: each one's new chunks replace its old ones in place.
+    """
+    info = scope.collection(services, principal, name)
+    principal.require(Action.MANAGE_COLLECTIONS, team=info.team)
+    queued = services.reindex(name)
+    services.audit.record(principal.user, "collection.reindex", name, team=info.team)
+    return ReindexOut(collection=name, queued=queued)
 
 
 def _out(info: CollectionInfo) -> CollectionOut:

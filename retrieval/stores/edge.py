@@ -71,6 +71,18 @@ class EdgeVectorStore:
             self._shard.update(q.UpdateOperation.delete_points_by_filter(condition))
             self._flush_now_and_then()
 
+    def delete_chunks_from(self, document_id: str, first_index: int) -> None:
+        q = self._q
+        condition = q.Filter(
+            must=[
+                q.FieldCondition(key="document_id", match=q.MatchValue(document_id)),
+                q.FieldCondition(key="chunk_index", range=q.RangeFloat(gte=float(first_index))),
+            ]
+        )
+        with self._write:
+            self._shard.update(q.UpdateOperation.delete_points_by_filter(condition))
+            self._flush_now_and_then()
+
     def _flush_now_and_then(self) -> None:
         """Persist segments at most every few seconds, not on every write.
 

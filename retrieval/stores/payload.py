@@ -17,7 +17,7 @@ from core.protocols import SearchFilter
 DENSE = "dense"
 SPARSE = "bm25"
 KEYWORD_FIELDS = ("collection", "team", "document_id", "media_type", "tags")
-INTEGER_FIELDS = ("pages",)
+INTEGER_FIELDS = ("pages", "chunk_index")
 FLOAT_FIELDS = ("ingested_at",)
 
 

@@ -16,7 +16,14 @@ class QdrantServerVectorStore:
     """``location`` is a server URL, ``:memory:``, or a folder for qdrant-client's local mode."""
 
     def __init__(
-        self, location: str, dimension: int, collection: str = "sourcebook", api_key: str | None = None
+        self,
+        location: str,
+        dimension: int,
+        collection: str = "sourcebook",
+        api_key: str | None = None,
+        *,
+        shards: int = 1,
+        replicas: int = 1,
     ) -> None:
         from qdrant_client import QdrantClient, models
 
@@ -24,6 +31,9 @@ class QdrantServerVectorStore:
         self.collection = collection
         self._lock = threading.Lock()
         self._local = not location.startswith(("http://", "https://"))
+        # Local mode has no shards; a server spreads a new collection's points over them.
+        self._shards: int | None = None if self._local else shards
+        self._replicas: int | None = None if self._local else replicas
         if location.startswith(("http://", "https://")):
             self._client = QdrantClient(url=location, api_key=api_key, timeout=30)
         elif location == ":memory:":
@@ -43,6 +53,8 @@ class QdrantServerVectorStore:
             self.collection,
             vectors_config={P.DENSE: m.VectorParams(size=dimension, distance=m.Distance.COSINE)},
             sparse_vectors_config={P.SPARSE: m.SparseVectorParams(modifier=m.Modifier.IDF)},
+            shard_number=self._shards,
+            replication_factor=self._replicas,
         )
         if self._local:
             return  # local mode ignores payload indexes (and warns about them)
@@ -76,6 +88,19 @@ class QdrantServerVectorStore:
         m = self._m
         condition = m.Filter(
             must=[m.FieldCondition(key="document_id", match=m.MatchValue(value=document_id))]
+        )
+        with self._lock:
+            self._client.delete(
+                self.collection, points_selector=m.FilterSelector(filter=condition), wait=True
+            )
+
+    def delete_chunks_from(self, document_id: str, first_index: int) -> None:
+        m = self._m
+        condition = m.Filter(
+            must=[
+                m.FieldCondition(key="document_id", match=m.MatchValue(value=document_id)),
+                m.FieldCondition(key="chunk_index", range=m.Range(gte=first_index)),
+            ]
         )
         with self._lock:
             self._client.delete(

@@ -111,6 +111,17 @@ def test_delete_document_removes_every_vector(store: VectorStore) -> None:
     assert all(p == TEXTS[0] for p in _search(store, "refunds battery error", "hybrid"))
 
 
+def test_delete_chunks_from_keeps_the_chunks_before_it(store: VectorStore) -> None:
+    _index(store, _document("a"), TEXTS)
+    _index(store, _document("b"), TEXTS)
+    store.delete_chunks_from("a", 1)
+    assert store.count(document_id="a") == 1
+    assert store.count(document_id="b") == len(TEXTS)
+    assert _search(store, "error E-104", document_ids=("a",)) == [TEXTS[0]]
+    store.delete_chunks_from("a", 5)
+    assert store.count(document_id="a") == 1
+
+
 def test_counts_by_collection(store: VectorStore) -> None:
     _index(store, _document("a", collection="manuals"), TEXTS)
     _index(store, _document("b", collection="policies"), TEXTS[:2])

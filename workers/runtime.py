@@ -1,0 +1,200 @@
+"""What a worker process does with a delivered message: the ingestion of one document, once.
+
+A message may arrive more than once: Redis delivers it again when the worker that held it died,
+and a task retries when the catalog or the store is unreachable. The job row says what happened
+before: a finished job is not done twice, a job that was running when its worker died counts an
+attempt (a file that kills its parser every time fails after ``task_max_attempts``), and the
+index writer overwrites chunks in place, so any number of runs leaves one copy of each chunk.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from core.catalog import Catalog
+from core.domain import DocumentStatus, JobState
+from core.errors import BackendUnavailable, NotFound
+from core.settings import Settings
+
+if TYPE_CHECKING:
+    from core.services import Services
+
+log = logging.getLogger("sourcebook.worker")
+
+TERMINAL = {JobState.SUCCEEDED, JobState.FAILED, JobState.SKIPPED}
+
+
+@functools.cache
+def settings() -> Settings:
+    return Settings()
+
+
+@functools.cache
+def services() -> Services:
+    """This process's catalog, store and intake: opened on first use, in the child that runs tasks."""
+    from core.services import Services
+
+    return Services.open(settings())
+
+
+@functools.cache
+def catalog_only() -> Catalog:
+    """The catalog alone, for the worker's parent process (it must never open the store)."""
+    return Catalog.connect(settings().catalog_url, migrate=False)
+
+
+def prepare_process() -> None:
+    """One thread per library in each child, and the parsers imported before the first document."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    import torch
+
+    torch.set_num_threads(1)
+    from ingest.pipeline import warm_up
+
+    warm_up(settings().embedder)  # the model loads here, not inside the first document's time limit
+    log.info("worker child %d ready", os.getpid())
+
+
+def fail(catalog: Catalog, job_id: str, document_id: str, reason: str) -> None:
+    from ingest.pipeline import fail_job
+
+    fail_job(catalog, job_id, document_id, reason)
+
+
+def time_limit_reason(limit_s: float) -> str:
+    return f"processing took longer than the {limit_s:g} s limit per document"
+
+
+def ingest_document(job_id: str, document_id: str, *, timed_out: type[BaseException]) -> str:
+    """Run one delivery of an ingestion job; returns what happened (for the worker's log).
+
+    ``timed_out`` is the exception the soft time limit raises inside the task.
+    """
+    from ingest.pipeline import IndexWriter, failure_reason, process_document
+
+    s = services()
+    catalog = s.catalog
+    try:
+        job = catalog.get_job(job_id)
+        doc = catalog.get_document(document_id)
+    except NotFound:
+        return "gone"  # deleted after it was queued
+    if job.state in TERMINAL:
+        return f"already {job.state.value}"  # a second delivery of a finished job
+    if job.state is JobState.RUNNING:  # the worker that ran it before died with it
+        if job.attempts >= s.settings.task_max_attempts:
+            fail(
+                catalog,
+                job_id,
+                document_id,
+                f"processing stopped {job.attempts} times without finishing "
+                "(the file may crash the parser, or need more memory than a worker has)",
+            )
+            return "failed: too many attempts"
+        catalog.update_job(job_id, attempts=job.attempts + 1)
+    catalog.update_job(job_id, state=JobState.RUNNING, stage="parsing", progress=0.0, error=None)
+    if doc.status is DocumentStatus.QUEUED:
+        catalog.update_document(document_id, status=DocumentStatus.PROCESSING)
+    if not s.blobs.path(doc.sha256).is_file():
+        fail(catalog, job_id, document_id, "the original file is no longer stored; upload it again")
+        return "failed: no original"
+
+    task = s.intake.task_for(job_id, doc)
+    clock = StageClock(lambda stage, fraction: _progress(catalog, job_id, stage, fraction))
+    try:
+        processed = process_document(task, clock.progress)
+    except timed_out:
+        fail(catalog, job_id, document_id, time_limit_reason(s.settings.document_timeout_s))
+        return "failed: time limit"
+    except BackendUnavailable:
+        _requeued(catalog, job_id)
+        raise
+    except Exception as exc:  # noqa: BLE001 - a bad document fails alone, with its reason
+        fail(catalog, job_id, document_id, failure_reason(exc))
+        return "failed"
+    clock.progress("indexing", 0.96)
+    try:
+        IndexWriter(catalog, s.store).commit(task, processed)
+    except NotFound:
+        s.store.delete_document(document_id)  # deleted while it was processed: leave no vectors
+        return "gone"
+    except BackendUnavailable:
+        _requeued(catalog, job_id)
+        raise
+    except Exception as exc:  # a store error is the store's, not the document's: retry
+        _requeued(catalog, job_id)
+        raise BackendUnavailable(f"the vector store rejected the write: {exc}") from exc
+    clock.stop()
+    log.info(
+        "ingested %s (%s, %d chunks, %d OCR pages) %s",
+        doc.source_name,
+        doc.media_type,
+        len(processed.chunks),
+        len(processed.ocr_pages),
+        " ".join(f"{stage}={seconds:.3f}s" for stage, seconds in clock.seconds.items()),
+    )
+    return "ready"
+
+
+def _progress(catalog: Catalog, job_id: str, stage: str, fraction: float) -> None:
+    try:
+        catalog.update_job(job_id, stage=stage, progress=round(fraction, 3))
+    except Exception:
+        log.debug("could not record progress of %s", job_id, exc_info=True)
+
+
+def _requeued(catalog: Catalog, job_id: str) -> None:
+    """Before a retry: mark the job waiting, so the next delivery does not count a lost worker."""
+    try:
+        catalog.update_job(job_id, state=JobState.QUEUED, stage="waiting for the store or catalog")
+    except Exception:
+        log.debug("could not mark %s as waiting", job_id, exc_info=True)
+
+
+class StageClock:
+    """Times the stages a document goes through (parsing includes OCR) from its progress calls."""
+
+    def __init__(self, report: Callable[[str, float], None]) -> None:
+        self.report = report
+        self.seconds: dict[str, float] = {}
+        self._stage: str | None = None
+        self._since = time.perf_counter()
+
+    def progress(self, stage: str, fraction: float) -> None:
+        if stage != self._stage:
+            self.stop()
+            self._stage = stage
+        self.report(stage, fraction)
+
+    def stop(self) -> None:
+        now = time.perf_counter()
+        if self._stage is not None:
+            self.seconds[self._stage] = self.seconds.get(self._stage, 0.0) + now - self._since
+        self._since = now
+        self._stage = None
+
+
+def delete_document(document_id: str) -> str:
+    try:
+        services().delete_document(document_id)
+    except NotFound:
+        return "gone"
+    return "deleted"
+
+
+def reindex_collection(collection: str) -> int:
+    return len(services().intake.reindex(collection))
+
+
+def fail_after_hard_limit(job_id: str, document_id: str) -> None:
+    """Run by the worker's parent after it killed a child stuck past the hard time limit."""
+    try:
+        fail(catalog_only(), job_id, document_id, time_limit_reason(settings().document_timeout_s))
+    except Exception:  # the parent must go on serving; the job then stays marked running
+        log.exception("could not record that job %s passed the hard time limit", job_id)
