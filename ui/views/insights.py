@@ -1,0 +1,116 @@
+"""Insights: adoption and quality over time, from GET /v1/insights, filtered by team and dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import altair as alt
+import httpx
+import pandas as pd
+import streamlit as st
+
+from ui import session
+from ui.client import ApiError, Json
+
+ALL_TEAMS = "All teams"
+
+
+def render() -> None:
+    st.title("Insights")
+    team, since, until = _filters()
+    try:
+        data = session.client().insights(team=team, since=since.isoformat(), until=until.isoformat())
+    except (ApiError, httpx.HTTPError) as exc:
+        session.show_error(exc, "load the insights")
+        return
+    _totals(data.get("totals") or {})
+    days = pd.DataFrame(data.get("days") or [])
+    if days.empty:
+        st.info("No questions in this period.")
+    else:
+        _over_time(days)
+    _templates(data.get("templates") or [])
+    _usage(data.get("usage") or [])
+
+
+def _filters() -> tuple[str | None, dt.date, dt.date]:
+    today = dt.date.today()
+    teams = list(session.me().get("teams") or [])
+    left, right = st.columns(2)
+    team = left.selectbox("Team", [ALL_TEAMS, *teams], key="insights-team")
+    picked = right.date_input(
+        "Dates", value=(today - dt.timedelta(days=29), today), max_value=today, key="insights-dates"
+    )
+    dates = list(picked) if isinstance(picked, tuple | list) else [picked]
+    since = dates[0] if dates else today - dt.timedelta(days=29)
+    until = dates[1] if len(dates) > 1 else since
+    return (None if team == ALL_TEAMS else team), since, until
+
+
+def _percent(value: object) -> str:
+    return f"{float(value):.0%}" if isinstance(value, int | float) else "–"
+
+
+def _ms(value: object) -> str:
+    return f"{float(value):.0f} ms" if isinstance(value, int | float) else "–"
+
+
+def _totals(totals: Json) -> None:
+    cells = st.columns(6)
+    cells[0].metric("Questions", totals.get("questions", 0))
+    cells[1].metric("Active users", totals.get("active_users", 0))
+    cells[2].metric("Helpful", _percent(totals.get("helpful_rate")))
+    cells[3].metric("Refused", _percent(totals.get("refusal_rate")))
+    cells[4].metric("Escalated", _percent(totals.get("escalation_rate")))
+    cells[5].metric("Latency p50 / p95", f"{_ms(totals.get('p50_ms'))} / {_ms(totals.get('p95_ms'))}")
+
+
+def _over_time(days: pd.DataFrame) -> None:
+    days = days.assign(date=pd.to_datetime(days["date"])).set_index("date").sort_index()
+    rated = (days["helpful"] + days["unhelpful"]).where(lambda n: n > 0)
+    asked = days["questions"].where(lambda n: n > 0)
+    rates = pd.DataFrame(
+        {
+            "helpful rate": days["helpful"] / rated,
+            "refusal rate": days["refusals"] / asked,
+            "escalation rate": days["escalations"] / asked,
+        }
+    )
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Questions and active users per day")
+        st.line_chart(days[["questions", "active_users"]])
+        st.subheader("Latency (ms)")
+        st.line_chart(days[["p50_ms", "p95_ms"]])
+    with right:
+        st.subheader("Helpful, refusal and escalation rates")
+        st.line_chart(rates)
+
+
+def _templates(templates: list[Json]) -> None:
+    st.subheader("Questions per template")
+    if not templates:
+        st.caption("No template was used in this period.")
+        return
+    frame = pd.DataFrame(templates)
+    chart = (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("questions:Q", title="questions"),
+            y=alt.Y("title:N", sort="-x", title=None),
+            tooltip=["title", "questions", alt.Tooltip("helpful_rate:Q", format=".0%")],
+        )
+    )
+    st.altair_chart(chart, use_container_width=True)
+
+
+def _usage(usage: list[Json]) -> None:
+    st.subheader("Usage per user and team")
+    if not usage:
+        st.caption("No usage in this period.")
+        return
+    frame = pd.DataFrame(usage)
+    who = "user" if "user" in frame.columns else "team"
+    st.bar_chart(frame.set_index(who)[["requests"]])
+    st.dataframe(frame, hide_index=True, use_container_width=True)
