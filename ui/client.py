@@ -18,13 +18,14 @@ Json = dict[str, Any]
 ASK_PATH = "/v1/ask"
 
 
-@dataclass(frozen=True, slots=True)
 class ApiError(Exception):
     """A request the API refused or could not serve, with the message it gave."""
 
-    status: int
-    detail: str
-    errors: tuple[str, ...] = ()
+    def __init__(self, status: int, detail: str, errors: tuple[str, ...] = ()) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.errors = errors
 
     def __str__(self) -> str:
         extra = "; ".join(self.errors)

@@ -82,7 +82,9 @@ def sign_in_gate() -> bool:
     st.title("Sourcebook")
     st.caption("Cited answers from your own documents.")
     with st.form("sign-in"):
-        key = st.text_input("API key", type="password", placeholder="sb_…", help="Ask your admin for one.")
+        key = st.text_input(
+            "API key", type="password", placeholder="sb_…", help="Ask your admin for one.", key="sign-in-key"
+        )
         submitted = st.form_submit_button("Sign in", type="primary")
     if submitted:
         problem = sign_in(key)

@@ -83,7 +83,7 @@ def render() -> None:
                     (source["document_id"], page),
                     lambda: client.page_image(source["document_id"], page),
                 )
-                st.image(png, caption=f"{source['title']}, page {page}", use_container_width=True)
+                st.image(png, caption=f"{source['title']}, page {page}", width="stretch")
             except ApiError as exc:
                 st.info(f"No page image: {exc}")
             except httpx.HTTPError as exc:

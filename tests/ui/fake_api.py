@@ -130,6 +130,7 @@ class FakeApi:
     documents: list[Json] = field(default_factory=list)
     review_items: list[Json] = field(default_factory=list)
     requests: list[tuple[str, str, Any]] = field(default_factory=list)
+    queries: list[str] = field(default_factory=list)
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -144,6 +145,7 @@ class FakeApi:
         if request.content and request.headers.get("content-type", "").startswith("application/json"):
             body = json.loads(request.content)
         self.requests.append((request.method, request.url.path, body))
+        self.queries.append(request.url.query.decode())
         if key not in (AGENT_KEY, MANAGER_KEY):
             return self._problem(401, "unknown or revoked API key")
         manager = key == MANAGER_KEY

@@ -195,9 +195,7 @@ def _citation_chips(citations: list[Json]) -> None:
     for i, citation in enumerate(citations):
         pages = ", ".join(str(p) for p in citation.get("pages") or [])
         label = f"[{citation['marker']}] {citation.get('title') or ''}" + (f", p. {pages}" if pages else "")
-        if columns[i % len(columns)].button(
-            label, key=f"chip-{citation['marker']}", use_container_width=True
-        ):
+        if columns[i % len(columns)].button(label, key=f"chip-{citation['marker']}", width="stretch"):
             viewer.open_citation(citation)
             st.rerun()
 

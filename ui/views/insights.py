@@ -102,7 +102,7 @@ def _templates(templates: list[Json]) -> None:
             tooltip=["title", "questions", alt.Tooltip("helpful_rate:Q", format=".0%")],
         )
     )
-    st.altair_chart(chart, use_container_width=True)
+    st.altair_chart(chart, width="stretch")
 
 
 def _usage(usage: list[Json]) -> None:
@@ -113,4 +113,4 @@ def _usage(usage: list[Json]) -> None:
     frame = pd.DataFrame(usage)
     who = "user" if "user" in frame.columns else "team"
     st.bar_chart(frame.set_index(who)[["requests"]])
-    st.dataframe(frame, hide_index=True, use_container_width=True)
+    st.dataframe(frame, hide_index=True, width="stretch")

@@ -45,7 +45,7 @@ def render() -> None:
             for c in collections
         ],
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )
     names = [c["name"] for c in collections]
     name = st.selectbox("Collection", names, key="library-collection")
@@ -145,7 +145,7 @@ def _documents(collection: str) -> bool:
         ],
         column_config={"progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0)},
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )
     if session.can_manage():
         _document_actions(docs)
