@@ -13,7 +13,7 @@ from fastapi_offline import FastAPIOffline
 
 from api import errors
 from api.metrics import Metrics
-from api.routes import answers, collections, documents, governance, system
+from api.routes import answers, collections, documents, governance, insights, review, system, templates
 from core.access import Role
 from core.catalog.keys import KeyRing
 from core.services import Services
@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.keys = KeyRing(services.catalog)
         _bootstrap_admin_key(app.state.keys, settings)
         _apply_audit_retention(services)
+        _seed_templates(services)
         resumed = services.intake.resume()
         if resumed:
             log.warning("resumed %d documents left unfinished by the last run", len(resumed))
@@ -59,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return errors.problem(413, "Content too large", f"exceeds the {mb:g} MB upload limit")
         return await call_next(request)
 
-    for module in (system, collections, documents, answers, governance):
+    for module in (system, collections, documents, answers, governance, templates, review, insights):
         app.include_router(module.router)
     return app
 
@@ -70,6 +71,15 @@ def _apply_audit_retention(services: Services) -> None:
         purged = services.audit.purge(datetime.now(UTC) - timedelta(days=days))
         if purged:
             log.info("purged %d audit entries older than %d days", purged, days)
+
+
+def _seed_templates(services: Services) -> None:
+    """The shipped starter templates, added (or updated, unless a person changed them) at start."""
+    from retrieval.templates import shipped
+
+    written = services.templates.seed([t.body() for t in shipped()])
+    if written:
+        log.info("seeded question templates: %s", ", ".join(written))
 
 
 def _bootstrap_admin_key(keys: KeyRing, settings: Settings) -> None:

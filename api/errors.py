@@ -22,6 +22,7 @@ PROBLEM = "application/problem+json"
 _STATUS: list[tuple[type[E.SourcebookError], int, str]] = [
     (E.NotFound, 404, "Not found"),
     (E.Conflict, 409, "Conflict"),
+    (E.InvalidFields, 422, "Unprocessable content"),
     (E.Unsupported, 415, "Unsupported media type"),
     (E.TooLarge, 413, "Content too large"),
     (E.InvalidInput, 400, "Invalid input"),
@@ -48,6 +49,9 @@ def install(app: FastAPI) -> None:
                     response = problem(status, title, exc.reason, retry_after_s=exc.retry_after_s)
                     response.headers["Retry-After"] = str(exc.retry_after_s)
                     return response
+                if isinstance(exc, E.InvalidFields):
+                    errors = [{"loc": where.split("."), "msg": what} for where, what in exc.problems]
+                    return problem(status, title, exc.reason, errors=errors)
                 return problem(status, title, exc.reason)
         return problem(400, "Bad request", exc.reason)
 

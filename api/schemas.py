@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from core.domain import Answer, Citation, Document, Passage
 
@@ -35,14 +35,35 @@ class SearchBody(BaseModel):
     rerank: bool = True
 
 
+class TemplateRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=64)
+    version: int | None = Field(None, ge=1, description="Default: the latest version.")
+    values: dict[str, Any] = Field(default_factory=dict, max_length=20, description="Field name -> value.")
+
+
 class AskBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(min_length=1, max_length=2000)
-    collections: list[str] = Field(default_factory=list, max_length=50)
-    filters: Filters = Field(default_factory=Filters)
+    question: str | None = Field(None, min_length=1, max_length=2000, description="Or a template.")
+    template: TemplateRef | None = Field(
+        None, description="A question template and the values chosen in its form, instead of a question."
+    )
+    collections: list[str] = Field(
+        default_factory=list, max_length=50, description="Empty: the template's, else every visible one."
+    )
+    filters: Filters = Field(
+        default_factory=Filters, description="With a template, a filter given here replaces the template's."
+    )
     passages: int = Field(6, ge=1, le=20, description="How many passages the answer may draw on.")
     stream: bool = False
+
+    @model_validator(mode="after")
+    def _question_or_template(self) -> AskBody:
+        if (self.question is None) == (self.template is None):
+            raise ValueError("give either a question or a template with its values, not both")
+        return self
 
 
 class PassageOut(BaseModel):
@@ -97,7 +118,19 @@ class CitationOut(BaseModel):
         )
 
 
+class TemplateStamp(BaseModel):
+    id: str
+    version: int
+
+
+class ReviewedOut(BaseModel):
+    by: str
+    at: datetime
+    verdict: str
+
+
 class AnswerOut(BaseModel):
+    answer_id: str = Field("", description="What feedback on this answer refers to.")
     question: str
     answer: str
     citations: list[CitationOut]
@@ -115,10 +148,29 @@ class AnswerOut(BaseModel):
     flags: list[str] = Field(
         default_factory=list, description="Text in the question or passages phrased as instructions."
     )
+    template: TemplateStamp | None = Field(None, description="The template and version it was asked with.")
+    reviewed: ReviewedOut | None = Field(
+        None, description="Set when a reviewer's approved answer was served instead of a generated one."
+    )
+    latency_ms: float = 0.0
 
     @classmethod
-    def of(cls, a: Answer, *, cached: bool = False, flags: Sequence[str] = ()) -> AnswerOut:
+    def of(
+        cls,
+        a: Answer,
+        *,
+        cached: bool = False,
+        flags: Sequence[str] = (),
+        answer_id: str = "",
+        template: tuple[str, int] | None = None,
+        reviewed: ReviewedOut | None = None,
+        latency_ms: float = 0.0,
+    ) -> AnswerOut:
         return cls(
+            answer_id=answer_id,
+            template=TemplateStamp(id=template[0], version=template[1]) if template else None,
+            reviewed=reviewed,
+            latency_ms=round(latency_ms, 1),
             question=a.question,
             answer=a.text,
             citations=[CitationOut.of(c) for c in a.citations],

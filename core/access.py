@@ -25,13 +25,17 @@ class Action(StrEnum):
     MANAGE_COLLECTIONS = "manage_collections"
     MANAGE_KEYS = "manage_keys"
     READ_AUDIT = "read_audit"  # the audit trail and everyone's usage
+    MANAGE_TEMPLATES = "manage_templates"  # create, change and retire question templates
+    REVIEW = "review"  # the review queue, human overrides, golden sets
 
 
 _GRANTS: dict[Role, frozenset[Action]] = {
     Role.ADMIN: frozenset(Action),
-    Role.KNOWLEDGE_MANAGER: frozenset({Action.READ, Action.UPLOAD, Action.MANAGE_COLLECTIONS}),
+    Role.KNOWLEDGE_MANAGER: frozenset(
+        {Action.READ, Action.UPLOAD, Action.MANAGE_COLLECTIONS, Action.MANAGE_TEMPLATES, Action.REVIEW}
+    ),
     Role.AGENT: frozenset({Action.READ}),
-    Role.ENGINEER: frozenset({Action.READ}),
+    Role.ENGINEER: frozenset({Action.READ, Action.REVIEW}),
 }
 
 
@@ -51,6 +55,9 @@ class Principal:
             raise Forbidden(f"the {self.role.value} role may not {action.value.replace('_', ' ')}")
         if team is not None and not self.sees(team):
             raise Forbidden(f"not a member of team {team!r}")
+
+    def may(self, action: Action) -> bool:
+        return action in _GRANTS[self.role]
 
     def sees(self, team: str) -> bool:
         return self.role is Role.ADMIN or team in self.teams

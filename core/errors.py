@@ -6,6 +6,7 @@ Adapters translate foreign exceptions into these; ``api/errors.py`` alone maps t
     ├── NotFound              a collection, document or job that does not exist (404)
     ├── Conflict              the request contradicts current state (409)
     ├── InvalidInput          a request or file a user must fix (400/422)
+    │   ├── InvalidFields     named parts of a well-formed request are wrong, each said (422)
     │   ├── Unsupported       a file type Sourcebook cannot read (415)
     │   └── TooLarge          a file or image beyond a safety limit (413)
     ├── IngestFailed          a document could not be parsed, OCR'd or embedded (failed status)
@@ -19,6 +20,8 @@ input, never how our code failed.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 
 class SourcebookError(Exception):
@@ -39,6 +42,14 @@ class Conflict(SourcebookError):
 
 class InvalidInput(SourcebookError):
     pass
+
+
+class InvalidFields(InvalidInput):
+    """Named parts of a request are wrong; ``problems`` holds (where, what is wrong) pairs."""
+
+    def __init__(self, reason: str, problems: Sequence[tuple[str, str]]) -> None:
+        super().__init__(reason)
+        self.problems = tuple(problems)
 
 
 class Unsupported(InvalidInput):

@@ -12,7 +12,9 @@ from core.protocols import Embedder, Generator, Reranker, VectorStore
 from core.settings import Settings
 
 if TYPE_CHECKING:
+    from core.catalog.answers import AnswerLog
     from core.catalog.audit import AuditTrail
+    from core.catalog.templates import TemplateStore
     from core.quota import Quotas
     from ingest.blobs import BlobStore
     from ingest.executor import LocalPoolExecutor
@@ -176,6 +178,18 @@ class Services:
         from core.catalog.audit import AuditTrail
 
         return AuditTrail(self.catalog)
+
+    @cached_property
+    def templates(self) -> TemplateStore:
+        from core.catalog.templates import TemplateStore
+
+        return TemplateStore(self.catalog)
+
+    @cached_property
+    def answers(self) -> AnswerLog:
+        from core.catalog.answers import AnswerLog
+
+        return AnswerLog(self.catalog)
 
     def delete_document(self, document_id: str) -> None:
         """Remove a document everywhere: vectors, chunks, row and (if unshared) its original."""

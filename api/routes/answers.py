@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from api import answering, scope
+from api import answering, scope, templating
 from api.deps import PrincipalDep, ServicesDep
-from api.schemas import AnswerOut, AskBody, CitationOut, PassageOut, SearchBody, SearchOut
+from api.schemas import AnswerOut, AskBody, CitationOut, PassageOut, ReviewedOut, SearchBody, SearchOut
 from core.domain import Answer
+from retrieval.templates import answer_sentences
 
 router = APIRouter(prefix="/v1", tags=["answers"])
 
@@ -34,24 +36,48 @@ def search(body: SearchBody, services: ServicesDep, principal: PrincipalDep) -> 
     return SearchOut(query=body.query, passages=[PassageOut.of(p) for p in passages])
 
 
-@router.post(
-    "/ask",
-    response_model=AnswerOut,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "With `stream: true`: SSE."}},
-)
-def ask(
+_STREAMED: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/event-stream": {}}, "description": "With `stream: true`: SSE."}
+}
+
+
+@router.post("/answers", response_model=AnswerOut, responses=_STREAMED)
+def answer(
     body: AskBody, request: Request, services: ServicesDep, principal: PrincipalDep
 ) -> AnswerOut | StreamingResponse:
     """A cited answer, or a plain refusal with the closest passages when the documents do not say.
 
+    Ask with a `question`, or with a `template` and the `values` chosen in its form: the template
+    renders the question and its filters, and the answer records the template id and version.
+    When a reviewer approved an answer to the same question in the same scope, that answer is
+    served first, marked `reviewed`. Every answer has an `answer_id` for feedback.
+
     With `stream: true` the answer arrives as server-sent events: `passages`, one `sentence` per
     answer sentence (with its citation), `citations`, then `done`.
     """
-    search_filter = scope.search_filter(services, principal, body.collections, body.filters)
-    outcome = answering.ask(services, principal, body.question, search_filter, passages=body.passages)
-    if services.answer_cache is not None:
+    question, collections, filters, use = body.question or "", body.collections, body.filters, None
+    if body.template is not None:
+        ref = body.template
+        template, rendered = templating.rendered(services, principal, ref.id, ref.values, ref.version)
+        question, filters = rendered.question, templating.filters_with(body.filters, rendered)
+        collections = collections or list(template.collections)
+        use = answering.TemplateUse(template.id, template.version, rendered.values, rendered.answer)
+    search_filter = scope.search_filter(services, principal, collections, filters)
+    outcome = answering.ask(
+        services, principal, question, search_filter, passages=body.passages, template=use
+    )
+    if services.answer_cache is not None and outcome.reviewed is None:
         request.app.state.metrics.cache_lookup(outcome.cached)
-    out = AnswerOut.of(outcome.answer, cached=outcome.cached, flags=outcome.flags)
+    reviewed = outcome.reviewed
+    out = AnswerOut.of(
+        outcome.answer,
+        cached=outcome.cached,
+        flags=outcome.flags,
+        answer_id=outcome.answer_id,
+        template=outcome.template,
+        reviewed=ReviewedOut(by=reviewed.by, at=reviewed.at, verdict=reviewed.verdict) if reviewed else None,
+        latency_ms=outcome.latency_ms,
+    )
     if not body.stream:
         return out
     return StreamingResponse(
@@ -80,16 +106,22 @@ def _events(answer: Answer, out: AnswerOut) -> Iterator[str]:
             "provenance": out.provenance,
             "flags": out.flags,
             "notes": out.notes,
+            "answer_id": out.answer_id,
+            "template": out.template.model_dump() if out.template else None,
+            "reviewed": out.reviewed.model_dump(mode="json") if out.reviewed else None,
+            "latency_ms": out.latency_ms,
         },
     )
 
 
 def _sentences(answer: Answer) -> Iterator[tuple[int | None, str]]:
     """The answer's sentences with the marker each one ends with (``… [2]``)."""
-    import re
+    return answer_sentences(answer.text)
 
-    for match in re.finditer(r"(.+?)(?:\s*\[(\d+)\])(?=\s|$)|(.+?)$", answer.text, flags=re.S):
-        if match.group(1) is not None:
-            yield int(match.group(2)), match.group(1).strip()
-        elif match.group(3) and match.group(3).strip():
-            yield None, match.group(3).strip()
+
+@router.post("/ask", response_model=AnswerOut, responses=_STREAMED, include_in_schema=True)
+def ask(
+    body: AskBody, request: Request, services: ServicesDep, principal: PrincipalDep
+) -> AnswerOut | StreamingResponse:
+    """The same as `POST /v1/answers` (its first name, kept for existing clients)."""
+    return answer(body, request, services, principal)

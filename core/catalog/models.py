@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -148,3 +159,88 @@ class UsageRow(Base):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     window_end: Mapped[datetime] = mapped_column(index=True)
     count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class TemplateRow(Base):
+    """One version of a question template; a change adds a row, never edits one."""
+
+    __tablename__ = "templates"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_by: Mapped[str] = mapped_column(String(128))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AnswerRow(Base):
+    """Every answer given, with its question PII-redacted as the audit trail keeps it."""
+
+    __tablename__ = "answers"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user: Mapped[str] = mapped_column(String(128), index=True)
+    team: Mapped[str] = mapped_column(String(512), default="", index=True)  # the asker's teams, comma-joined
+    collections: Mapped[list[str]] = mapped_column(JSON, default=list)
+    question: Mapped[str] = mapped_column(Text)
+    scope_key: Mapped[str] = mapped_column(String(64), index=True)  # what a human override matches on
+    template_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    template_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    values: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    refused: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalate: Mapped[bool] = mapped_column(Boolean, default=False)
+    answer: Mapped[dict[str, Any]] = mapped_column(JSON)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    cached: Mapped[bool] = mapped_column(Boolean, default=False)
+    override_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class FeedbackRow(Base):
+    """A person's verdict on an answer; unhelpful or flagged ones wait in the review queue."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    answer_id: Mapped[str] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"), index=True)
+    user: Mapped[str] = mapped_column(String(128))
+    helpful: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # open, closed, or none (not for review)
+    verdict: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    correct_answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    correct_sources: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    reviewer: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class OverrideRow(Base):
+    """An answer a reviewer approved: served first to the same question in the same scope."""
+
+    __tablename__ = "answer_overrides"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    scope_key: Mapped[str] = mapped_column(String(64), index=True)
+    feedback_id: Mapped[str] = mapped_column(ForeignKey("feedback.id", ondelete="CASCADE"), index=True)
+    answer: Mapped[dict[str, Any]] = mapped_column(JSON)
+    verdict: Mapped[str] = mapped_column(String(16))
+    reviewer: Mapped[str] = mapped_column(String(128))
+    approved_at: Mapped[datetime] = mapped_column(default=utcnow)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class GoldenCaseRow(Base):
+    """A reviewed case promoted into a named golden set, in the golden-set JSONL format."""
+
+    __tablename__ = "golden_cases"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    golden_set: Mapped[str] = mapped_column(String(64), index=True)
+    feedback_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

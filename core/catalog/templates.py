@@ -1,0 +1,160 @@
+"""Question templates in the catalog: versions are append-only, every change is audited.
+
+The catalog stores a template's body as JSON and knows nothing of its meaning; ``retrieval``
+checks and renders it. A version once written never changes, so an answer that records
+``(template id, version)`` can always be traced to the exact form and pattern behind it.
+Retiring hides a template from the list and keeps every version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from core.catalog.audit import AuditTrail
+from core.catalog.catalog import Catalog
+from core.catalog.models import TemplateRow
+from core.errors import Conflict, NotFound
+
+SEEDER = "sourcebook"  # updated_by of the versions seeded from the shipped YAML
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTemplate:
+    id: str
+    version: int
+    body: dict[str, Any]
+    retired: bool
+    updated_by: str
+    updated_at: datetime
+
+
+def _stored(row: TemplateRow) -> StoredTemplate:
+    at = row.updated_at if row.updated_at.tzinfo else row.updated_at.replace(tzinfo=UTC)
+    return StoredTemplate(row.id, row.version, dict(row.body), row.retired, row.updated_by, at)
+
+
+class TemplateStore:
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.audit = AuditTrail(catalog)
+
+    def latest(self, *, include_retired: bool = False) -> list[StoredTemplate]:
+        newest = (
+            select(TemplateRow.id, func.max(TemplateRow.version).label("version"))
+            .group_by(TemplateRow.id)
+            .subquery()
+        )
+        query = (
+            select(TemplateRow)
+            .join(newest, (TemplateRow.id == newest.c.id) & (TemplateRow.version == newest.c.version))
+            .order_by(TemplateRow.id)
+        )
+        if not include_retired:
+            query = query.where(TemplateRow.retired.is_(False))
+        with self.catalog.session() as s:
+            return [_stored(row) for row in s.scalars(query)]
+
+    def get(self, template_id: str, version: int | None = None) -> StoredTemplate:
+        query = select(TemplateRow).where(TemplateRow.id == template_id)
+        if version is None:
+            query = query.order_by(TemplateRow.version.desc()).limit(1)
+        else:
+            query = query.where(TemplateRow.version == version)
+        with self.catalog.session() as s:
+            row = s.scalars(query).first()
+            if row is None:
+                if version is not None and self._exists(template_id):
+                    raise NotFound(f"template {template_id!r} has no version {version}")
+                raise NotFound(f"no template {template_id!r}")
+            return _stored(row)
+
+    def versions(self, template_id: str) -> list[int]:
+        with self.catalog.session() as s:
+            return list(
+                s.scalars(
+                    select(TemplateRow.version)
+                    .where(TemplateRow.id == template_id)
+                    .order_by(TemplateRow.version)
+                )
+            )
+
+    def _exists(self, template_id: str) -> bool:
+        with self.catalog.session() as s:
+            return s.scalar(select(TemplateRow.id).where(TemplateRow.id == template_id).limit(1)) is not None
+
+    def create(self, body: Mapping[str, Any], actor: str) -> StoredTemplate:
+        template_id = str(body["id"])
+        if self._exists(template_id):
+            raise Conflict(f"a template {template_id!r} exists already; change it with PUT")
+        stored = self._append(template_id, 1, body, actor)
+        self.audit.record(actor, "template.create", template_id, detail={"version": 1, "body": dict(body)})
+        return stored
+
+    def update(self, template_id: str, body: Mapping[str, Any], actor: str) -> StoredTemplate:
+        """A new version; a retired template comes back into use with it."""
+        current = self.get(template_id)
+        stored = self._append(template_id, current.version + 1, body, actor)
+        if current.retired:
+            with self.catalog.session() as s:
+                s.execute(update(TemplateRow).where(TemplateRow.id == template_id).values(retired=False))
+        self.audit.record(
+            actor,
+            "template.update",
+            template_id,
+            detail={"version": stored.version, "body": dict(body), "restored": current.retired},
+        )
+        return stored
+
+    def retire(self, template_id: str, actor: str) -> None:
+        current = self.get(template_id)
+        with self.catalog.session() as s:
+            s.execute(update(TemplateRow).where(TemplateRow.id == template_id).values(retired=True))
+        self.audit.record(actor, "template.retire", template_id, detail={"version": current.version})
+
+    def seed(self, bodies: list[Mapping[str, Any]]) -> list[str]:
+        """Add the shipped templates: new ones as version 1; a changed shipped one as a new version
+        unless a person has changed or retired it since. Returns the ids written."""
+        written = []
+        for body in bodies:
+            template_id = str(body["id"])
+            try:
+                current = self.get(template_id)
+            except NotFound:
+                current = None
+            if current is not None and (
+                current.retired or current.updated_by != SEEDER or current.body == dict(body)
+            ):
+                continue
+            version = 1 if current is None else current.version + 1
+            try:
+                self._append(template_id, version, body, SEEDER)
+            except Conflict:
+                continue  # another replica seeded it at the same moment
+            self.audit.record(SEEDER, "template.seed", template_id, detail={"version": version})
+            written.append(template_id)
+        return written
+
+    def _append(self, template_id: str, version: int, body: Mapping[str, Any], actor: str) -> StoredTemplate:
+        row = TemplateRow(
+            id=template_id,
+            version=version,
+            body=dict(body),
+            retired=False,
+            updated_by=actor,
+            updated_at=datetime.now(UTC),
+        )
+        try:
+            with self.catalog.session() as s:
+                s.add(row)
+                s.flush()
+                return _stored(row)
+        except IntegrityError as exc:
+            raise Conflict(
+                f"template {template_id!r} version {version} was written by someone else just now; try again"
+            ) from exc

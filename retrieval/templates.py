@@ -1,0 +1,694 @@
+"""Question templates: a short form of drop-downs and choices that renders a question and its filters.
+
+A template is data: YAML shipped in ``question_templates/`` beside this module, or JSON sent
+through the API. ``parse_template`` checks one completely and names every problem (unknown field
+kinds, choices without options, a pattern that refers to no field, Jinja syntax errors, constructs
+a sandbox should never have to stop); ``render`` checks the values a person chose and renders the
+question and the retrieval filters in a sandboxed Jinja2 environment with strict undefineds.
+``shape_answer`` applies the template's answer options (length, prose or bullets).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta, nodes
+from jinja2.sandbox import SandboxedEnvironment
+
+from core.domain import Answer
+from core.errors import InvalidFields, NotFound
+
+FOLDER = Path(__file__).resolve().parent / "question_templates"
+
+FIELD_KINDS = ("select", "multiselect", "radio", "text", "number", "date")
+CHOICE_KINDS = ("select", "multiselect", "radio")
+LIST_FILTERS = ("tags", "media_types", "document_ids")  # each a list of patterns
+DATE_FILTERS = ("ingested_after", "ingested_before")  # each one pattern rendering YYYY-MM-DD
+LENGTHS = {"short": 1, "medium": 3, "long": None}  # at most this many answer sentences
+STYLES = ("prose", "bullets")
+PROPERTIES = (
+    "id",
+    "title",
+    "description",
+    "audience",
+    "collections",
+    "fields",
+    "question",
+    "filters",
+    "answer",
+)
+READ_ONLY = ("version", "retired", "updated_by", "updated_at")  # set by the catalog, ignored here
+FIELD_PROPERTIES = ("name", "label", "kind", "options", "default", "required", "help")
+
+MAX_PATTERN_CHARS = 2000
+MAX_QUESTION_CHARS = 2000
+MAX_TEXT_VALUE_CHARS = 300
+MAX_FIELDS = 20
+MAX_OPTIONS = 100
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_SINGLE_NAME = re.compile(r"^\{\{\s*([a-z][a-z0-9_]*)\s*\}\}$")
+_SPACE = re.compile(r"[ \t]+")
+_SENTENCE = re.compile(r"(.+?)(?:\s*\[(\d+)\])(?=\s|$)|(.+?)$", re.S)
+
+# Filters that only reshape text. Everything else (attribute access, calls, arithmetic, imports,
+# macros, assignments) is refused before the sandbox ever sees it.
+SAFE_FILTERS = frozenset(
+    {
+        "capitalize",
+        "count",
+        "d",
+        "default",
+        "first",
+        "float",
+        "int",
+        "join",
+        "last",
+        "length",
+        "lower",
+        "replace",
+        "round",
+        "sort",
+        "string",
+        "title",
+        "trim",
+        "truncate",
+        "unique",
+        "upper",
+    }
+)
+_SAFE_NODES: tuple[type[nodes.Node], ...] = (
+    nodes.Template,
+    nodes.Output,
+    nodes.TemplateData,
+    nodes.Name,
+    nodes.Const,
+    nodes.If,
+    nodes.For,
+    nodes.Filter,
+    nodes.Test,
+    nodes.Compare,
+    nodes.Operand,
+    nodes.And,
+    nodes.Or,
+    nodes.Not,
+    nodes.Neg,
+    nodes.Concat,
+    nodes.CondExpr,
+    nodes.List,
+    nodes.Tuple,
+    nodes.Keyword,
+    nodes.Getitem,
+    nodes.Getattr,
+)
+_LOOP_ATTRS = frozenset({"index", "index0", "first", "last", "length", "revindex", "revindex0"})
+_NODE_NAMES = {
+    "Call": "calling a function",
+    "Include": "{% include %}",
+    "Import": "{% import %}",
+    "FromImport": "{% from … import %}",
+    "Extends": "{% extends %}",
+    "Block": "{% block %}",
+    "Macro": "{% macro %}",
+    "CallBlock": "{% call %}",
+    "Assign": "{% set %}",
+    "AssignBlock": "{% set %}",
+    "With": "{% with %}",
+    "FilterBlock": "{% filter %}",
+    "Scope": "a scope block",
+    "ScopedEvalContextModifier": "{% autoescape %}",
+    "Add": "arithmetic (+)",
+    "Sub": "arithmetic (-)",
+    "Mul": "arithmetic (*)",
+    "Div": "arithmetic (/)",
+    "FloorDiv": "arithmetic (//)",
+    "Mod": "arithmetic (%)",
+    "Pow": "arithmetic (**)",
+    "Dict": "a dict literal",
+    "Slice": "slicing",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateField:
+    name: str
+    label: str
+    kind: str
+    options: tuple[str, ...] = ()
+    default: str | float | tuple[str, ...] | None = None
+    required: bool = False
+    help: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        default = list(self.default) if isinstance(self.default, tuple) else self.default
+        return {
+            "name": self.name,
+            "label": self.label,
+            "kind": self.kind,
+            "options": list(self.options),
+            "default": default,
+            "required": self.required,
+            "help": self.help,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerOptions:
+    length: str = "medium"
+    style: str = "prose"
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionTemplate:
+    """One version of a template. ``body()`` is what the catalog stores for that version."""
+
+    id: str
+    title: str
+    question: str
+    fields: tuple[TemplateField, ...]
+    description: str = ""
+    audience: tuple[str, ...] = ()  # roles or teams; empty: everyone
+    collections: tuple[str, ...] = ()  # where it asks by default; empty: every visible collection
+    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    answer: AnswerOptions = field(default_factory=AnswerOptions)
+    version: int = 1
+    retired: bool = False
+    updated_by: str | None = None
+    updated_at: datetime | None = None
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "description": self.description,
+            "audience": list(self.audience),
+            "collections": list(self.collections),
+            "fields": [f.as_dict() for f in self.fields],
+            "question": self.question,
+            "filters": {key: list(patterns) for key, patterns in self.filters},
+            "answer": {"length": self.answer.length, "style": self.answer.style},
+        }
+
+    def offered_to(self, role: str, teams: Sequence[str]) -> bool:
+        return not self.audience or role in self.audience or any(t in self.audience for t in teams)
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedQuestion:
+    question: str
+    values: Mapping[str, Any]  # the checked values, defaults filled in
+    filters: Mapping[str, list[str] | str]  # LIST_FILTERS -> values, DATE_FILTERS -> YYYY-MM-DD
+    answer: AnswerOptions
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.found: list[tuple[str, str]] = []
+
+    def add(self, where: str, what: str) -> None:
+        self.found.append((where, what))
+
+    def raise_if_any(self, subject: str) -> None:
+        if not self.found:
+            return
+        count = len(self.found)
+        listed = "; ".join(f"{where}: {what}" for where, what in self.found)
+        noun = "problem" if count == 1 else "problems"
+        raise InvalidFields(f"{subject} has {count} {noun}: {listed}", self.found)
+
+
+def environment() -> SandboxedEnvironment:
+    return SandboxedEnvironment(
+        undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True
+    )
+
+
+_ENV = environment()
+
+# -- checking a template ---------------------------------------------------------------------
+
+
+def parse_template(data: Mapping[str, Any], *, source: str = "the template") -> QuestionTemplate:
+    """A checked template, or ``InvalidFields`` naming every problem found in ``data``."""
+    problems = _Problems()
+    if not isinstance(data, Mapping):
+        problems.add("template", "must be a mapping of properties")
+        problems.raise_if_any(source)
+    for key in data:
+        if key not in PROPERTIES and key not in READ_ONLY:
+            problems.add(str(key), f"is not a template property (use {', '.join(PROPERTIES)})")
+
+    template_id = data.get("id")
+    if not isinstance(template_id, str) or not _ID.match(template_id):
+        problems.add(
+            "id", "must be 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit"
+        )
+    title = _text(problems, data, "title", required=True, limit=200)
+    description = _text(problems, data, "description", limit=2000)
+    audience = _names(problems, data, "audience")
+    collections = _names(problems, data, "collections")
+    names: set[str] = set()
+    fields = _fields(problems, data.get("fields"), names)
+
+    question = data.get("question")
+    if not isinstance(question, str) or not question.strip():
+        problems.add("question", "a question pattern is required")
+        question = ""
+    else:
+        _check_pattern(problems, "question", question, names)
+    filters = _filters(problems, data.get("filters"), names)
+    answer = _answer(problems, data.get("answer"))
+    problems.raise_if_any(source)
+
+    template = QuestionTemplate(
+        id=str(template_id),
+        title=title,
+        description=description,
+        audience=audience,
+        collections=collections,
+        fields=fields,
+        question=question,
+        filters=filters,
+        answer=answer,
+    )
+    _check_renders(template, source)
+    return template
+
+
+def _text(
+    problems: _Problems, data: Mapping[str, Any], key: str, *, required: bool = False, limit: int
+) -> str:
+    value = data.get(key)
+    if value is None:
+        if required:
+            problems.add(key, "is required")
+        return ""
+    if not isinstance(value, str) or (required and not value.strip()):
+        problems.add(key, "must be a non-empty text" if required else "must be a text")
+        return ""
+    if len(value) > limit:
+        problems.add(key, f"is {len(value)} characters long; the limit is {limit}")
+    return value.strip()
+
+
+def _names(problems: _Problems, data: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    value = data.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        problems.add(key, "must be a list of names")
+        return ()
+    return tuple(dict.fromkeys(v.strip() for v in value))
+
+
+def _fields(problems: _Problems, raw: Any, seen: set[str]) -> tuple[TemplateField, ...]:
+    """The fields that pass; ``seen`` gathers every well-formed name, so a field with a wrong
+    kind is reported once, not again by the patterns that refer to it."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        problems.add("fields", "must be a list of fields")
+        return ()
+    if len(raw) > MAX_FIELDS:
+        problems.add("fields", f"has {len(raw)} fields; the limit is {MAX_FIELDS}")
+    found: list[TemplateField] = []
+    for n, item in enumerate(raw):
+        where = f"fields[{n}]"
+        if not isinstance(item, Mapping):
+            problems.add(where, "must be a mapping with name, label and kind")
+            continue
+        name = item.get("name")
+        if isinstance(name, str) and _NAME.match(name):
+            where = f"fields[{n}] {name!r}"
+            if name in seen:
+                problems.add(where, "is defined twice")
+            seen.add(name)
+        else:
+            problems.add(where, "needs a name of lowercase letters, digits and '_' starting with a letter")
+            name = f"field{n}"
+        for key in item:
+            if key not in FIELD_PROPERTIES:
+                problems.add(where, f"{key!r} is not a field property (use {', '.join(FIELD_PROPERTIES)})")
+        kind = item.get("kind")
+        if kind not in FIELD_KINDS:
+            problems.add(where, f"unknown field kind {kind!r}; use one of {', '.join(FIELD_KINDS)}")
+            continue
+        label = item.get("label") or name.replace("_", " ").capitalize()
+        help_text = item.get("help") or ""
+        if not isinstance(label, str) or not isinstance(help_text, str):
+            problems.add(where, "label and help must be texts")
+            continue
+        required = item.get("required", False)
+        if not isinstance(required, bool):
+            problems.add(where, "required must be true or false")
+            required = False
+        options = _options(problems, where, kind, item.get("options"))
+        default = _default(problems, where, kind, options, item.get("default"))
+        found.append(TemplateField(name, label, kind, options, default, required, help_text))
+    return tuple(found)
+
+
+def _options(problems: _Problems, where: str, kind: str, raw: Any) -> tuple[str, ...]:
+    if kind not in CHOICE_KINDS:
+        if raw:
+            problems.add(where, f"a {kind} field takes no options")
+        return ()
+    if not raw:
+        problems.add(where, f"a {kind} field needs options to choose from")
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(o, str | int | float) for o in raw):
+        problems.add(where, "options must be a list of texts")
+        return ()
+    options = tuple(str(o) for o in raw)
+    if len(options) > MAX_OPTIONS:
+        problems.add(where, f"has {len(options)} options; the limit is {MAX_OPTIONS}")
+    if len(set(options)) != len(options):
+        problems.add(where, "lists an option twice")
+    return options
+
+
+def _default(
+    problems: _Problems, where: str, kind: str, options: tuple[str, ...], raw: Any
+) -> str | float | tuple[str, ...] | None:
+    if raw is None or raw == "" or raw == []:
+        return None
+    try:
+        value = _coerce(kind, options, raw)
+    except ValueError as exc:
+        problems.add(where, f"default {raw!r}: {exc}")
+        return None
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _filters(problems: _Problems, raw: Any, names: set[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, Mapping):
+        problems.add("filters", "must be a mapping such as {tags: ['{{ product }}']}")
+        return ()
+    found = []
+    for key, patterns in raw.items():
+        where = f"filters.{key}"
+        if key in DATE_FILTERS:
+            patterns = [patterns] if isinstance(patterns, str) else patterns
+            if not (isinstance(patterns, list) and len(patterns) == 1):
+                problems.add(where, "takes one pattern that renders a date (YYYY-MM-DD)")
+                continue
+        elif key not in LIST_FILTERS:
+            problems.add(where, f"unknown filter; use {', '.join(LIST_FILTERS + DATE_FILTERS)}")
+            continue
+        if isinstance(patterns, str):
+            patterns = [patterns]
+        if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+            problems.add(where, "must be a list of patterns")
+            continue
+        for n, pattern in enumerate(patterns):
+            _check_pattern(problems, f"{where}[{n}]", pattern, names)
+        found.append((str(key), tuple(patterns)))
+    return tuple(found)
+
+
+def _answer(problems: _Problems, raw: Any) -> AnswerOptions:
+    if raw is None:
+        return AnswerOptions()
+    if not isinstance(raw, Mapping):
+        problems.add("answer", "must be a mapping with length and style")
+        return AnswerOptions()
+    length, style = raw.get("length", "medium"), raw.get("style", "prose")
+    for key in raw:
+        if key not in ("length", "style"):
+            problems.add(f"answer.{key}", "is not an answer option (use length, style)")
+    if length not in LENGTHS:
+        problems.add("answer.length", f"{length!r} is not one of {', '.join(LENGTHS)}")
+    if style not in STYLES:
+        problems.add("answer.style", f"{style!r} is not one of {', '.join(STYLES)}")
+    return AnswerOptions(str(length), str(style))
+
+
+def _check_pattern(problems: _Problems, where: str, pattern: str, names: set[str]) -> None:
+    if len(pattern) > MAX_PATTERN_CHARS:
+        problems.add(where, f"is {len(pattern)} characters long; the limit is {MAX_PATTERN_CHARS}")
+        return
+    try:
+        tree = _ENV.parse(pattern)
+    except TemplateSyntaxError as exc:
+        problems.add(where, f"Jinja syntax error on line {exc.lineno}: {exc.message}")
+        return
+    for problem in _unsafe(tree):
+        problems.add(where, problem)
+    unknown = sorted(meta.find_undeclared_variables(tree) - names - {"loop"})
+    for name in unknown:
+        known = ", ".join(sorted(names)) or "none"
+        problems.add(where, f"refers to {name!r}, which is not a field of this template (fields: {known})")
+
+
+def _unsafe(tree: nodes.Template) -> Iterator[str]:
+    reported: set[str] = set()
+
+    def walk(node: nodes.Node, loops: int) -> Iterator[str]:
+        name = type(node).__name__
+        if not isinstance(node, _SAFE_NODES):
+            what = _NODE_NAMES.get(name, name)
+            if what not in reported:
+                reported.add(what)
+                yield f"{what} is not allowed in a template"
+            return
+        if isinstance(node, nodes.Getattr) and not (
+            isinstance(node.node, nodes.Name) and node.node.name == "loop" and node.attr in _LOOP_ATTRS
+        ):
+            what = f"attribute access ('.{node.attr}')"
+            if what not in reported:
+                reported.add(what)
+                yield f"{what} is not allowed in a template; only loop.index and the like"
+            return
+        if isinstance(node, nodes.Getitem) and not isinstance(node.arg, nodes.Const | nodes.Neg):
+            yield "indexing is allowed with a number only, as in {{ products[0] }}"
+            return
+        if isinstance(node, nodes.Filter) and node.name not in SAFE_FILTERS:
+            yield f"the filter {node.name!r} is not allowed; use {', '.join(sorted(SAFE_FILTERS))}"
+            return
+        if isinstance(node, nodes.For):
+            if loops >= 1:
+                yield "loops inside loops are not allowed in a template"
+                return
+            loops += 1
+        for child in node.iter_child_nodes():
+            yield from walk(child, loops)
+
+    return walk(tree, 0)
+
+
+def _check_renders(template: QuestionTemplate, source: str) -> None:
+    """Render once with example values: a pattern that fails at run time is a template problem."""
+    sample: dict[str, Any] = {}
+    for f in template.fields:
+        if f.default is not None:
+            sample[f.name] = list(f.default) if isinstance(f.default, tuple) else f.default
+        elif f.kind in CHOICE_KINDS:
+            sample[f.name] = [f.options[0]] if f.kind == "multiselect" else f.options[0]
+        else:
+            sample[f.name] = {"text": "example", "number": 1, "date": date.today().isoformat()}[f.kind]
+    problems = _Problems()
+    for where, pattern in _patterns(template):
+        try:
+            _ENV.from_string(pattern).render(sample)
+        except TemplateError as exc:
+            problems.add(where, f"does not render with example values: {exc}")
+    problems.raise_if_any(source)
+
+
+def _patterns(template: QuestionTemplate) -> Iterator[tuple[str, str]]:
+    yield "question", template.question
+    for key, patterns in template.filters:
+        for n, pattern in enumerate(patterns):
+            yield f"filters.{key}[{n}]", pattern
+
+
+# -- rendering -------------------------------------------------------------------------------
+
+
+def _coerce(kind: str, options: tuple[str, ...], raw: Any) -> Any:
+    """One value in the form its field kind takes, or ``ValueError`` saying what is wrong."""
+    if kind in ("select", "radio"):
+        value = str(raw) if isinstance(raw, str | int | float) and not isinstance(raw, bool) else None
+        if value not in options:
+            raise ValueError(f"is not one of the options ({', '.join(options)})")
+        return value
+    if kind == "multiselect":
+        items = [raw] if isinstance(raw, str) else raw
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise ValueError("must be a list of options")
+        wrong = [i for i in items if i not in options]
+        if wrong:
+            raise ValueError(f"{', '.join(map(repr, wrong))} not among the options ({', '.join(options)})")
+        return list(dict.fromkeys(items))
+    if kind == "number":
+        if isinstance(raw, bool):
+            raise ValueError("must be a number")
+        try:
+            number = float(raw)
+        except (TypeError, ValueError):
+            raise ValueError("must be a number") from None
+        if number != number or number in (float("inf"), float("-inf")):
+            raise ValueError("must be a finite number")
+        return int(number) if number.is_integer() else number
+    if kind == "date":
+        try:
+            return date.fromisoformat(str(raw)).isoformat()
+        except ValueError:
+            raise ValueError("must be a date written YYYY-MM-DD") from None
+    if not isinstance(raw, str | int | float) or isinstance(raw, bool):
+        raise ValueError("must be a text")
+    text = " ".join(str(raw).split())
+    if len(text) > MAX_TEXT_VALUE_CHARS:
+        raise ValueError(f"is {len(text)} characters long; the limit is {MAX_TEXT_VALUE_CHARS}")
+    return text
+
+
+def check_values(template: QuestionTemplate, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values to render with: checked against each field, defaults filled in."""
+    problems = _Problems()
+    names = [f.name for f in template.fields]
+    for name in values:
+        if name not in names:
+            problems.add(
+                f"values.{name}",
+                f"is not a field of template {template.id!r} (its fields: {', '.join(names) or 'none'})",
+            )
+    checked: dict[str, Any] = {}
+    for f in template.fields:
+        raw = values.get(f.name)
+        if raw is None or raw == "" or raw == []:
+            raw = list(f.default) if isinstance(f.default, tuple) else f.default
+        if raw is None or raw == "" or raw == []:
+            if f.required:
+                problems.add(f"values.{f.name}", f"{f.label} is required")
+            checked[f.name] = [] if f.kind == "multiselect" else ""
+            continue
+        try:
+            checked[f.name] = _coerce(f.kind, f.options, raw)
+        except ValueError as exc:
+            problems.add(f"values.{f.name}", f"{f.label}: {raw!r} {exc}")
+    problems.raise_if_any(f"the form of template {template.id!r}")
+    return checked
+
+
+def render(template: QuestionTemplate, values: Mapping[str, Any]) -> RenderedQuestion:
+    checked = check_values(template, values)
+    problems = _Problems()
+    question = ""
+    try:
+        question = _tidy(_ENV.from_string(template.question).render(checked))
+    except TemplateError as exc:
+        problems.add("question", f"could not be rendered: {exc}")
+    if not problems.found and not question:
+        problems.add("question", "renders empty with these values")
+    if len(question) > MAX_QUESTION_CHARS:
+        problems.add("question", f"renders {len(question)} characters; the limit is {MAX_QUESTION_CHARS}")
+    filters: dict[str, list[str] | str] = {}
+    for key, patterns in template.filters:
+        rendered: list[str] = []
+        for n, pattern in enumerate(patterns):
+            single = _SINGLE_NAME.match(pattern.strip())
+            value = checked.get(single.group(1)) if single else None
+            if isinstance(value, list):  # a multiselect: each choice is one filter value
+                rendered += [str(v) for v in value]
+                continue
+            try:
+                text = _tidy(_ENV.from_string(pattern).render(checked))
+            except TemplateError as exc:
+                problems.add(f"filters.{key}[{n}]", f"could not be rendered: {exc}")
+                continue
+            if text:
+                rendered.append(text)
+        if key in DATE_FILTERS:
+            if rendered:
+                try:
+                    filters[key] = date.fromisoformat(rendered[0]).isoformat()
+                except ValueError:
+                    problems.add(
+                        f"filters.{key}", f"rendered {rendered[0]!r}, which is not a YYYY-MM-DD date"
+                    )
+        elif rendered:
+            filters[key] = list(dict.fromkeys(rendered))
+    problems.raise_if_any(f"template {template.id!r}")
+    return RenderedQuestion(question, checked, filters, template.answer)
+
+
+def _tidy(text: str) -> str:
+    return "\n".join(line for line in (_SPACE.sub(" ", ln).strip() for ln in text.splitlines()) if line)
+
+
+# -- answer options --------------------------------------------------------------------------
+
+
+def shape_answer(answer: Answer, options: AnswerOptions) -> Answer:
+    """Keep at most as many cited sentences as the length allows; bullets put one per line."""
+    if answer.refused or not answer.text.strip():
+        return answer
+    sentences = list(answer_sentences(answer.text))
+    limit = LENGTHS.get(options.length)
+    if limit is not None and len(sentences) > limit:
+        sentences = sentences[:limit]
+    markers = {m for m, _ in sentences if m is not None}
+    if options.style == "bullets":
+        text = "\n".join(f"- {s} [{m}]" if m is not None else f"- {s}" for m, s in sentences)
+    else:
+        text = " ".join(f"{s} [{m}]" if m is not None else s for m, s in sentences)
+    citations = tuple(c for c in answer.citations if c.marker in markers)
+    return replace(answer, text=text, citations=citations)
+
+
+def answer_sentences(text: str) -> Iterator[tuple[int | None, str]]:
+    """An answer's sentences, each with the citation marker it ends with (``… [2]``)."""
+    for match in _SENTENCE.finditer(text):
+        if match.group(1) is not None:
+            yield int(match.group(2)), _unbullet(match.group(1))
+        elif match.group(3) and match.group(3).strip():
+            yield None, _unbullet(match.group(3))
+
+
+def _unbullet(sentence: str) -> str:
+    sentence = sentence.strip()
+    return sentence[2:].strip() if sentence.startswith("- ") else sentence
+
+
+# -- the shipped set -------------------------------------------------------------------------
+
+
+def load_yaml(path: Path) -> QuestionTemplate:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise InvalidFields(f"{path.name} is not valid YAML: {exc}", [("file", str(exc))]) from exc
+    return parse_template(data, source=path.name)
+
+
+@cache
+def shipped() -> tuple[QuestionTemplate, ...]:
+    """The starter templates shipped with Sourcebook, seeded into the catalog at start."""
+    return tuple(load_yaml(path) for path in sorted(FOLDER.glob("*.yaml")))
+
+
+def from_record(
+    body: Mapping[str, Any],
+    *,
+    version: int,
+    retired: bool,
+    updated_by: str | None,
+    updated_at: datetime | None,
+) -> QuestionTemplate:
+    """A stored version, checked again (a template that no longer passes is refused, not run)."""
+    template = parse_template(body, source=f"template {body.get('id')!r} version {version}")
+    return replace(template, version=version, retired=retired, updated_by=updated_by, updated_at=updated_at)
+
+
+def require_offered(template: QuestionTemplate, role: str, teams: Sequence[str], manager: bool) -> None:
+    if not (manager or template.offered_to(role, teams)):
+        raise NotFound(f"no template {template.id!r}")
