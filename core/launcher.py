@@ -47,6 +47,7 @@ def ui_service(host: str, port: int) -> Service:
         sys.executable, "-m", "streamlit", "run", str(UI_APP),
         "--server.address", host, "--server.port", str(port), "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+        "--client.toolbarMode", "viewer",
     )  # fmt: skip
     return Service("ui", argv, f"http://{host}:{port}/_stcore/health")
 

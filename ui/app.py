@@ -1,8 +1,8 @@
 """Sourcebook's web app: `streamlit run ui/app.py` (the API URL comes from SOURCEBOOK_API_URL).
 
-Pages follow the signed-in user's role from GET /v1/me: everyone asks and browses the library;
-curators (admin, knowledge manager) also upload and curate; reviewers (admin, knowledge manager,
-engineer) also see the review queue and insights.
+Pages follow the signed-in user's role from GET /v1/me: everyone asks, browses the library and
+sees insights (an agent, their own questions only); curators (admin, knowledge manager) also
+upload and curate; reviewers (admin, knowledge manager, engineer) also work the review queue.
 """
 
 from __future__ import annotations
@@ -14,18 +14,16 @@ from ui.views import ask, insights, library, review
 
 
 def main() -> None:
-    st.set_page_config(page_title="Sourcebook", page_icon="📚", layout="wide")
+    st.set_page_config(page_title="Sourcebook", page_icon=":material/menu_book:", layout="wide")
     if not session.sign_in_gate():
         return
     pages = [
-        st.Page(ask.render, title="Ask", icon="💬", url_path="ask", default=True),
-        st.Page(library.render, title="Library", icon="📁", url_path="library"),
+        st.Page(ask.render, title="Ask", icon=":material/forum:", url_path="ask", default=True),
+        st.Page(library.render, title="Library", icon=":material/folder_open:", url_path="library"),
     ]
-    if session.is_reviewer():
-        pages += [
-            st.Page(review.render, title="Review", icon="✅", url_path="review"),
-            st.Page(insights.render, title="Insights", icon="📈", url_path="insights"),
-        ]
+    if session.can_review():
+        pages.append(st.Page(review.render, title="Review", icon=":material/fact_check:", url_path="review"))
+    pages.append(st.Page(insights.render, title="Insights", icon=":material/insights:", url_path="insights"))
     page = st.navigation(pages)
     who = session.me()
     with st.sidebar:

@@ -28,7 +28,7 @@ class ApiError(Exception):
         self.errors = errors
 
     def __str__(self) -> str:
-        extra = "; ".join(self.errors)
+        extra = "; ".join(e for e in self.errors if e.rsplit(": ", 1)[-1] not in self.detail)
         return f"{self.detail} ({extra})" if extra else self.detail
 
 
@@ -49,7 +49,7 @@ def _raise_for(response: httpx.Response) -> None:
         body = {}
     detail = str(body.get("detail") or response.reason_phrase or f"HTTP {response.status_code}")
     errors = tuple(
-        f"{'.'.join(str(p) for p in e.get('loc', [])[1:]) or 'request'}: {e.get('msg', '')}"
+        f"{'.'.join(str(p) for p in e.get('loc', []) if p != 'body') or 'request'}: {e.get('msg', '')}"
         for e in body.get("errors", [])
         if isinstance(e, dict)
     )

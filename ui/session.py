@@ -16,7 +16,6 @@ from ui.client import ApiError, Json, SourcebookClient
 
 API_URL_ENV = "SOURCEBOOK_API_URL"
 DEFAULT_API_URL = "http://127.0.0.1:8000"
-REVIEWER_ROLES = frozenset({"admin", "knowledge_manager", "engineer"})
 
 
 def api_url() -> str:
@@ -39,12 +38,14 @@ def me() -> Json:
     return found
 
 
-def can_manage() -> bool:
-    return bool(me().get("can_manage"))
+def can_upload() -> bool:
+    """May add, retry and delete documents, create collections and re-index (admin, knowledge manager)."""
+    return bool(me().get("can_upload"))
 
 
-def is_reviewer() -> bool:
-    return str(me().get("role")) in REVIEWER_ROLES
+def can_review() -> bool:
+    """May work the review queue (admin, knowledge manager, engineer)."""
+    return bool(me().get("can_review"))
 
 
 def sign_in(api_key: str) -> str | None:

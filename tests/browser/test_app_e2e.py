@@ -16,6 +16,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,7 +44,6 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             admin,
             "acme-support",
             SAMPLES / "t-series-user-manual.pdf",
-            SAMPLES / "compatibility-and-error-codes.xlsx",
             SAMPLES / "troubleshooting-guide.html",
             SAMPLES / "known-issues.txt",
         )
@@ -63,6 +63,7 @@ def web(api: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         sys.executable, "-m", "streamlit", "run", str(ROOT / "ui" / "app.py"),
         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+        "--client.toolbarMode", "viewer",
     ]  # fmt: skip
     log = (tmp_path_factory.mktemp("streamlit-log") / "streamlit.log").open("wb")
     process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -103,11 +104,11 @@ def test_sign_in_ask_check_the_source_give_feedback_review_insights_and_upload(
         try:
             page.goto(web)
             # Sign in: a wrong key is refused with the API's reason, the right one opens Ask.
-            page.get_by_label("API key").fill("sb_000000000000_wrong")
+            _field(page, "API key").fill("sb_000000000000_wrong")
             page.get_by_role("button", name="Sign in").click()
             expect(page.get_by_text("Sign-in failed: unknown or revoked API key")).to_be_visible()
             page.screenshot(path=SHOTS / "1-sign-in.png")
-            page.get_by_label("API key").fill(key)
+            _field(page, "API key").fill(key)
             page.get_by_role("button", name="Sign in").click()
             expect(page.get_by_role("heading", name="Ask")).to_be_visible()
 
@@ -134,7 +135,7 @@ def test_sign_in_ask_check_the_source_give_feedback_review_insights_and_upload(
             page.get_by_text("Not helpful", exact=True).click()
             _choose(page, "Reason (if not helpful)", "incomplete")
             page.get_by_text("Flag for review").click()
-            page.get_by_label("Comment (optional)").fill("misses the pairing step")
+            _field(page, "Comment (optional)").fill("misses the pairing step")
             page.get_by_role("button", name="Send feedback").click()
             expect(page.get_by_text("Thanks: your feedback was recorded.")).to_be_visible()
 
@@ -160,11 +161,12 @@ def test_sign_in_ask_check_the_source_give_feedback_review_insights_and_upload(
             page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
                 SAMPLES / "faq.md"
             )
-            page.get_by_role("button", name="Upload", exact=True).click()
+            page.get_by_role("button", name="Upload files", exact=True).click()
             expect(page.get_by_text("faq.md is ready.")).to_be_visible()
             page.screenshot(path=SHOTS / "6-library.png", full_page=True)
         except Exception:
             page.screenshot(path=SHOTS / "failure.png", full_page=True)
+            (SHOTS / "failure.html").write_text(page.content())
             raise
         finally:
             browser.close()
@@ -172,11 +174,19 @@ def test_sign_in_ask_check_the_source_give_feedback_review_insights_and_upload(
     assert {d["source_name"]: d["status"] for d in docs}["faq.md"] == "ready"
 
 
-def _choose(page: object, label: str, option: str) -> None:
-    """Pick an option of a Streamlit selectbox by its label."""
+def _field(page: object, label: str) -> Any:
+    """A text input by its label (get_by_label would also match the field's help button)."""
     from playwright.sync_api import Page
 
     assert isinstance(page, Page)
-    box = page.locator('[data-testid="stSelectbox"]').filter(has=page.get_by_text(label, exact=True))
-    box.locator('[data-baseweb="select"]').click()
+    return page.locator(f'input[aria-label="{label}"]')
+
+
+def _choose(page: object, label: str, option: str) -> None:
+    """Pick an option of a Streamlit selectbox by its label."""
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    page.get_by_role("combobox", name=label, exact=True).click()
     page.get_by_role("option", name=option, exact=True).click()
+    expect(page.get_by_role("combobox", name=label, exact=True)).to_have_value(option)

@@ -154,7 +154,14 @@ class FakeApi:
             role = "knowledge_manager" if manager else "agent"
             return httpx.Response(
                 200,
-                json={"user": f"{role}-support", "teams": ["support"], "role": role, "can_manage": manager},
+                json={
+                    "user": f"{role}-support",
+                    "teams": ["support"],
+                    "role": role,
+                    "can_manage": manager,
+                    "can_upload": manager,
+                    "can_review": manager,
+                },
             )
         if route == ("GET", "/v1/collections"):
             return httpx.Response(
@@ -217,7 +224,7 @@ class FakeApi:
             return httpx.Response(200, json=["support-reviewed"])
         if request.method == "POST" and request.url.path.startswith("/v1/review/"):
             if request.url.path.endswith("/promote"):
-                return httpx.Response(200, json={"case_id": "case-1"})
+                return httpx.Response(200, json={"case_id": "case-1", "golden_set": body["golden_set"]})
             item = dict(self.review_items[0]) | {"state": "closed", "verdict": body["verdict"]}
             return httpx.Response(200, json=item)
         if route == ("GET", "/v1/insights"):
@@ -349,5 +356,8 @@ INSIGHTS: Json = {
             "helpful_rate": 0.8,
         }
     ],
-    "usage": [{"user": "agent-support", "requests": 12, "credits": 12.0}],
+    "usage": [
+        {"team": "support", "requests": 12, "credits": 12.0},
+        {"user": "agent-support", "requests": 12, "credits": 12.0},
+    ],
 }

@@ -232,6 +232,15 @@ def test_reviewers_judge_and_promote_answers() -> None:
             "approve": True,
         }
     ]
+    assert "Save a review first" in _texts(at)
+    api.review_items[0] |= {
+        "state": "closed",
+        "verdict": "wrong",
+        "reviewer": "km",
+        "reviewed_at": "2026-11-29",
+    }
+    at.run()
+    assert "**Verdict:** wrong (by km, 2026-11-29)" in _texts(at)
     _button(at, "Promote to golden set").click().run()
     assert api.sent("POST", "/v1/review/r1/promote") == [{"golden_set": "support-reviewed"}]
     assert "Added to golden set support-reviewed as case case-1." in _texts(at)
@@ -246,12 +255,14 @@ def test_insights_show_totals_and_charts_for_the_chosen_team() -> None:
     at.selectbox(key="insights-team").set_value("support").run()
     asked = [q for (m, p, _), q in zip(api.requests, api.queries, strict=True) if p == "/v1/insights"]
     assert "team=" not in asked[0] and "team=support" in asked[-1] and "since=" in asked[-1]
-    assert len(at.get("vega_lite_chart")) == 5  # 3 over time, templates, usage
+    assert len(at.get("vega_lite_chart")) == 6  # 3 over time, templates, usage per user and per team
 
 
-def test_agents_do_not_get_the_review_and_insights_pages() -> None:
+def test_agents_do_not_get_the_review_page() -> None:
     api = FakeApi()
     at = _app(api, AGENT_KEY)
     _open(at, "review")
-    assert at.title[0].value == "Ask"  # an unknown page falls back to the default one
+    assert at.title[0].value == "Ask"  # a page not offered falls back to the default one
     assert not any(p == "/v1/review" for _, p, _ in api.requests)
+    _open(at, "insights")
+    assert at.title[0].value == "Insights"

@@ -110,7 +110,18 @@ def _usage(usage: list[Json]) -> None:
     if not usage:
         st.caption("No usage in this period.")
         return
-    frame = pd.DataFrame(usage)
-    who = "user" if "user" in frame.columns else "team"
-    st.bar_chart(frame.set_index(who)[["requests"]])
-    st.dataframe(frame, hide_index=True, width="stretch")
+    columns = st.columns(2)
+    for column, who in zip(columns, ("user", "team"), strict=True):
+        rows = [
+            {who: row[who], "requests": row["requests"], "credits": row.get("credits")}
+            for row in usage
+            if who in row
+        ]
+        with column:
+            st.markdown(f"**Per {who}**")
+            if not rows:
+                st.caption(f"No usage per {who}.")
+                continue
+            frame = pd.DataFrame(rows)
+            st.bar_chart(frame.set_index(who)[["requests"]])
+            st.dataframe(frame, hide_index=True, width="stretch")

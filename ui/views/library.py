@@ -14,6 +14,7 @@ from ui import session
 from ui.client import ApiError, Json
 
 PENDING = "library-pending"  # job id -> file name, for uploads still being processed
+OUTCOMES = "library-outcomes"  # file name -> how its processing ended, shown until the next upload
 FINISHED_JOBS = {JobState.SUCCEEDED.value, JobState.FAILED.value, JobState.SKIPPED.value}
 BUSY = {DocumentStatus.QUEUED.value, DocumentStatus.PROCESSING.value}
 BUSY_FLAG = "library-busy"
@@ -28,7 +29,7 @@ def render() -> None:
     except (ApiError, httpx.HTTPError) as exc:
         session.show_error(exc, "list your collections")
         return
-    if session.can_manage():
+    if session.can_upload():
         _new_collection()
     if not collections:
         st.info("No collections yet.")
@@ -49,7 +50,7 @@ def render() -> None:
     )
     names = [c["name"] for c in collections]
     name = st.selectbox("Collection", names, key="library-collection")
-    if session.can_manage():
+    if session.can_upload():
         _upload(name)
         if st.button("Re-index collection", key="reindex", help="Embed and index every document again."):
             try:
@@ -80,9 +81,10 @@ def _new_collection() -> None:
 def _upload(collection: str) -> None:
     round_ = st.session_state.setdefault("upload-round", 0)
     files = st.file_uploader(f"Upload to {collection}", accept_multiple_files=True, key=f"uploader-{round_}")
-    if not files or not st.button("Upload", type="primary", key="upload"):
+    if not files or not st.button("Upload files", type="primary", key="upload"):
         return
     pending: dict[str, str] = st.session_state.setdefault(PENDING, {})
+    st.session_state[OUTCOMES] = {}
     for file in files:
         bar = st.progress(0.0, text=f"{file.name}: uploading")
         try:
@@ -147,27 +149,33 @@ def _documents(collection: str) -> bool:
         hide_index=True,
         width="stretch",
     )
-    if session.can_manage():
+    if session.can_upload():
         _document_actions(docs)
     return bool(st.session_state[BUSY_FLAG])
 
 
 def _pending_jobs() -> None:
+    """A progress bar per upload still in work; how each finished one ended."""
     pending: dict[str, str] = st.session_state.get(PENDING, {})
+    outcomes: dict[str, str | None] = st.session_state.setdefault(OUTCOMES, {})
     for job_id, name in list(pending.items()):
         try:
             job = session.client().job(job_id)
-        except (ApiError, httpx.HTTPError):
+        except (ApiError, httpx.HTTPError) as exc:
             pending.pop(job_id)
+            outcomes[name] = f"its progress cannot be read ({exc})"
             continue
         if job["state"] in FINISHED_JOBS:
             pending.pop(job_id)
-            if job["state"] == JobState.FAILED.value:
-                st.error(f"{name} failed: {job.get('error')}")
-            else:
-                st.success(f"{name} is ready.")
+            failed = job["state"] == JobState.FAILED.value
+            outcomes[name] = (job.get("error") or "failed") if failed else None
             continue
         st.progress(float(job["progress"]), text=f"{name}: {job['stage']} ({job['progress']:.0%})")
+    for name, problem in outcomes.items():
+        if problem is None:
+            st.success(f"{name} is ready.")
+        else:
+            st.error(f"{name} failed: {problem}")
 
 
 def _document_actions(docs: list[Json]) -> None:

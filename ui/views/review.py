@@ -25,8 +25,12 @@ def render() -> None:
         st.info("Nothing to review." if state == "open" else "No reviewed answers yet.")
         return
     st.caption(f"{len(items)} {state} item(s), newest first.")
+    try:
+        golden_sets = session.client().golden_sets()
+    except (ApiError, httpx.HTTPError):
+        golden_sets = []
     for item in items:
-        _item(item)
+        _item(item, golden_sets)
 
 
 def _feedback_line(item: Json) -> str:
@@ -43,7 +47,7 @@ def _feedback_line(item: Json) -> str:
     return " · ".join(parts) + (f" · {who}" if who else "")
 
 
-def _item(item: Json) -> None:
+def _item(item: Json, golden_sets: list[str]) -> None:
     title = item.get("question") or "(template question)"
     with st.expander(
         f"{title} — {_feedback_line(item)}", expanded=len(title) > 0 and item.get("state") == "open"
@@ -63,11 +67,19 @@ def _item(item: Json) -> None:
         if item.get("comment"):
             st.markdown(f"**Comment:** {item['comment']}")
         if item.get("state") == "closed":
-            st.markdown(f"**Verdict:** {item.get('verdict')}")
+            by = (
+                f" (by {item['reviewer']}, {str(item.get('reviewed_at', ''))[:10]})"
+                if item.get("reviewer")
+                else ""
+            )
+            st.markdown(f"**Verdict:** {item.get('verdict')}{by}")
             if item.get("correct_answer"):
                 st.markdown(f"**Correct answer:** {item['correct_answer']}")
         _verdict_form(item)
-        _promote(item)
+        if item.get("state") == "closed":
+            _promote(item, golden_sets)
+        else:
+            st.caption("Save a review first; a reviewed case can then go into a golden set.")
 
 
 def _sources(item: Json, document: str, pages: str) -> list[Json]:
@@ -123,11 +135,7 @@ def _verdict_form(item: Json) -> None:
     st.success("Review saved." + (" The approved answer is now served first." if approve else ""))
 
 
-def _promote(item: Json) -> None:
-    try:
-        sets = session.client().golden_sets()
-    except (ApiError, httpx.HTTPError):
-        sets = []
+def _promote(item: Json, sets: list[str]) -> None:
     left, right = st.columns([2, 1])
     choice = left.selectbox("Golden set", [*sets, NEW_SET], key=f"golden-{item['id']}")
     name = choice
@@ -141,4 +149,4 @@ def _promote(item: Json) -> None:
         except (ApiError, httpx.HTTPError) as exc:
             session.show_error(exc, "promote the case")
             return
-        st.success(f"Added to golden set {name} as case {result.get('case_id')}.")
+        st.success(f"Added to golden set {result.get('golden_set', name)} as case {result.get('case_id')}.")
