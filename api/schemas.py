@@ -39,7 +39,7 @@ class TemplateRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(min_length=1, max_length=64)
-    version: int | None = Field(None, ge=1, description="Default: the latest version.")
+    version: int | None = Field(None, ge=1, le=1_000_000, description="Default: the latest version.")
     values: dict[str, Any] = Field(default_factory=dict, max_length=20, description="Field name -> value.")
 
 

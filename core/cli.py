@@ -419,6 +419,32 @@ def audit_purge(
         console.print(f"purged {purged} entries older than {keep} days")
 
 
+templates_app = typer.Typer(help="Question templates: check YAML before shipping it.", no_args_is_help=True)
+app.add_typer(templates_app, name="templates")
+
+
+@templates_app.command("check")
+def templates_check(paths: Annotated[list[Path], typer.Argument(help="Template YAML files.")]) -> None:
+    """Check template files as the API would: every problem of every file, exit 1 if any."""
+    from core.errors import InvalidFields
+    from retrieval.templates import load_yaml
+
+    failed = 0
+    for path in paths:
+        try:
+            template = load_yaml(path)
+        except (InvalidFields, OSError) as exc:
+            failed += 1
+            err.print(f"[red]{path}[/]:")
+            problems = exc.problems if isinstance(exc, InvalidFields) else (("file", str(exc)),)
+            for where, what in problems:
+                err.print(f"  {where}: {what}", markup=False, soft_wrap=True)
+            continue
+        console.print(f"[green]ok[/] {path}: {template.id} ({len(template.fields)} fields)")
+    if failed:
+        raise typer.Exit(1)
+
+
 def _utc(at: datetime | None) -> datetime | None:
     """A time given without a zone is UTC."""
     if at is None or at.tzinfo is not None:

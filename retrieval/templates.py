@@ -23,7 +23,7 @@ from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta, no
 from jinja2.sandbox import SandboxedEnvironment
 
 from core.domain import Answer
-from core.errors import InvalidFields, NotFound
+from core.errors import InvalidFields
 
 FOLDER = Path(__file__).resolve().parent / "question_templates"
 
@@ -109,6 +109,8 @@ _SAFE_NODES: tuple[type[nodes.Node], ...] = (
     nodes.Getitem,
     nodes.Getattr,
 )
+# What a filter given the wrong kind of value raises (``round`` on a text, ``join`` on a number).
+_RENDER_ERRORS = (TemplateError, TypeError, ValueError, ArithmeticError, LookupError)
 _LOOP_ATTRS = frozenset({"index", "index0", "first", "last", "length", "revindex", "revindex0"})
 _NODE_NAMES = {
     "Call": "calling a function",
@@ -498,7 +500,7 @@ def _check_renders(template: QuestionTemplate, source: str) -> None:
     for where, pattern in _patterns(template):
         try:
             _ENV.from_string(pattern).render(sample)
-        except TemplateError as exc:
+        except _RENDER_ERRORS as exc:
             problems.add(where, f"does not render with example values: {exc}")
     problems.raise_if_any(source)
 
@@ -585,7 +587,7 @@ def render(template: QuestionTemplate, values: Mapping[str, Any]) -> RenderedQue
     question = ""
     try:
         question = _tidy(_ENV.from_string(template.question).render(checked))
-    except TemplateError as exc:
+    except _RENDER_ERRORS as exc:
         problems.add("question", f"could not be rendered: {exc}")
     if not problems.found and not question:
         problems.add("question", "renders empty with these values")
@@ -602,7 +604,7 @@ def render(template: QuestionTemplate, values: Mapping[str, Any]) -> RenderedQue
                 continue
             try:
                 text = _tidy(_ENV.from_string(pattern).render(checked))
-            except TemplateError as exc:
+            except _RENDER_ERRORS as exc:
                 problems.add(f"filters.{key}[{n}]", f"could not be rendered: {exc}")
                 continue
             if text:
@@ -687,8 +689,3 @@ def from_record(
     """A stored version, checked again (a template that no longer passes is refused, not run)."""
     template = parse_template(body, source=f"template {body.get('id')!r} version {version}")
     return replace(template, version=version, retired=retired, updated_by=updated_by, updated_at=updated_at)
-
-
-def require_offered(template: QuestionTemplate, role: str, teams: Sequence[str], manager: bool) -> None:
-    if not (manager or template.offered_to(role, teams)):
-        raise NotFound(f"no template {template.id!r}")

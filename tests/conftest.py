@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,7 +37,9 @@ def postgres_url() -> Iterator[str]:
     from sqlalchemy.exc import OperationalError
 
     admin = create_engine(POSTGRES + "postgres", isolation_level="AUTOCOMMIT")
-    name = f"sourcebook_test_{uuid.uuid4().hex[:10]}"
+    # Parallel checkouts on one server each set their own prefix, so none drops another's.
+    prefix = os.environ.get("SOURCEBOOK_TEST_PG_PREFIX", "sourcebook_test_")
+    name = f"{prefix}{uuid.uuid4().hex[:10]}"
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))

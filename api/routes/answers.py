@@ -107,6 +107,7 @@ def _events(answer: Answer, out: AnswerOut) -> Iterator[str]:
             "flags": out.flags,
             "notes": out.notes,
             "answer_id": out.answer_id,
+            "question": out.question,
             "template": out.template.model_dump() if out.template else None,
             "reviewed": out.reviewed.model_dump(mode="json") if out.reviewed else None,
             "latency_ms": out.latency_ms,

@@ -92,6 +92,8 @@ def insights(
     every team, others their own teams; agents see their own questions."""
     principal.require(Action.READ)
     until = until or datetime.now(UTC).date()
+    if not (date(2000, 1, 1) <= until <= date(2999, 12, 31)):
+        raise InvalidInput(f"until ({until}) is not a date Sourcebook could have answered on")
     since = since or until - timedelta(days=29)
     if since > until:
         raise InvalidInput(f"since ({since}) is after until ({until})")

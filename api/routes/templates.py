@@ -16,6 +16,8 @@ from retrieval.templates import QuestionTemplate, parse_template, render
 
 router = APIRouter(prefix="/v1/templates", tags=["templates"])
 
+MAX_VERSION = 1_000_000
+
 
 class FieldIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -104,7 +106,7 @@ class RenderBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     values: dict[str, Any] = Field(default_factory=dict, max_length=20)
-    version: int | None = Field(None, ge=1)
+    version: int | None = Field(None, ge=1, le=MAX_VERSION)
 
 
 class RenderOut(BaseModel):
@@ -141,7 +143,7 @@ def get_template(
     template_id: str,
     services: ServicesDep,
     principal: PrincipalDep,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
 ) -> TemplateOut:
     """One template: its latest version, or the version named."""
     return TemplateOut.of(templating.get(services, principal, template_id, version))

@@ -64,3 +64,19 @@ def test_unknown_collection_is_a_clear_error(runner: CliRunner) -> None:
     result = runner.invoke(app, ["documents", "--collection", "nope"])
     assert result.exit_code == 1
     assert "no collection named 'nope'" in result.output
+
+
+def test_templates_check_names_every_problem(runner: CliRunner, tmp_path: Path) -> None:
+    from retrieval.templates import FOLDER
+
+    shipped = sorted(FOLDER.glob("*.yaml"))
+    good = runner.invoke(app, ["templates", "check", *map(str, shipped)])
+    assert good.exit_code == 0 and good.stdout.count("ok ") == len(shipped) == 4
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "id: bad\ntitle: Bad\nfields:\n  - {name: plan, kind: dropdown}\nquestion: '{{ plan }} {{ tier }}'\n"
+    )
+    result = runner.invoke(app, ["templates", "check", str(bad)])
+    assert result.exit_code == 1
+    assert "fields[0] 'plan': unknown field kind 'dropdown'" in result.stderr
+    assert "question: refers to 'tier', which is not a field of this template (fields: plan)" in result.stderr
