@@ -129,6 +129,7 @@ def test_sign_in_ask_check_the_source_give_feedback_review_insights_and_upload(
             expect(page.get_by_role("button", name="Download original")).to_be_visible()
             viewer = page.locator(".st-key-source-viewer")
             expect(viewer.get_by_role("heading", name=re.compile(r"^\[1\] "))).to_be_visible()
+            expect(viewer.get_by_role("img")).to_be_visible()  # the cited page of the PDF
             page.screenshot(path=SHOTS / "3-source-viewer.png", full_page=True)
 
             # Feedback: not helpful, with a reason and a flag.

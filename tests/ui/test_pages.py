@@ -83,7 +83,7 @@ def test_template_form_sends_the_values_and_shows_a_cited_answer_with_its_source
     assert "E-104 means the water tank is not seated properly. **[1]**" in _texts(at)
     assert "42 ms" in _texts(at)
 
-    _button(at, "[1] t-series-user-manual.pdf, p. 3").click().run()
+    _button(at, "[1] p. 3 · t-series-user-manual.pdf").click().run()
     assert not at.exception, at.exception
     assert "[1] t-series-user-manual.pdf" in [s.value for s in at.subheader]
     assert "Page 3" in _texts(at)

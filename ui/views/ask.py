@@ -194,7 +194,8 @@ def _citation_chips(citations: list[Json]) -> None:
     columns = st.columns(min(len(citations), 3))
     for i, citation in enumerate(citations):
         pages = ", ".join(str(p) for p in citation.get("pages") or [])
-        label = f"[{citation['marker']}] {citation.get('title') or ''}" + (f", p. {pages}" if pages else "")
+        where = f"p. {pages} · " if pages else ""
+        label = f"[{citation['marker']}] {where}{citation.get('title') or ''}"
         if columns[i % len(columns)].button(label, key=f"chip-{citation['marker']}", width="stretch"):
             viewer.open_citation(citation)
             st.rerun()

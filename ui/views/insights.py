@@ -56,13 +56,14 @@ def _ms(value: object) -> str:
 
 
 def _totals(totals: Json) -> None:
-    cells = st.columns(6)
+    cells = st.columns(7)
     cells[0].metric("Questions", totals.get("questions", 0))
     cells[1].metric("Active users", totals.get("active_users", 0))
-    cells[2].metric("Helpful", _percent(totals.get("helpful_rate")))
+    cells[2].metric("Helpful", _percent(totals.get("helpful_rate")), help="Of the answers rated.")
     cells[3].metric("Refused", _percent(totals.get("refusal_rate")))
-    cells[4].metric("Escalated", _percent(totals.get("escalation_rate")))
-    cells[5].metric("Latency p50 / p95", f"{_ms(totals.get('p50_ms'))} / {_ms(totals.get('p95_ms'))}")
+    cells[4].metric("Escalated", _percent(totals.get("escalation_rate")), help="Refused or flagged.")
+    cells[5].metric("Latency p50", _ms(totals.get("p50_ms")))
+    cells[6].metric("Latency p95", _ms(totals.get("p95_ms")))
 
 
 def _over_time(days: pd.DataFrame) -> None:
@@ -79,12 +80,29 @@ def _over_time(days: pd.DataFrame) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Questions and active users per day")
-        st.line_chart(days[["questions", "active_users"]])
+        _lines(days[["questions", "active_users"]].rename(columns={"active_users": "active users"}), "count")
         st.subheader("Latency (ms)")
-        st.line_chart(days[["p50_ms", "p95_ms"]])
+        _lines(days[["p50_ms", "p95_ms"]].rename(columns={"p50_ms": "p50", "p95_ms": "p95"}), "ms")
     with right:
         st.subheader("Helpful, refusal and escalation rates")
-        st.line_chart(rates)
+        _lines(rates, "rate", percent=True)
+
+
+def _lines(frame: pd.DataFrame, unit: str, *, percent: bool = False) -> None:
+    """One line per column over the dates, with points so a single day still shows."""
+    long = frame.reset_index().melt("date", var_name="series", value_name=unit).dropna()
+    axis = alt.Axis(format=".0%") if percent else alt.Axis()
+    chart = (
+        alt.Chart(long)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("date:T", title=None),
+            y=alt.Y(f"{unit}:Q", axis=axis),
+            color=alt.Color("series:N", title=None),
+            tooltip=["date:T", "series:N", alt.Tooltip(f"{unit}:Q", format=".0%" if percent else ",.0f")],
+        )
+    )
+    st.altair_chart(chart, width="stretch")
 
 
 def _templates(templates: list[Json]) -> None:
