@@ -188,6 +188,8 @@ class FakeApi:
             return httpx.Response(200, content=PNG_1PX, headers={"content-type": "image/png"})
         if route == ("GET", f"/v1/documents/{CITATION['document_id']}/original"):
             return httpx.Response(200, content=b"%PDF-1.4 fake", headers={"content-type": "application/pdf"})
+        if route == ("POST", "/v1/collections/acme-support/reindex"):
+            return httpx.Response(202, json={"collection": "acme-support", "queued": 4})
         if route == ("GET", "/v1/documents"):
             return httpx.Response(200, json=self.documents)
         if route == ("POST", "/v1/documents"):

@@ -189,6 +189,9 @@ def test_library_lists_documents_and_only_curators_change_them(key: str, curator
     assert ("Re-index collection" in labels) is curator
     assert ("New collection" in [e.label for e in at.expander]) is curator
     if curator:
+        _button(at, "Re-index collection").click().run()
+        assert ("POST", "/v1/collections/acme-support/reindex", None) in api.requests
+        assert "Re-indexing 4 documents of acme-support; they stay searchable meanwhile." in _texts(at)
         at.selectbox(key="library-doc").set_value(at.selectbox(key="library-doc").options[0]).run()
         _button(at, "Retry").click().run()
         assert ("POST", f"/v1/documents/{'f' * 64}/retry", None) in api.requests

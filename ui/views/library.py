@@ -14,6 +14,7 @@ from ui import session
 from ui.client import ApiError, Json
 
 PENDING = "library-pending"  # job id -> file name, for uploads still being processed
+NOTICE = "library-notice"  # what the last collection-wide action started
 OUTCOMES = "library-outcomes"  # file name -> how its processing ended, shown until the next upload
 FINISHED_JOBS = {JobState.SUCCEEDED.value, JobState.FAILED.value, JobState.SKIPPED.value}
 BUSY = {DocumentStatus.QUEUED.value, DocumentStatus.PROCESSING.value}
@@ -54,10 +55,14 @@ def render() -> None:
         _upload(name)
         if st.button("Re-index collection", key="reindex", help="Embed and index every document again."):
             try:
-                client.reindex(name)
-                st.success(f"Re-indexing {name}: documents show their progress below.")
+                queued = client.reindex(name).get("queued")
+                count = f"{queued} documents" if isinstance(queued, int) else "its documents"
+                st.session_state[NOTICE] = f"Re-indexing {count} of {name}; they stay searchable meanwhile."
+                st.session_state[BUSY_FLAG] = True  # watch them on the timer
             except (ApiError, httpx.HTTPError) as exc:
                 session.show_error(exc, f"re-index {name}")
+        if st.session_state.get(NOTICE):
+            st.success(st.session_state[NOTICE])
     if st.session_state.get(PENDING) or st.session_state.get(BUSY_FLAG):
         _live_documents(name)
     elif _documents(name):
@@ -85,6 +90,7 @@ def _upload(collection: str) -> None:
         return
     pending: dict[str, str] = st.session_state.setdefault(PENDING, {})
     st.session_state[OUTCOMES] = {}
+    st.session_state.pop(NOTICE, None)
     for file in files:
         bar = st.progress(0.0, text=f"{file.name}: uploading")
         try:
