@@ -127,6 +127,7 @@ def _sse(event: str, data: object) -> str:
 class FakeApi:
     templates: list[Json] = field(default_factory=lambda: [TEMPLATE])
     refuse: bool = False
+    reviewed: Json | None = None
     documents: list[Json] = field(default_factory=list)
     review_items: list[Json] = field(default_factory=list)
     requests: list[tuple[str, str, Any]] = field(default_factory=list)
@@ -281,7 +282,7 @@ class FakeApi:
                         "answer_id": "ans-1",
                         "latency_ms": 42.0,
                         "question": question,
-                        "reviewed": None,
+                        "reviewed": self.reviewed,
                     },
                 ),
             ]

@@ -269,3 +269,25 @@ def test_agents_do_not_get_the_review_page() -> None:
     assert not any(p == "/v1/review" for _, p, _ in api.requests)
     _open(at, "insights")
     assert at.title[0].value == "Insights"
+
+
+def test_an_approved_answer_says_who_reviewed_it_and_sign_out_forgets_the_key() -> None:
+    api = FakeApi(reviewed={"by": "km-support", "at": "2026-11-28T09:00:00Z", "verdict": "right"})
+    at = _app(api)
+    at.text_input(key="tpl-troubleshoot-error-2-code").input("E-104")
+    _button(at, "Ask").click().run()
+    assert "Reviewed answer: approved by km-support on 2026-11-28" in _texts(at)
+    _button(at, "Sign out").click().run()
+    assert "client" not in at.session_state and "me" not in at.session_state
+    assert at.text_input(key="sign-in-key").value == ""
+
+
+def test_problem_details_read_as_one_message() -> None:
+    from ui.client import ApiError
+
+    assert str(ApiError(422, "values has 1 problem: code: required", ("values.code: required",))) == (
+        "values has 1 problem: code: required"
+    )
+    assert str(ApiError(422, "the request does not match the API schema", ("collections: too long",))) == (
+        "the request does not match the API schema (collections: too long)"
+    )
