@@ -24,9 +24,9 @@ from core.errors import InvalidInput
 from core.protocols import SearchFilter
 from core.services import Services
 from ingest.pii import PiiDetector
+from retrieval.answer_shape import AnswerOptions, shape_answer
 from retrieval.cache import cache_key, normalise
 from retrieval.guard import find_injection
-from retrieval.templates import AnswerOptions, shape_answer
 
 _REDACT = PiiDetector()
 

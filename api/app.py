@@ -68,9 +68,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _apply_audit_retention(services: Services) -> None:
     days = services.settings.audit_retention_days
     if days:
-        purged = services.audit.purge(datetime.now(UTC) - timedelta(days=days))
+        cutoff = datetime.now(UTC) - timedelta(days=days)
+        purged = services.audit.purge(cutoff)
         if purged:
             log.info("purged %d audit entries older than %d days", purged, days)
+        answers = services.answers.purge(cutoff)
+        if answers:
+            log.info("purged %d answers (and their feedback) older than %d days", answers, days)
 
 
 def _seed_templates(services: Services) -> None:

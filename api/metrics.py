@@ -36,6 +36,12 @@ class Metrics:
             "Share of answer cache lookups that were hits, since the process started",
             registry=self.registry,
         )
+        self.answers = Counter(
+            "sourcebook_answers_total",
+            "Answers given, by where they came from (generated, cached, reviewed) and template",
+            ["source", "template"],
+            registry=self.registry,
+        )
         self._cache_hits = 0
         self._cache_lookups = 0
 
@@ -44,6 +50,9 @@ class Metrics:
         self._cache_lookups += 1
         self._cache_hits += int(hit)
         self.answer_cache_hit_ratio.set(self._cache_hits / self._cache_lookups)
+
+    def answered(self, source: str, template: str | None) -> None:
+        self.answers.labels(source, template or "none").inc()
 
     async def middleware(
         self, request: Request, call_next: Callable[[Request], Awaitable[Response]]

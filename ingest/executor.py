@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import queue
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -74,6 +75,10 @@ class LocalPoolExecutor:
         self._idle = threading.Condition()
         self._listeners: list[Listener] = []
         self._closed = False
+        # Progress arrives on its own thread and may lag behind the result: once a job is
+        # finished, a late progress message must not set it back to running (forever).
+        self._state = threading.Lock()
+        self._finished: OrderedDict[str, None] = OrderedDict()
         self._reader = threading.Thread(target=self._read_progress, name="ingest-progress", daemon=True)
         self._reader.start()
 
@@ -91,6 +96,10 @@ class LocalPoolExecutor:
         future.add_done_callback(lambda f: self._finish(task, f))
 
     def _finish(self, task: IngestTask, future: Future[ProcessedDocument]) -> None:
+        with self._state:
+            self._finished[task.job_id] = None
+            while len(self._finished) > 10_000:
+                self._finished.popitem(last=False)
         try:
             processed = future.result()
         except FutureTimeout:
@@ -136,12 +145,15 @@ class LocalPoolExecutor:
                 continue
             except (EOFError, OSError):
                 return
-            try:
-                self.writer.catalog.update_job(
-                    job_id, state=JobState.RUNNING, stage=stage, progress=round(fraction, 3)
-                )
-            except Exception:
-                log.debug("could not record progress of %s", job_id, exc_info=True)
+            with self._state:
+                if job_id in self._finished:
+                    continue
+                try:
+                    self.writer.catalog.update_job(
+                        job_id, state=JobState.RUNNING, stage=stage, progress=round(fraction, 3)
+                    )
+                except Exception:
+                    log.debug("could not record progress of %s", job_id, exc_info=True)
             self._emit(JobEvent(job_id, document_id, stage, fraction, JobState.RUNNING))
 
     def wait(self, timeout: float | None = None) -> bool:

@@ -4,8 +4,8 @@ A template is data: YAML shipped in ``question_templates/`` beside this module, 
 through the API. ``parse_template`` checks one completely and names every problem (unknown field
 kinds, choices without options, a pattern that refers to no field, Jinja syntax errors, constructs
 a sandbox should never have to stop); ``render`` checks the values a person chose and renders the
-question and the retrieval filters in a sandboxed Jinja2 environment with strict undefineds.
-``shape_answer`` applies the template's answer options (length, prose or bullets).
+question and the retrieval filters in the sandbox of ``template_sandbox``. The answer options
+(length, prose or bullets) are applied by ``answer_shape``.
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta, nodes
-from jinja2.sandbox import SandboxedEnvironment
 
-from core.domain import Answer
 from core.errors import InvalidFields
+from retrieval.answer_shape import LENGTHS, STYLES, AnswerOptions
+from retrieval.template_sandbox import RENDER_ERRORS, pattern_problems, render_pattern
 
 FOLDER = Path(__file__).resolve().parent / "question_templates"
 
@@ -31,8 +30,6 @@ FIELD_KINDS = ("select", "multiselect", "radio", "text", "number", "date")
 CHOICE_KINDS = ("select", "multiselect", "radio")
 LIST_FILTERS = ("tags", "media_types", "document_ids")  # each a list of patterns
 DATE_FILTERS = ("ingested_after", "ingested_before")  # each one pattern rendering YYYY-MM-DD
-LENGTHS = {"short": 1, "medium": 3, "long": None}  # at most this many answer sentences
-STYLES = ("prose", "bullets")
 PROPERTIES = (
     "id",
     "title",
@@ -47,7 +44,6 @@ PROPERTIES = (
 READ_ONLY = ("version", "retired", "updated_by", "updated_at")  # set by the catalog, ignored here
 FIELD_PROPERTIES = ("name", "label", "kind", "options", "default", "required", "help")
 
-MAX_PATTERN_CHARS = 2000
 MAX_QUESTION_CHARS = 2000
 MAX_TEXT_VALUE_CHARS = 300
 MAX_FIELDS = 20
@@ -57,86 +53,6 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _SINGLE_NAME = re.compile(r"^\{\{\s*([a-z][a-z0-9_]*)\s*\}\}$")
 _SPACE = re.compile(r"[ \t]+")
-_SENTENCE = re.compile(r"(.+?)(?:\s*\[(\d+)\])(?=\s|$)|(.+?)$", re.S)
-
-# Filters that only reshape text. Everything else (attribute access, calls, arithmetic, imports,
-# macros, assignments) is refused before the sandbox ever sees it.
-SAFE_FILTERS = frozenset(
-    {
-        "capitalize",
-        "count",
-        "d",
-        "default",
-        "first",
-        "float",
-        "int",
-        "join",
-        "last",
-        "length",
-        "lower",
-        "replace",
-        "round",
-        "sort",
-        "string",
-        "title",
-        "trim",
-        "truncate",
-        "unique",
-        "upper",
-    }
-)
-_SAFE_NODES: tuple[type[nodes.Node], ...] = (
-    nodes.Template,
-    nodes.Output,
-    nodes.TemplateData,
-    nodes.Name,
-    nodes.Const,
-    nodes.If,
-    nodes.For,
-    nodes.Filter,
-    nodes.Test,
-    nodes.Compare,
-    nodes.Operand,
-    nodes.And,
-    nodes.Or,
-    nodes.Not,
-    nodes.Neg,
-    nodes.Concat,
-    nodes.CondExpr,
-    nodes.List,
-    nodes.Tuple,
-    nodes.Keyword,
-    nodes.Getitem,
-    nodes.Getattr,
-)
-# What a filter given the wrong kind of value raises (``round`` on a text, ``join`` on a number).
-_RENDER_ERRORS = (TemplateError, TypeError, ValueError, ArithmeticError, LookupError)
-_LOOP_ATTRS = frozenset({"index", "index0", "first", "last", "length", "revindex", "revindex0"})
-_NODE_NAMES = {
-    "Call": "calling a function",
-    "Include": "{% include %}",
-    "Import": "{% import %}",
-    "FromImport": "{% from … import %}",
-    "Extends": "{% extends %}",
-    "Block": "{% block %}",
-    "Macro": "{% macro %}",
-    "CallBlock": "{% call %}",
-    "Assign": "{% set %}",
-    "AssignBlock": "{% set %}",
-    "With": "{% with %}",
-    "FilterBlock": "{% filter %}",
-    "Scope": "a scope block",
-    "ScopedEvalContextModifier": "{% autoescape %}",
-    "Add": "arithmetic (+)",
-    "Sub": "arithmetic (-)",
-    "Mul": "arithmetic (*)",
-    "Div": "arithmetic (/)",
-    "FloorDiv": "arithmetic (//)",
-    "Mod": "arithmetic (%)",
-    "Pow": "arithmetic (**)",
-    "Dict": "a dict literal",
-    "Slice": "slicing",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,12 +76,6 @@ class TemplateField:
             "required": self.required,
             "help": self.help,
         }
-
-
-@dataclass(frozen=True, slots=True)
-class AnswerOptions:
-    length: str = "medium"
-    style: str = "prose"
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,14 +136,6 @@ class _Problems:
         noun = "problem" if count == 1 else "problems"
         raise InvalidFields(f"{subject} has {count} {noun}: {listed}", self.found)
 
-
-def environment() -> SandboxedEnvironment:
-    return SandboxedEnvironment(
-        undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True
-    )
-
-
-_ENV = environment()
 
 # -- checking a template ---------------------------------------------------------------------
 
@@ -434,56 +336,8 @@ def _answer(problems: _Problems, raw: Any) -> AnswerOptions:
 
 
 def _check_pattern(problems: _Problems, where: str, pattern: str, names: set[str]) -> None:
-    if len(pattern) > MAX_PATTERN_CHARS:
-        problems.add(where, f"is {len(pattern)} characters long; the limit is {MAX_PATTERN_CHARS}")
-        return
-    try:
-        tree = _ENV.parse(pattern)
-    except TemplateSyntaxError as exc:
-        problems.add(where, f"Jinja syntax error on line {exc.lineno}: {exc.message}")
-        return
-    for problem in _unsafe(tree):
+    for problem in pattern_problems(pattern, names):
         problems.add(where, problem)
-    unknown = sorted(meta.find_undeclared_variables(tree) - names - {"loop"})
-    for name in unknown:
-        known = ", ".join(sorted(names)) or "none"
-        problems.add(where, f"refers to {name!r}, which is not a field of this template (fields: {known})")
-
-
-def _unsafe(tree: nodes.Template) -> Iterator[str]:
-    reported: set[str] = set()
-
-    def walk(node: nodes.Node, loops: int) -> Iterator[str]:
-        name = type(node).__name__
-        if not isinstance(node, _SAFE_NODES):
-            what = _NODE_NAMES.get(name, name)
-            if what not in reported:
-                reported.add(what)
-                yield f"{what} is not allowed in a template"
-            return
-        if isinstance(node, nodes.Getattr) and not (
-            isinstance(node.node, nodes.Name) and node.node.name == "loop" and node.attr in _LOOP_ATTRS
-        ):
-            what = f"attribute access ('.{node.attr}')"
-            if what not in reported:
-                reported.add(what)
-                yield f"{what} is not allowed in a template; only loop.index and the like"
-            return
-        if isinstance(node, nodes.Getitem) and not isinstance(node.arg, nodes.Const | nodes.Neg):
-            yield "indexing is allowed with a number only, as in {{ products[0] }}"
-            return
-        if isinstance(node, nodes.Filter) and node.name not in SAFE_FILTERS:
-            yield f"the filter {node.name!r} is not allowed; use {', '.join(sorted(SAFE_FILTERS))}"
-            return
-        if isinstance(node, nodes.For):
-            if loops >= 1:
-                yield "loops inside loops are not allowed in a template"
-                return
-            loops += 1
-        for child in node.iter_child_nodes():
-            yield from walk(child, loops)
-
-    return walk(tree, 0)
 
 
 def _check_renders(template: QuestionTemplate, source: str) -> None:
@@ -499,8 +353,8 @@ def _check_renders(template: QuestionTemplate, source: str) -> None:
     problems = _Problems()
     for where, pattern in _patterns(template):
         try:
-            _ENV.from_string(pattern).render(sample)
-        except _RENDER_ERRORS as exc:
+            render_pattern(pattern, sample)
+        except RENDER_ERRORS as exc:
             problems.add(where, f"does not render with example values: {exc}")
     problems.raise_if_any(source)
 
@@ -586,8 +440,8 @@ def render(template: QuestionTemplate, values: Mapping[str, Any]) -> RenderedQue
     problems = _Problems()
     question = ""
     try:
-        question = _tidy(_ENV.from_string(template.question).render(checked))
-    except _RENDER_ERRORS as exc:
+        question = _tidy(render_pattern(template.question, checked))
+    except RENDER_ERRORS as exc:
         problems.add("question", f"could not be rendered: {exc}")
     if not problems.found and not question:
         problems.add("question", "renders empty with these values")
@@ -603,8 +457,8 @@ def render(template: QuestionTemplate, values: Mapping[str, Any]) -> RenderedQue
                 rendered += [str(v) for v in value]
                 continue
             try:
-                text = _tidy(_ENV.from_string(pattern).render(checked))
-            except _RENDER_ERRORS as exc:
+                text = _tidy(render_pattern(pattern, checked))
+            except RENDER_ERRORS as exc:
                 problems.add(f"filters.{key}[{n}]", f"could not be rendered: {exc}")
                 continue
             if text:
@@ -625,40 +479,6 @@ def render(template: QuestionTemplate, values: Mapping[str, Any]) -> RenderedQue
 
 def _tidy(text: str) -> str:
     return "\n".join(line for line in (_SPACE.sub(" ", ln).strip() for ln in text.splitlines()) if line)
-
-
-# -- answer options --------------------------------------------------------------------------
-
-
-def shape_answer(answer: Answer, options: AnswerOptions) -> Answer:
-    """Keep at most as many cited sentences as the length allows; bullets put one per line."""
-    if answer.refused or not answer.text.strip():
-        return answer
-    sentences = list(answer_sentences(answer.text))
-    limit = LENGTHS.get(options.length)
-    if limit is not None and len(sentences) > limit:
-        sentences = sentences[:limit]
-    markers = {m for m, _ in sentences if m is not None}
-    if options.style == "bullets":
-        text = "\n".join(f"- {s} [{m}]" if m is not None else f"- {s}" for m, s in sentences)
-    else:
-        text = " ".join(f"{s} [{m}]" if m is not None else s for m, s in sentences)
-    citations = tuple(c for c in answer.citations if c.marker in markers)
-    return replace(answer, text=text, citations=citations)
-
-
-def answer_sentences(text: str) -> Iterator[tuple[int | None, str]]:
-    """An answer's sentences, each with the citation marker it ends with (``… [2]``)."""
-    for match in _SENTENCE.finditer(text):
-        if match.group(1) is not None:
-            yield int(match.group(2)), _unbullet(match.group(1))
-        elif match.group(3) and match.group(3).strip():
-            yield None, _unbullet(match.group(3))
-
-
-def _unbullet(sentence: str) -> str:
-    sentence = sentence.strip()
-    return sentence[2:].strip() if sentence.startswith("- ") else sentence
 
 
 # -- the shipped set -------------------------------------------------------------------------

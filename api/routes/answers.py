@@ -13,7 +13,7 @@ from api import answering, scope, templating
 from api.deps import PrincipalDep, ServicesDep
 from api.schemas import AnswerOut, AskBody, CitationOut, PassageOut, ReviewedOut, SearchBody, SearchOut
 from core.domain import Answer
-from retrieval.templates import answer_sentences
+from retrieval.answer_shape import answer_sentences
 
 router = APIRouter(prefix="/v1", tags=["answers"])
 
@@ -41,8 +41,8 @@ _STREAMED: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/answers", response_model=AnswerOut, responses=_STREAMED)
-def answer(
+@router.post("/ask", response_model=AnswerOut, responses=_STREAMED)
+def ask(
     body: AskBody, request: Request, services: ServicesDep, principal: PrincipalDep
 ) -> AnswerOut | StreamingResponse:
     """A cited answer, or a plain refusal with the closest passages when the documents do not say.
@@ -66,8 +66,11 @@ def answer(
     outcome = answering.ask(
         services, principal, question, search_filter, passages=body.passages, template=use
     )
+    metrics = request.app.state.metrics
     if services.answer_cache is not None and outcome.reviewed is None:
-        request.app.state.metrics.cache_lookup(outcome.cached)
+        metrics.cache_lookup(outcome.cached)
+    source = "reviewed" if outcome.reviewed else "cached" if outcome.cached else "generated"
+    metrics.answered(source, use.id if use else None)
     reviewed = outcome.reviewed
     out = AnswerOut.of(
         outcome.answer,
@@ -120,9 +123,9 @@ def _sentences(answer: Answer) -> Iterator[tuple[int | None, str]]:
     return answer_sentences(answer.text)
 
 
-@router.post("/ask", response_model=AnswerOut, responses=_STREAMED, include_in_schema=True)
-def ask(
+@router.post("/answers", response_model=AnswerOut, responses=_STREAMED)
+def answers(
     body: AskBody, request: Request, services: ServicesDep, principal: PrincipalDep
 ) -> AnswerOut | StreamingResponse:
-    """The same as `POST /v1/answers` (its first name, kept for existing clients)."""
-    return answer(body, request, services, principal)
+    """The same as `POST /v1/ask`, under the collection's own name (`/v1/answers/{id}/feedback`)."""
+    return ask(body, request, services, principal)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -41,7 +41,7 @@ class SourceRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     document_id: str = Field(min_length=1, max_length=64)
-    pages: list[int] = Field(default_factory=list, max_length=50)
+    pages: list[Annotated[int, Field(ge=1, le=100_000)]] = Field(default_factory=list, max_length=50)
 
 
 class ReviewBody(BaseModel):
@@ -59,6 +59,9 @@ class PromoteBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     golden_set: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    collection: str | None = Field(
+        None, max_length=64, description="The case's collection, when the answer did not name one."
+    )
 
 
 class PromotedOut(BaseModel):
@@ -236,12 +239,14 @@ def promote(item_id: str, body: PromoteBody, services: ServicesDep, principal: P
     """Add a reviewed case to a golden set (the golden-set JSONL format of `eval/`)."""
     principal.require(Action.REVIEW)
     item = services.answers.review_item(item_id, principal.visible_teams)
-    case = golden_case(services, item)
+    if body.collection is not None:
+        scope.collection(services, principal, body.collection)
+    case = golden_case(services, item, body.collection)
     case_id = services.answers.promote(item_id, body.golden_set, case, principal.user)
     return PromotedOut(case_id=case_id, golden_set=body.golden_set)
 
 
-def golden_case(services: Services, item: ReviewItem) -> dict[str, Any]:
+def golden_case(services: Services, item: ReviewItem, collection: str | None = None) -> dict[str, Any]:
     f, a = item.feedback, item.answer
     if f.state != "closed" or f.verdict is None:
         raise Conflict("review this item (right or wrong) before promoting it")
@@ -265,7 +270,12 @@ def golden_case(services: Services, item: ReviewItem) -> dict[str, Any]:
             collections.append(document.collection)
         name = document.source_name if document is not None else (title or document_id)
         sources.append({"source_name": name, "document_id": document_id, "pages": sorted(set(pages))})
-    collection = a.collections[0] if a.collections else (collections[0] if collections else "")
+    collection = collection or (a.collections[0] if a.collections else None) or next(iter(collections), None)
+    if collection is None:
+        raise Conflict(
+            "the answer searched every visible collection and cites no document: "
+            "name the case's collection in the request"
+        )
     notes = f"reviewed by {f.reviewer} on {f.reviewed_at:%Y-%m-%d}: {f.verdict}" if f.reviewed_at else None
     if notes and f.reason:
         notes += f"; reported as {f.reason}"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from core.catalog.audit import AuditTrail
 from core.catalog.catalog import Catalog
@@ -160,7 +160,7 @@ class AnswerLog:
                 AnswerRow(
                     id=answer_id,
                     user=user,
-                    team=",".join(sorted(teams)),
+                    team=",".join(sorted(teams))[:512],
                     collections=list(collections),
                     question=question,
                     scope_key=scope_key,
@@ -201,6 +201,20 @@ class AnswerLog:
             feedback = feedback.where(AnswerRow.created_at < until)
         with self.catalog.session() as s:
             return [_record(r) for r in s.scalars(query)], [_feedback(r) for r in s.scalars(feedback)]
+
+    def purge(self, before: datetime) -> int:
+        """Delete answers older than ``before`` with their feedback (the audit retention), except
+        those behind an approved answer still served; golden cases keep their own copy."""
+        protected = (
+            select(FeedbackRow.answer_id)
+            .join(OverrideRow, OverrideRow.feedback_id == FeedbackRow.id)
+            .where(OverrideRow.active.is_(True))
+        )
+        with self.catalog.session() as s:
+            result = s.execute(
+                delete(AnswerRow).where(AnswerRow.created_at < before, AnswerRow.id.not_in(protected))
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
 
     # -- feedback and review ----------------------------------------------------------------
 

@@ -290,6 +290,8 @@ def test_feedback_review_and_approval_serve_the_reviewed_answer_to_the_team_only
         and streamed["question"] == again["question"]
     )
     assert streamed["template"] == {"id": "how-to-task", "version": 1} and streamed["latency_ms"] >= 0
+    metrics = server.client().get("/metrics").text
+    assert 'sourcebook_answers_total{source="reviewed",template="how-to-task"} 2.0' in metrics
     colleague = server.client(server.key(Role.AGENT, "support", "tier2"))
     assert colleague.post("/v1/answers", json=body).json()["reviewed"] is None  # a different access scope
     other_team = legal_agent.post("/v1/answers", json={"template": RESET}).json()
@@ -340,6 +342,17 @@ def test_an_item_is_reviewed_before_it_is_promoted(agent: httpx.Client, manager:
     )
     again = agent.post("/v1/ask", json={"question": "which voice assistants work with Northwind"}).json()
     assert again["reviewed"]["verdict"] == "right" and again["answer"] == asked["answer"]
+    hidden = manager.post(
+        f"/v1/review/{item['id']}/promote", json={"golden_set": "x", "collection": "legal-kb"}
+    )
+    assert (hidden.status_code, hidden.json()["detail"]) == (404, "no collection named 'legal-kb'")
+    named = manager.post(
+        f"/v1/review/{item['id']}/promote", json={"golden_set": "x", "collection": "support-kb"}
+    )
+    [case] = [json.loads(line) for line in manager.get("/v1/golden/x").text.splitlines()]
+    assert case["id"] == named.json()["case_id"] and case["collection"] == "support-kb"
+    assert case["answerable"] is not asked["refused"] and case["template"] is None
+    assert all(p >= 1 for source in case["expected_sources"] for p in source["pages"])
 
 
 def test_insights_count_a_small_known_set(server: Server) -> None:

@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 from alembic.migration import MigrationContext
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from core.catalog import Catalog
 from core.catalog.answers import AnswerLog, AnswerRecord, Feedback
 from core.catalog.audit import AuditTrail
-from core.catalog.models import Base, TemplateRow
+from core.catalog.models import AnswerRow, Base, TemplateRow
 from core.catalog.templates import SEEDER, TemplateStore
 from core.errors import Conflict, NotFound
 from core.insights import percentile, summarise
@@ -138,6 +139,34 @@ def test_review_overrides_and_golden_cases_stay_in_their_teams(catalog: Catalog)
     assert log.golden_sets() == ["smoke"] and log.golden_cases("smoke") == [case]
     with pytest.raises(NotFound, match="no golden set named 'none'"):
         log.golden_cases("none")
+
+
+def test_retention_purges_old_answers_but_not_an_approved_one(catalog: Catalog) -> None:
+    log = AnswerLog(catalog)
+    old, approved, recent = (_answer(log, "ann", ("support",), key=k) for k in ("a", "b", "c"))
+    feedback = log.add_feedback(approved, "ann", helpful=False, reason=None, flagged=True, comment=None)
+    log.review(
+        feedback.id,
+        "kim",
+        verdict="right",
+        correct_answer=None,
+        correct_sources=[],
+        override={"text": "ok", "citations": []},
+        teams=None,
+    )
+    log.add_feedback(old, "ann", helpful=True, reason=None, flagged=False, comment=None)
+    with catalog.session() as s:
+        s.execute(
+            update(AnswerRow)
+            .where(AnswerRow.id.in_([old, approved]))
+            .values(created_at=datetime(2020, 1, 1, tzinfo=UTC))
+        )
+    assert log.purge(datetime(2021, 1, 1, tzinfo=UTC)) == 1
+    with pytest.raises(NotFound):
+        log.get(old)
+    assert log.get(approved) and log.get(recent) and log.find_override("b") is not None
+    _, feedback_left = log.between(None, None)
+    assert {f.answer_id for f in feedback_left} == {approved}  # the old answer's feedback went with it
 
 
 def _record(n: int, day: date, user: str, latency: float, **kw: Any) -> AnswerRecord:
