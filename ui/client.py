@@ -231,8 +231,11 @@ class SourcebookClient:
         )
         return result
 
-    def promote(self, item_id: str, golden_set: str) -> Json:
-        result: Json = self._send("POST", f"/v1/review/{item_id}/promote", {"golden_set": golden_set})
+    def promote(self, item_id: str, golden_set: str, collection: str | None = None) -> Json:
+        body: Json = {"golden_set": golden_set}
+        if collection:
+            body["collection"] = collection
+        result: Json = self._send("POST", f"/v1/review/{item_id}/promote", body)
         return result
 
     def golden_sets(self) -> list[str]:

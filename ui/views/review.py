@@ -143,10 +143,26 @@ def _promote(item: Json, sets: list[str]) -> None:
         name = left.text_input(
             "New golden set name", value="support-reviewed", key=f"golden-{item['id']}-new"
         )
+    collections = list(item.get("collections") or [])
+    collection = None
+    if len(collections) != 1:  # the case must name one collection; ask when the answer did not
+        collection = left.selectbox(
+            "Collection of the case",
+            collections or _visible_collections(),
+            index=None,
+            key=f"golden-{item['id']}-coll",
+        )
     if right.button("Promote to golden set", key=f"promote-{item['id']}"):
         try:
-            result = session.client().promote(item["id"], name.strip())
+            result = session.client().promote(item["id"], name.strip(), collection)
         except (ApiError, httpx.HTTPError) as exc:
             session.show_error(exc, "promote the case")
             return
         st.success(f"Added to golden set {result.get('golden_set', name)} as case {result.get('case_id')}.")
+
+
+def _visible_collections() -> list[str]:
+    try:
+        return [c["name"] for c in session.client().collections()]
+    except (ApiError, httpx.HTTPError):
+        return []
