@@ -291,3 +291,12 @@ def test_problem_details_read_as_one_message() -> None:
     assert str(ApiError(422, "the request does not match the API schema", ("collections: too long",))) == (
         "the request does not match the API schema (collections: too long)"
     )
+
+
+def test_a_template_that_asks_for_bullets_gets_one_per_sentence() -> None:
+    template = copy.deepcopy(TEMPLATE)
+    template["answer"]["style"] = "bullets"
+    at = _app(FakeApi(templates=[template]))
+    at.text_input(key="tpl-troubleshoot-error-2-code").input("E-104")
+    _button(at, "Ask").click().run()
+    assert "- E-104 means the water tank is not seated properly. **[1]**" in _texts(at)

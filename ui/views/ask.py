@@ -80,7 +80,14 @@ def _question_form(templates: list[Json], collections: list[str]) -> Json | None
         return None
     ref = {"id": template["id"], "version": template.get("version"), "values": values}
     collections_for = scope or list(template.get("collections") or [])
-    return {"question": None, "collections": collections_for, "template": ref, "title": template["title"]}
+    style = (template.get("answer") or {}).get("style", "prose")
+    return {
+        "question": None,
+        "collections": collections_for,
+        "template": ref,
+        "title": template["title"],
+        "style": style,
+    }
 
 
 def _stream(request: Json) -> None:
@@ -93,6 +100,7 @@ def _stream(request: Json) -> None:
         "passages": [],
         "done": None,
         "feedback": None,
+        "style": request.get("style", "prose"),
     }
     shown = st.empty()
     try:
@@ -151,11 +159,14 @@ def _split(text: str, by_marker: dict[int, Json]) -> list[Json]:
 
 
 def _answer_markdown(answer: Json) -> str:
+    """The sentences so far, each with its marker; one bullet each when the template asks for bullets."""
     parts = []
     for sentence in answer["sentences"]:
         citation = sentence.get("citation")
         marker = f" **[{citation['marker']}]**" if citation else ""
-        parts.append(sentence["text"] + marker)
+        parts.append(sentence["text"].lstrip("•-* ") + marker)
+    if answer.get("style") == "bullets":
+        return "\n".join(f"- {part}" for part in parts)
     return " ".join(parts)
 
 
