@@ -95,6 +95,8 @@ def test_sign_in_ask_check_the_source_give_feedback_review_insights_and_upload(
     from playwright.sync_api import expect, sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)
+    for stale in SHOTS.glob("*.*"):
+        stale.unlink()
     key = api.key(Role.KNOWLEDGE_MANAGER, "support")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
