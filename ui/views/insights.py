@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import altair as alt
@@ -35,9 +36,11 @@ def render() -> None:
 
 def _filters() -> tuple[str | None, dt.date, dt.date]:
     today = dt.date.today()
-    teams = list(session.me().get("teams") or [])
+    teams = set(session.me().get("teams") or [])
+    with contextlib.suppress(ApiError, httpx.HTTPError):  # an admin has no team but sees all
+        teams |= {c["team"] for c in session.client().collections()}
     left, right = st.columns(2)
-    team = left.selectbox("Team", [ALL_TEAMS, *teams], key="insights-team")
+    team = left.selectbox("Team", [ALL_TEAMS, *sorted(teams)], key="insights-team")
     picked = right.date_input(
         "Dates", value=(today - dt.timedelta(days=29), today), max_value=today, key="insights-dates"
     )
