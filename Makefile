@@ -6,11 +6,11 @@ export SOURCEBOOK_HOME ?= $(CURDIR)/var
 
 .PHONY: install system-deps run demo check lint types test gate bench clean
 
-system-deps:  ## Tesseract (OCR) and libmagic (type detection) from Debian's packages
+system-deps:  ## Tesseract (OCR), libmagic (type detection), chromium (browser tests) from Debian's packages
 	@command -v tesseract >/dev/null && [ -e /usr/share/tesseract-ocr/5/tessdata/osd.traineddata ] \
-	  && ldconfig -p | grep -q libmagic.so.1 \
+	  && ldconfig -p | grep -q libmagic.so.1 && [ -x /usr/bin/chromium ] \
 	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	      tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd libmagic1 >/dev/null)
+	      tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd libmagic1 chromium >/dev/null)
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -19,8 +19,8 @@ install: system-deps $(BIN)/python  ## torch (CPU build, from local disk) must c
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -c requirements.lock -e '.[dev,bench]'
 
-run: demo  ## the main job: ingest the sample collection, then serve the API on :8000
-	$(BIN)/sourcebook serve --host 127.0.0.1 --port 8000
+run: install  ## the main job: ingest the samples, print a demo key, serve the API (:8000) and the app (:8501)
+	$(BIN)/sourcebook up --host 127.0.0.1 --port 8000 --ui-port 8501
 
 demo: install  ## ingest the sample collection and ask it one question
 	$(BIN)/sourcebook ingest samples/acme-support --collection acme-support --team support

@@ -10,8 +10,8 @@ from api import scope
 from api.deps import PrincipalDep, ServicesDep
 from api.schemas import DocumentOut, UploadOut, UploadResult
 from core.access import Action, Principal, Role
-from core.domain import Document
-from core.errors import Forbidden, InvalidInput, TooLarge, Unsupported
+from core.domain import Document, DocumentStatus
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge, Unsupported
 from core.services import Services
 from ingest.intake import Outcome
 
@@ -112,8 +112,6 @@ def download_original(document_id: str, services: ServicesDep, principal: Princi
     _guard_original(services, principal, doc)
     path = services.blobs.path(doc.sha256)
     if not path.is_file():
-        from core.errors import NotFound
-
         raise NotFound("the original file is no longer stored")
     filename = doc.source_name.rsplit("/", 1)[-1]
     return FileResponse(path, media_type=doc.media_type, filename=filename)
@@ -139,6 +137,29 @@ def page_image(
         services.blobs.path(doc.sha256), doc.media_type, page, max_pixels=services.settings.max_image_pixels
     )
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.post("/{document_id}/retry", status_code=202)
+def retry_document(document_id: str, services: ServicesDep, principal: PrincipalDep) -> UploadResult:
+    """Process a failed document again from its stored original (a knowledge manager's retry)."""
+    doc = scope.document(services, principal, document_id)
+    principal.require(Action.UPLOAD, team=doc.team)
+    if doc.status is not DocumentStatus.FAILED:
+        raise Conflict(f"only a failed document can be retried; this one is {doc.status.value}")
+    path = services.blobs.path(doc.sha256)
+    if not path.is_file():
+        raise NotFound("the original file is no longer stored; upload it again")
+    submission = services.intake.add_path(doc.collection, path, name=doc.source_name, retry_failed=True)
+    services.audit.record(
+        principal.user, "retry", doc.collection, team=doc.team, detail={"document_id": doc.id}
+    )
+    return UploadResult(
+        source_name=submission.source_name,
+        outcome=submission.outcome.value,
+        document_id=submission.document_id,
+        job_id=submission.job_id,
+        reason=submission.reason,
+    )
 
 
 @router.delete("/{document_id}", status_code=204)

@@ -63,13 +63,13 @@ def serve(settings: Settings) -> Iterator[Server]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the API did not start")
         time.sleep(0.05)
+    admin = (settings.home / "admin-key.txt").read_text().strip()
+    running = Server(f"http://127.0.0.1:{port}", settings, admin)
     try:
-        admin = (settings.home / "admin-key.txt").read_text().strip()
-        running = Server(f"http://127.0.0.1:{port}", settings, admin)
         yield running
-        for client in running.clients:
-            client.close()
     finally:
+        for client in running.clients:  # also when the test failed: no unclosed sockets
+            client.close()
         server.should_exit = True
         thread.join(timeout=30)
 

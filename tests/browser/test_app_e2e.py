@@ -1,0 +1,195 @@
+"""End to end in a real browser: Debian's chromium, driven by Playwright, against the real API
+(uvicorn) and the real `streamlit run`, both on 127.0.0.1.
+
+One journey, in order: sign in, pick a template, fill its form, get a cited answer, open the
+source viewer, give feedback, find it in Review and Insights, upload a file and watch it become
+ready. A screenshot of each page is saved under test-output/browser/ (kept for people to look at).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.access import Role
+from core.settings import Settings
+from tests.conftest import ROOT, SAMPLES
+from tests.integration.api_server import Server, _free_port, serve, upload
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = ROOT / "test-output" / "browser"
+TIMEOUT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    home = tmp_path_factory.mktemp("e2e") / "home"
+    settings = Settings(home=home, embedder="hashing", workers=2, reranker="none")
+    with serve(settings) as running:
+        admin = running.client(running.admin)
+        created = admin.post("/v1/collections", json={"name": "acme-support", "team": "support"})
+        assert created.status_code == 201, created.text
+        upload(
+            admin,
+            "acme-support",
+            SAMPLES / "t-series-user-manual.pdf",
+            SAMPLES / "troubleshooting-guide.html",
+            SAMPLES / "known-issues.txt",
+        )
+        yield running
+
+
+@pytest.fixture(scope="module")
+def web(api: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`streamlit run ui/app.py` as people run it, pointed at the API."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "SOURCEBOOK_API_URL": api.url,
+        "HOME": str(tmp_path_factory.mktemp("streamlit-home")),  # no ~/.streamlit of the machine's
+    }
+    argv = [
+        sys.executable, "-m", "streamlit", "run", str(ROOT / "ui" / "app.py"),
+        "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
+        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+        "--client.toolbarMode", "viewer",
+    ]  # fmt: skip
+    log = (tmp_path_factory.mktemp("streamlit-log") / "streamlit.log").open("wb")
+    process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, f"streamlit exited with {process.returncode}"
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "streamlit did not start within 60 s"
+            time.sleep(0.25)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+def test_sign_in_ask_check_the_source_give_feedback_review_insights_and_upload(
+    api: Server, web: str, tmp_path: Path
+) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium (make system-deps installs it)")
+    from playwright.sync_api import expect, sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for stale in SHOTS.glob("*.*"):
+        stale.unlink()
+    key = api.key(Role.KNOWLEDGE_MANAGER, "support")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(TIMEOUT_MS)
+        expect.set_options(timeout=TIMEOUT_MS)
+        try:
+            page.goto(web)
+            # Sign in: a wrong key is refused with the API's reason, the right one opens Ask.
+            _field(page, "API key").fill("sb_000000000000_wrong")
+            page.get_by_role("button", name="Sign in").click()
+            expect(page.get_by_text("Sign-in failed: unknown or revoked API key")).to_be_visible()
+            page.screenshot(path=SHOTS / "1-sign-in.png")
+            _field(page, "API key").fill(key)
+            page.get_by_role("button", name="Sign in").click()
+            expect(page.get_by_role("heading", name="Ask")).to_be_visible()
+
+            # Pick a template and fill its form.
+            _choose(page, "Question", "How do I do a task on a product?")
+            _choose(page, "Product *", "T200")
+            _choose(page, "Task *", "factory reset the thermostat")
+            page.get_by_text("certified installer").click()
+            page.get_by_role("button", name="Ask", exact=True).click()
+
+            # A cited answer; its first chip opens the source viewer.
+            expect(page.get_by_text("Sources", exact=True)).to_be_visible()
+            chip = page.get_by_role("button", name=re.compile(r"^\[1\] "))
+            expect(chip).to_be_visible()
+            page.screenshot(path=SHOTS / "2-ask-answer.png", full_page=True)
+            chip.click()
+            expect(page.get_by_text("Cited passage")).to_be_visible()
+            expect(page.get_by_role("button", name="Download original")).to_be_visible()
+            viewer = page.locator(".st-key-source-viewer")
+            expect(viewer.get_by_role("heading", name=re.compile(r"^\[1\] "))).to_be_visible()
+            expect(viewer.get_by_role("img")).to_be_visible()  # the cited page of the PDF
+            page.screenshot(path=SHOTS / "3-source-viewer.png", full_page=True)
+
+            # Feedback: not helpful, with a reason and a flag.
+            page.get_by_text("Not helpful", exact=True).click()
+            _choose(page, "Reason (if not helpful)", "incomplete")
+            page.get_by_text("Flag for review").click()
+            _field(page, "Comment (optional)").fill("misses the pairing step")
+            page.get_by_role("button", name="Send feedback").click()
+            expect(page.get_by_text("Thanks: your feedback was recorded.")).to_be_visible()
+
+            # Review: the flagged answer is in the queue; the reviewer marks it right.
+            page.get_by_role("link", name="Review").click()
+            expect(page.get_by_role("heading", name="Review")).to_be_visible()
+            expect(page.get_by_text("misses the pairing step")).to_be_visible()
+            page.screenshot(path=SHOTS / "4-review.png", full_page=True)
+            page.get_by_role("button", name="Save review").first.click()
+            expect(page.get_by_text("Review saved.")).to_be_visible()
+
+            # Insights: the question and its feedback are counted.
+            page.get_by_role("link", name="Insights").click()
+            expect(page.get_by_role("heading", name="Insights")).to_be_visible()
+            questions = page.locator('[data-testid="stMetric"]').filter(has_text="Questions")
+            expect(questions.locator('[data-testid="stMetricValue"]')).to_have_text("1")
+            expect(page.locator('[data-testid="stVegaLiteChart"]').first).to_be_visible()
+            page.screenshot(path=SHOTS / "5-insights.png", full_page=True)
+
+            # Library: upload a file and watch it become ready.
+            page.get_by_role("link", name="Library").click()
+            expect(page.get_by_role("heading", name="Library")).to_be_visible()
+            page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+                SAMPLES / "faq.md"
+            )
+            page.get_by_role("button", name="Upload files", exact=True).click()
+            expect(page.get_by_text("faq.md is ready.").first).to_be_visible()  # twice while re-drawn
+            page.screenshot(path=SHOTS / "6-library.png", full_page=True)
+        except Exception:
+            page.screenshot(path=SHOTS / "failure.png", full_page=True)
+            (SHOTS / "failure.html").write_text(page.content())
+            raise
+        finally:
+            browser.close()
+    docs = api.client(api.admin).get("/v1/documents", params={"collection": "acme-support"}).json()
+    assert {d["source_name"]: d["status"] for d in docs}["faq.md"] == "ready"
+
+
+def _field(page: object, label: str) -> Any:
+    """A text input by its label (get_by_label would also match the field's help button)."""
+    from playwright.sync_api import Page
+
+    assert isinstance(page, Page)
+    return page.locator(f'input[aria-label="{label}"]')
+
+
+def _choose(page: object, label: str, option: str) -> None:
+    """Pick an option of a Streamlit selectbox by its label."""
+    from playwright.sync_api import Page, expect
+
+    assert isinstance(page, Page)
+    page.get_by_role("combobox", name=label, exact=True).click()
+    page.get_by_role("option", name=option, exact=True).click()
+    expect(page.get_by_role("combobox", name=label, exact=True)).to_have_value(option)
