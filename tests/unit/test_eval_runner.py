@@ -92,7 +92,11 @@ def test_retrieval_run_is_cached_by_corpus_and_reproducible(tmp_path: Path) -> N
     dataset = load_beir(_tiny_beir(tmp_path / "tiny"))
     config = EvalConfig(
         index=IndexRecipe(embedder="hashing"),
-        systems={"sparse": SystemConfig(mode="sparse", depth=10), "hybrid": SystemConfig(depth=10)},
+        systems={
+            "sparse": SystemConfig(mode="sparse", depth=10),
+            "hybrid": SystemConfig(depth=10),
+            "reranked": SystemConfig(reranker="sentence", depth=10),
+        },
     )
     first = evaluate_retrieval(dataset, config, cache=tmp_path / "cache")
     second = evaluate_retrieval(dataset, config, cache=tmp_path / "cache")
@@ -100,6 +104,7 @@ def test_retrieval_run_is_cached_by_corpus_and_reproducible(tmp_path: Path) -> N
     assert first["index"]["chunks"] == 5
     assert first["systems"]["sparse"]["metrics"]["ndcg@10"] == 1.0
     assert first["systems"]["sparse"]["metrics"]["mrr@10"] == 1.0
+    assert first["systems"]["reranked"]["metrics"]["ndcg@10"] == 1.0
     for name in ("sparse", "hybrid"):
         assert [q["top10"] for q in first["systems"][name]["per_query"].values()] == [
             q["top10"] for q in second["systems"][name]["per_query"].values()
