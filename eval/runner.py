@@ -29,10 +29,15 @@ Tick = Callable[[], None]
 RETRIEVAL_KEYS = ("ndcg@10", "recall@10", "recall@100", "precision@10", "mrr@10")
 
 
+def by_score(passages: Sequence[Passage]) -> list[Passage]:
+    """Best first; equal scores ordered by chunk id, so a run is reproducible."""
+    return sorted(passages, key=lambda p: (-p.score, p.chunk_id))
+
+
 def ranked(passages: Sequence[Passage]) -> list[str]:
-    """Document ids best first; equal scores ordered by chunk id, so a run is reproducible."""
-    ordered = sorted(passages, key=lambda p: (-p.score, p.chunk_id))
-    return M.dedupe(p.document_id for p in ordered)
+    """Document ids in the order given (a reranker's order is not its scores' order: only its
+    head is re-scored), each once."""
+    return M.dedupe(p.document_id for p in passages)
 
 
 def _version() -> str:
@@ -97,7 +102,7 @@ def _searcher(
         request = SearchRequest(
             text, vector, system.depth, system.mode, candidates=system.candidates, fusion=system.fusion
         )
-        return store.search(request)
+        return by_score(store.search(request))
 
     return run
 

@@ -21,6 +21,7 @@ from eval.golden import ExpectedSource
 from eval.index import IndexRecipe
 from eval.runner import (
     aggregate_answers,
+    by_score,
     case_record,
     cited_sentences,
     evaluate_answers,
@@ -42,7 +43,13 @@ def test_rankings_break_ties_by_chunk_id_and_count_a_document_once() -> None:
         _passage("c9", "C", 0.9),
         _passage("c2", "A", 0.4),
     ]
-    assert ranked(hits) == ["C", "A", "B"]
+    assert ranked(by_score(hits)) == ["C", "A", "B"]
+
+
+def test_a_reranked_order_is_kept_though_its_tail_scores_are_higher() -> None:
+    """SentenceReranker re-scores only its head; sorting by score would undo it."""
+    reranked = [_passage("c1", "A", 0.9), _passage("c2", "B", 0.4), _passage("c3", "C", 1.7)]
+    assert ranked(reranked) == ["A", "B", "C"]
 
 
 class _TiedStore:
@@ -85,7 +92,11 @@ def test_retrieval_run_is_cached_by_corpus_and_reproducible(tmp_path: Path) -> N
     dataset = load_beir(_tiny_beir(tmp_path / "tiny"))
     config = EvalConfig(
         index=IndexRecipe(embedder="hashing"),
-        systems={"sparse": SystemConfig(mode="sparse", depth=10), "hybrid": SystemConfig(depth=10)},
+        systems={
+            "sparse": SystemConfig(mode="sparse", depth=10),
+            "hybrid": SystemConfig(depth=10),
+            "reranked": SystemConfig(reranker="sentence", depth=10),
+        },
     )
     first = evaluate_retrieval(dataset, config, cache=tmp_path / "cache")
     second = evaluate_retrieval(dataset, config, cache=tmp_path / "cache")
@@ -93,6 +104,7 @@ def test_retrieval_run_is_cached_by_corpus_and_reproducible(tmp_path: Path) -> N
     assert first["index"]["chunks"] == 5
     assert first["systems"]["sparse"]["metrics"]["ndcg@10"] == 1.0
     assert first["systems"]["sparse"]["metrics"]["mrr@10"] == 1.0
+    assert first["systems"]["reranked"]["metrics"]["ndcg@10"] == 1.0
     for name in ("sparse", "hybrid"):
         assert [q["top10"] for q in first["systems"][name]["per_query"].values()] == [
             q["top10"] for q in second["systems"][name]["per_query"].values()
