@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -53,8 +54,16 @@ class QdrantServerVectorStore:
         if self._alias_target() is not None or self._client.collection_exists(self.collection):
             return  # an alias, or a collection made before aliases (it cannot be rebuilt beside)
         first = f"{self.collection}--1"
-        self._create(first)
-        self._client.update_collection_aliases(change_aliases_operations=[self._alias_to(first)])
+        try:
+            self._create(first)
+            self._client.update_collection_aliases(change_aliases_operations=[self._alias_to(first)])
+        except Exception:
+            # Another replica starting at the same moment may have made them: give it a moment.
+            for _ in range(10):
+                if self._alias_target() is not None:
+                    return
+                time.sleep(0.5)
+            raise
 
     def _create(self, name: str) -> None:
         m = self._m
