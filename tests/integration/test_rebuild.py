@@ -83,3 +83,22 @@ def test_edge_cannot_rebuild_beside_and_says_what_to_do(settings: Settings) -> N
             services.rebuild_index()
     finally:
         services.close()
+
+
+def test_an_index_made_before_aliases_is_used_but_not_rebuilt_beside(tmp_path: Path) -> None:
+    from qdrant_client import QdrantClient, models
+
+    from retrieval.stores.server import QdrantServerVectorStore
+
+    legacy = QdrantClient(path=str(tmp_path / "q"))
+    legacy.create_collection(
+        "old", vectors_config={"dense": models.VectorParams(size=8, distance=models.Distance.COSINE)}
+    )
+    legacy.close()
+    store = QdrantServerVectorStore(str(tmp_path / "q"), 8, "old")
+    try:
+        assert store.count() == 0
+        with pytest.raises(Conflict, match="was made before rebuilds beside it were possible"):
+            store.begin_rebuild()
+    finally:
+        store.close()
