@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from core.domain import Chunk, Document, Passage
@@ -137,9 +138,14 @@ class QdrantServerVectorStore:
         found: set[str] = set()
         offset = None
         while True:
-            points, offset = self._client.scroll(
-                self.collection, limit=1000, offset=offset, with_payload=["document_id"], with_vectors=False
-            )
+            with self._reading():
+                points, offset = self._client.scroll(
+                    self.collection,
+                    limit=1000,
+                    offset=offset,
+                    with_payload=["document_id"],
+                    with_vectors=False,
+                )
             found |= {str((point.payload or {})["document_id"]) for point in points}
             if offset is None:
                 return found
@@ -193,12 +199,22 @@ class QdrantServerVectorStore:
             must.append(m.FieldCondition(key="document_id", match=m.MatchValue(value=document_id)))
         if collection is not None:
             must.append(m.FieldCondition(key="collection", match=m.MatchValue(value=collection)))
-        result = self._client.count(
-            self.collection, count_filter=m.Filter(must=must) if must else None, exact=True
-        )
+        with self._reading():
+            result = self._client.count(
+                self.collection, count_filter=m.Filter(must=must) if must else None, exact=True
+            )
         return int(result.count)
 
     def search(self, request: SearchRequest) -> list[Passage]:
+        with self._reading():
+            return self._search(request)
+
+    def _reading(self) -> AbstractContextManager[object]:
+        """A server serves reads beside writes; local mode's arrays do not survive a write
+        while a search reads them, so there the write lock covers reads too."""
+        return self._lock if self._local else nullcontext()
+
+    def _search(self, request: SearchRequest) -> list[Passage]:
         m = self._m
         condition = self._filter(request.filter)
         sparse_vector = None
