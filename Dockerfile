@@ -22,7 +22,7 @@ COPY workers workers
 COPY ui ui
 COPY eval eval
 COPY bench bench
-RUN pip install -c requirements.lock . streamlit==1.67.0
+RUN pip install -c requirements.lock .
 
 RUN useradd --create-home --uid 10001 sourcebook && mkdir /data && chown sourcebook /data
 USER sourcebook

@@ -233,6 +233,22 @@ def reindex(
         console.print(f"[green]{done} re-indexed[/], [red]{failed.row_count} failed[/]")
 
 
+@app.command("rebuild-index")
+def rebuild_index() -> None:
+    """Rebuild the whole index beside the live one, then switch to it (Qdrant server store).
+
+    Searches keep using the live index until the switch; uploads and deletes may go on.
+    """
+    with services() as s:
+        report = s.rebuild_index()
+        for name, reason in report.failed:
+            err.print(f"[red]not rebuilt:[/] {name}: {reason}")
+        if not report.switched:
+            err.print("[red]the live index stays; the rebuilt one was dropped[/]")
+            raise typer.Exit(1)
+        console.print(f"[green]{report.rebuilt} documents rebuilt[/], {report.dropped} dropped; switched")
+
+
 @app.command()
 def delete(document_id: str) -> None:
     """Delete a document: its vectors, chunks, catalog row and stored original."""

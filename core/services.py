@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ingest.blobs import BlobStore
     from ingest.executor import LocalPoolExecutor
     from ingest.intake import Intake
+    from ingest.rebuild import RebuildReport
     from retrieval.cache import AnswerCache
     from retrieval.search import Searcher
     from workers.executor import CeleryExecutor
@@ -218,6 +219,19 @@ class Services:
             executor.reindex(collection)
             return None
         return sum(sub.outcome.value == "queued" for sub in self.intake.reindex(collection))
+
+    def rebuild_index(self) -> RebuildReport:
+        """Rebuild every ready document into a new collection beside the live one, then switch."""
+        from ingest.executor import LocalPoolExecutor
+        from ingest.rebuild import rebuild_index, require_rebuildable
+
+        s = self.settings
+        return rebuild_index(
+            self.catalog,
+            require_rebuildable(self.store),
+            lambda writer: LocalPoolExecutor(writer, workers=s.workers, timeout_s=s.document_timeout_s),
+            self.intake.task_for,
+        )
 
     def delete_collection(self, name: str) -> None:
         for document in self.catalog.documents(name):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from core.domain import Chunk, Document, Passage
-from core.errors import BackendUnavailable
+from core.errors import BackendUnavailable, Conflict
 from core.protocols import SearchFilter, SearchRequest, Vectors
 from retrieval.stores import payload as P
 
@@ -40,30 +42,113 @@ class QdrantServerVectorStore:
             self._client = QdrantClient(location=":memory:")
         else:
             self._client = QdrantClient(path=location)
+        self._dimension = dimension
+        self._owns_client = True
         try:
-            self._ensure_collection(dimension)
+            self._ensure_collection()
         except Exception as exc:
             raise BackendUnavailable(f"Qdrant at {location} is unavailable: {exc}") from exc
 
-    def _ensure_collection(self, dimension: int) -> None:
+    def _ensure_collection(self) -> None:
+        """A new index is a collection ``<name>--1`` behind the alias ``<name>``, which every
+        reader and writer uses: a rebuild fills ``<name>--2`` beside it, then moves the alias."""
+        if self._alias_target() is not None or self._client.collection_exists(self.collection):
+            return  # an alias, or a collection made before aliases (it cannot be rebuilt beside)
+        first = f"{self.collection}--1"
+        try:
+            self._create(first)
+            self._client.update_collection_aliases(change_aliases_operations=[self._alias_to(first)])
+        except Exception:
+            # Another replica starting at the same moment may have made them: give it a moment.
+            for _ in range(10):
+                if self._alias_target() is not None:
+                    return
+                time.sleep(0.5)
+            raise
+
+    def _create(self, name: str) -> None:
         m = self._m
-        if self._client.collection_exists(self.collection):
-            return
         self._client.create_collection(
-            self.collection,
-            vectors_config={P.DENSE: m.VectorParams(size=dimension, distance=m.Distance.COSINE)},
+            name,
+            vectors_config={P.DENSE: m.VectorParams(size=self._dimension, distance=m.Distance.COSINE)},
             sparse_vectors_config={P.SPARSE: m.SparseVectorParams(modifier=m.Modifier.IDF)},
             shard_number=self._shards,
             replication_factor=self._replicas,
         )
         if self._local:
             return  # local mode ignores payload indexes (and warns about them)
-        for name in P.KEYWORD_FIELDS:
-            self._client.create_payload_index(self.collection, name, m.PayloadSchemaType.KEYWORD)
-        for name in P.INTEGER_FIELDS:
-            self._client.create_payload_index(self.collection, name, m.PayloadSchemaType.INTEGER)
-        for name in P.FLOAT_FIELDS:
-            self._client.create_payload_index(self.collection, name, m.PayloadSchemaType.FLOAT)
+        for field in P.KEYWORD_FIELDS:
+            self._client.create_payload_index(name, field, m.PayloadSchemaType.KEYWORD)
+        for field in P.INTEGER_FIELDS:
+            self._client.create_payload_index(name, field, m.PayloadSchemaType.INTEGER)
+        for field in P.FLOAT_FIELDS:
+            self._client.create_payload_index(name, field, m.PayloadSchemaType.FLOAT)
+
+    def _alias_to(self, target: str) -> Any:
+        m = self._m
+        return m.CreateAliasOperation(
+            create_alias=m.CreateAlias(collection_name=target, alias_name=self.collection)
+        )
+
+    def _alias_target(self) -> str | None:
+        for alias in self._client.get_aliases().aliases:
+            if alias.alias_name == self.collection:
+                return str(alias.collection_name)
+        return None
+
+    # -- rebuilding beside the live index --------------------------------------------------
+
+    def begin_rebuild(self) -> QdrantServerVectorStore:
+        """An empty collection beside the live one, and a store that writes to it alone."""
+        live = self._alias_target()
+        if live is None:
+            raise Conflict(
+                f"the index {self.collection!r} was made before rebuilds beside it were possible: "
+                "re-index in place (sourcebook reindex) instead"
+            )
+        name = f"{self.collection}--{int(live.rsplit('--', 1)[1]) + 1}"
+        with self._lock:
+            if self._client.collection_exists(name):
+                self._client.delete_collection(name)  # a rebuild that never finished
+            self._create(name)
+        rebuilt = object.__new__(QdrantServerVectorStore)
+        rebuilt.__dict__.update(self.__dict__ | {"collection": name, "_owns_client": False})
+        return rebuilt
+
+    def switch_to(self, rebuilt: QdrantServerVectorStore) -> None:
+        """Point the alias at the rebuilt collection (one atomic request), then drop the old one."""
+        m = self._m
+        old = self._alias_target()
+        with self._lock:
+            self._client.update_collection_aliases(
+                change_aliases_operations=[
+                    m.DeleteAliasOperation(delete_alias=m.DeleteAlias(alias_name=self.collection)),
+                    self._alias_to(rebuilt.collection),
+                ]
+            )
+            if old is not None and old != rebuilt.collection:
+                self._client.delete_collection(old)
+
+    def abandon(self, rebuilt: QdrantServerVectorStore) -> None:
+        with self._lock:
+            self._client.delete_collection(rebuilt.collection)
+
+    def document_ids(self) -> set[str]:
+        """Every document with a point here (a full scan: for rebuilds, not requests)."""
+        found: set[str] = set()
+        offset = None
+        while True:
+            with self._reading():
+                points, offset = self._client.scroll(
+                    self.collection,
+                    limit=1000,
+                    offset=offset,
+                    with_payload=["document_id"],
+                    with_vectors=False,
+                )
+            found |= {str((point.payload or {})["document_id"]) for point in points}
+            if offset is None:
+                return found
 
     def upsert(self, document: Document, chunks: Sequence[Chunk], vectors: Vectors) -> None:
         m = self._m
@@ -114,12 +199,22 @@ class QdrantServerVectorStore:
             must.append(m.FieldCondition(key="document_id", match=m.MatchValue(value=document_id)))
         if collection is not None:
             must.append(m.FieldCondition(key="collection", match=m.MatchValue(value=collection)))
-        result = self._client.count(
-            self.collection, count_filter=m.Filter(must=must) if must else None, exact=True
-        )
+        with self._reading():
+            result = self._client.count(
+                self.collection, count_filter=m.Filter(must=must) if must else None, exact=True
+            )
         return int(result.count)
 
     def search(self, request: SearchRequest) -> list[Passage]:
+        with self._reading():
+            return self._search(request)
+
+    def _reading(self) -> AbstractContextManager[object]:
+        """A server serves reads beside writes; local mode's arrays do not survive a write
+        while a search reads them, so there the write lock covers reads too."""
+        return self._lock if self._local else nullcontext()
+
+    def _search(self, request: SearchRequest) -> list[Passage]:
         m = self._m
         condition = self._filter(request.filter)
         sparse_vector = None
@@ -179,4 +274,5 @@ class QdrantServerVectorStore:
         """The server optimizes on its own schedule."""
 
     def close(self) -> None:
-        self._client.close()
+        if self._owns_client:
+            self._client.close()

@@ -57,3 +57,14 @@ def test_reindex_rechunks_a_collection_and_names_a_missing_one(
     missing = runner.invoke(app, ["reindex", "--collection", "nope"])
     assert missing.exit_code == 1
     assert "no collection named 'nope'" in missing.output
+
+
+def test_rebuild_index_on_edge_says_to_reindex_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCEBOOK_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SOURCEBOOK_EMBEDDER", "hashing")
+    result = CliRunner().invoke(app, ["rebuild-index"])
+    assert result.exit_code == 1
+    said = " ".join(result.output.split())  # rich wraps long lines
+    assert "needs the Qdrant server store; re-index in place instead (sourcebook reindex)" in said

@@ -231,7 +231,7 @@ def test_a_new_embedding_model_is_indexed_beside_the_old_one(cluster: Cluster, p
 
     client = QdrantClient(path=str(cluster.store_path))
     try:
-        counts = {c.name: client.count(c.name).count for c in client.get_collections().collections}
+        counts = {a.alias_name: client.count(a.alias_name).count for a in client.get_aliases().aliases}
     finally:
         client.close()
     new = producer.catalog.chunk_count(collection="acme")
