@@ -14,6 +14,8 @@ import string
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
+from retrieval.sentences import content_words
+
 Qrels = Mapping[str, int]
 
 
@@ -101,47 +103,14 @@ def is_yes_no(golds: Sequence[str]) -> bool:
     return bool(golds) and normalize_answer(golds[0]).split()[:1] in (["yes"], ["no"])
 
 
-_CONTENT = re.compile(r"[a-z0-9][a-z0-9\-]*")
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "for",
-        "from",
-        "has",
-        "have",
-        "in",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "that",
-        "the",
-        "this",
-        "to",
-        "was",
-        "were",
-        "with",
-    ]
-)
-
-
 def supported(sentence: str, quote: str, *, threshold: float = 0.5) -> bool:
     """Whether the cited text backs the sentence: at least ``threshold`` of the sentence's content
     words occur in it. A lexical check: it catches a citation pointing at the wrong passage or a
     sentence a language model made up, not a subtle paraphrase error."""
-    words = {w for w in _CONTENT.findall(sentence.lower()) if w not in _STOP}
+    words = content_words(sentence)
     if not words:
         return True
-    found = {w for w in _CONTENT.findall(quote.lower())}
+    found = content_words(quote)
     return len(words & found) / len(words) >= threshold
 
 

@@ -16,40 +16,9 @@ from core.errors import BackendUnavailable
 from core.protocols import Embedder, Generator
 from retrieval.extractive import REFUSAL
 from retrieval.prompts import Prompt, get_prompt
-from retrieval.sentences import Span, split_sentences
+from retrieval.sentences import Span, content_words, split_sentences
 
 _MARKER = re.compile(r"\s*\[(\d+)\]")
-_WORD = re.compile(r"[a-z0-9][a-z0-9\-]*")
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "for",
-        "from",
-        "has",
-        "have",
-        "in",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "that",
-        "the",
-        "this",
-        "to",
-        "was",
-        "were",
-        "with",
-    ]
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +28,6 @@ class CheckedSentence:
     passage: Passage
     quote: Span
     support: float
-
-
-def _words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
 
 
 class CitationChecker:
@@ -99,8 +64,8 @@ class CitationChecker:
 
     def _support(self, sentence: str, marker: int, passage: Passage) -> CheckedSentence | None:
         spans = split_sentences(passage.text) or [Span(passage.text, 0, len(passage.text))]
-        words = _words(sentence)
-        overlaps = [len(words & _words(s.text)) / max(len(words), 1) for s in spans]
+        words = content_words(sentence)
+        overlaps = [len(words & content_words(s.text)) / max(len(words), 1) for s in spans]
         vectors = self.embedder.embed([sentence] + [s.text for s in spans])
         similarity = vectors[1:] @ vectors[0]
         index = int(np.argmax(np.maximum(overlaps, similarity)))

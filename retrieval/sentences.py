@@ -35,3 +35,42 @@ def _add(spans: list[Span], text: str, start: int, end: int) -> None:
         end -= 1
     if end - start >= _MIN_CHARS:
         spans.append(Span(text[start:end], start, end))
+
+
+_CONTENT_WORD = re.compile(r"[a-z0-9][a-z0-9\-]*")
+_STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "this",
+        "to",
+        "was",
+        "were",
+        "with",
+    ]
+)
+
+
+def content_words(text: str) -> set[str]:
+    """The words that carry a sentence's meaning (lower-cased, stop words dropped): what a
+    citation's quote must hold for the sentence to count as supported by it."""
+    return {w for w in _CONTENT_WORD.findall(text.lower()) if w not in _STOP_WORDS}
