@@ -5,6 +5,7 @@ The name only refines plain text (Markdown and CSV look like any other text to l
 
 from __future__ import annotations
 
+import codecs
 import re
 import unicodedata
 import zipfile
@@ -39,6 +40,8 @@ _ADVICE = {
     "application/zip": "a zip archive: unpack it and upload the documents inside",
 }
 _MARKDOWN_SUFFIXES = frozenset({".md", ".markdown", ".mdown"})
+# Text-based formats whose markup would be indexed as words: refused, not read as text.
+_MARKUP = frozenset({"text/rtf", "application/rtf", "application/postscript", "image/svg+xml", "text/x-tex"})
 _CSV_SUFFIXES = frozenset({".csv"})
 _TEXTUAL = frozenset({"text/plain", "text/x-c", "text/x-script.python", "text/x-python", "text/x-java"})
 
@@ -55,6 +58,15 @@ def detect_media_type(head: bytes, source_name: str, path: Path | None = None) -
     if detected == "application/zip" and path is not None:
         detected = _ooxml_kind(path) or detected
     suffix = PurePosixPath(source_name.lower()).suffix
+    if (
+        detected not in SUPPORTED
+        and detected not in _MARKUP
+        and detected not in _ADVICE
+        and _reads_as_text(head)
+    ):
+        # libmagic's weaker rules name some prose as an exotic format (an abstract opening with
+        # "PAD4 is…" reads as HP-GL plotter commands); text that decodes cleanly is text.
+        detected = TEXT
     if detected in _TEXTUAL or (detected == "text/html" and suffix in _MARKDOWN_SUFFIXES):
         # Markdown that opens with an HTML tag still is Markdown.
         if suffix in _MARKDOWN_SUFFIXES:
@@ -73,6 +85,15 @@ def detect_media_type(head: bytes, source_name: str, path: Path | None = None) -
     advice = _ADVICE.get(detected)
     suffix_note = f" ({advice})" if advice else ""
     raise Unsupported(f"not a supported document type: {detected}{suffix_note}")
+
+
+def _reads_as_text(head: bytes) -> bool:
+    """UTF-8 without control characters (other than tabs, line breaks and form feeds)."""
+    try:
+        text = codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
+    return bool(text.strip()) and not any(ord(c) < 32 and c not in "\t\n\r\f" for c in text)
 
 
 def _shorten(part: str, limit: int) -> str:

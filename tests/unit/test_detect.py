@@ -6,6 +6,7 @@ import io
 import zipfile
 from pathlib import Path
 
+import magic
 import pytest
 
 from core.errors import InvalidInput, Unsupported
@@ -140,3 +141,20 @@ def test_a_long_name_keeps_its_extension() -> None:
     assert len(name) <= 120
     assert name.endswith(".md")
     assert detect_media_type(b"# Notes\n\nSome text.\n", name) == detect.MARKDOWN
+
+
+def test_prose_that_libmagic_calls_a_plotter_file_is_plain_text() -> None:
+    # Three SciFact abstracts open like this; libmagic names them application/vnd.hp-hpgl.
+    head = b"PAD4 is essential for antibacterial innate immunity mediated by neutrophil traps.\n"
+    assert magic.from_buffer(head, mime=True) != "text/plain"  # the trap is still there
+    assert detect_media_type(head, "4406819.txt") == detect.TEXT
+
+
+def test_binary_that_is_not_text_stays_unsupported() -> None:
+    with pytest.raises(Unsupported):
+        detect_media_type(b"\x00\x01\x02\x03binary\xff\xfe" * 20, "blob.bin")
+
+
+def test_rtf_is_not_read_as_plain_text() -> None:
+    with pytest.raises(Unsupported):
+        detect_media_type(b"{\\rtf1\\ansi\\deff0 {\\fonttbl {\\f0 Times;}} Hello}\n", "letter.rtf")
