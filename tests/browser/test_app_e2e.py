@@ -8,28 +8,19 @@ ready. A screenshot of each page is saved under test-output/browser/ (kept for p
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from core.access import Role
 from core.settings import Settings
-from tests.conftest import ROOT, SAMPLES
-from tests.integration.api_server import Server, _free_port, serve, upload
+from tests.browser.conftest import CHROMIUM, SHOTS, TIMEOUT_MS, choose, field
+from tests.conftest import SAMPLES
+from tests.integration.api_server import Server, serve, upload
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
-
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = ROOT / "test-output" / "browser"
-TIMEOUT_MS = 60_000
 
 
 @pytest.fixture(scope="module")
@@ -48,43 +39,6 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             SAMPLES / "known-issues.txt",
         )
         yield running
-
-
-@pytest.fixture(scope="module")
-def web(api: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`streamlit run ui/app.py` as people run it, pointed at the API."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "SOURCEBOOK_API_URL": api.url,
-        "HOME": str(tmp_path_factory.mktemp("streamlit-home")),  # no ~/.streamlit of the machine's
-    }
-    argv = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "ui" / "app.py"),
-        "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
-        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-        "--client.toolbarMode", "viewer",
-    ]  # fmt: skip
-    log = (tmp_path_factory.mktemp("streamlit-log") / "streamlit.log").open("wb")
-    process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, f"streamlit exited with {process.returncode}"
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "streamlit did not start within 60 s"
-            time.sleep(0.25)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
 
 
 def test_sign_in_ask_check_the_source_give_feedback_review_insights_and_upload(
@@ -106,18 +60,18 @@ def test_sign_in_ask_check_the_source_give_feedback_review_insights_and_upload(
         try:
             page.goto(web)
             # Sign in: a wrong key is refused with the API's reason, the right one opens Ask.
-            _field(page, "API key").fill("sb_000000000000_wrong")
+            field(page, "API key").fill("sb_000000000000_wrong")
             page.get_by_role("button", name="Sign in").click()
             expect(page.get_by_text("Sign-in failed: unknown or revoked API key")).to_be_visible()
             page.screenshot(path=SHOTS / "1-sign-in.png")
-            _field(page, "API key").fill(key)
+            field(page, "API key").fill(key)
             page.get_by_role("button", name="Sign in").click()
             expect(page.get_by_role("heading", name="Ask")).to_be_visible()
 
             # Pick a template and fill its form.
-            _choose(page, "Question", "How do I do a task on a product?")
-            _choose(page, "Product *", "T200")
-            _choose(page, "Task *", "factory reset the thermostat")
+            choose(page, "Question", "How do I do a task on a product?")
+            choose(page, "Product *", "T200")
+            choose(page, "Task *", "factory reset the thermostat")
             page.get_by_text("certified installer").click()
             page.get_by_role("button", name="Ask", exact=True).click()
 
@@ -136,9 +90,9 @@ def test_sign_in_ask_check_the_source_give_feedback_review_insights_and_upload(
 
             # Feedback: not helpful, with a reason and a flag.
             page.get_by_text("Not helpful", exact=True).click()
-            _choose(page, "Reason (if not helpful)", "incomplete")
+            choose(page, "Reason (if not helpful)", "incomplete")
             page.get_by_text("Flag for review").click()
-            _field(page, "Comment (optional)").fill("misses the pairing step")
+            field(page, "Comment (optional)").fill("misses the pairing step")
             page.get_by_role("button", name="Send feedback").click()
             expect(page.get_by_text("Thanks: your feedback was recorded.")).to_be_visible()
 
@@ -175,21 +129,3 @@ def test_sign_in_ask_check_the_source_give_feedback_review_insights_and_upload(
             browser.close()
     docs = api.client(api.admin).get("/v1/documents", params={"collection": "acme-support"}).json()
     assert {d["source_name"]: d["status"] for d in docs}["faq.md"] == "ready"
-
-
-def _field(page: object, label: str) -> Any:
-    """A text input by its label (get_by_label would also match the field's help button)."""
-    from playwright.sync_api import Page
-
-    assert isinstance(page, Page)
-    return page.locator(f'input[aria-label="{label}"]')
-
-
-def _choose(page: object, label: str, option: str) -> None:
-    """Pick an option of a Streamlit selectbox by its label."""
-    from playwright.sync_api import Page, expect
-
-    assert isinstance(page, Page)
-    page.get_by_role("combobox", name=label, exact=True).click()
-    page.get_by_role("option", name=option, exact=True).click()
-    expect(page.get_by_role("combobox", name=label, exact=True)).to_have_value(option)
