@@ -19,7 +19,7 @@ from core.protocols import Embedder, SearchFilter, SearchRequest, VectorStore
 from eval import metrics as M
 from eval.config import AnswerConfig, EvalConfig, SystemConfig
 from eval.datasets import AnswerCase, AnswerSet, RetrievalSet
-from eval.golden import UNCATEGORISED, ExpectedSource
+from eval.golden import CATEGORIES, UNCATEGORISED, ExpectedSource
 from eval.index import open_index
 
 if TYPE_CHECKING:
@@ -264,14 +264,16 @@ def _rate(flags: Sequence[bool]) -> float | None:
 
 
 def by_category(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per category of case (in order of first appearance) and ``all``: how many cases, the
-    share of answerable ones answered correctly (not refused, every expected fact in the
-    answer), refused although answerable, unanswerable ones refused, and citations quoted
-    verbatim."""
-    groups: dict[str, list[dict[str, Any]]] = {}
+    """Per category of case (the golden format's categories in their order, then any others)
+    and ``all``: how many cases, the share of answerable ones answered correctly (not refused,
+    every expected fact in the answer), refused although answerable, unanswerable ones refused,
+    and citations quoted verbatim."""
+    found: dict[str, list[dict[str, Any]]] = {}
     for r in records:
-        groups.setdefault(r.get("category") or UNCATEGORISED, []).append(r)
-    if len(records) > 0:
+        found.setdefault(r.get("category") or UNCATEGORISED, []).append(r)
+    order = [c for c in CATEGORIES if c in found] + [c for c in found if c not in CATEGORIES]
+    groups = {name: found[name] for name in order}
+    if records:
         groups["all"] = list(records)
     return {
         name: {

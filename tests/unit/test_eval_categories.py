@@ -82,7 +82,8 @@ def _records() -> list[dict[str, Any]]:
 
 def test_by_category_counts_and_rates_by_hand() -> None:
     groups = by_category(_records())
-    assert list(groups) == ["warranty", "unanswerable-near-miss", "all"]
+    assert list(groups) == ["warranty", "unanswerable-near-miss", "all"]  # the format's order
+    assert list(by_category(_records()[::-1])) == list(groups)
     warranty = groups["warranty"]
     assert (warranty["cases"], warranty["answerable"], warranty["unanswerable"]) == (3, 3, 0)
     assert warranty["correct"] == pytest.approx(1 / 3, abs=1e-4)
