@@ -143,7 +143,7 @@ def answers(
     from core.errors import InvalidInput
     from eval.config import load_config
     from eval.datasets import detect, load_golden_live, load_golden_set, load_qa
-    from eval.report import answer_rows, write_report
+    from eval.report import answer_rows, category_rows, write_report
     from eval.runner import evaluate_answers
 
     with _errors():
@@ -163,11 +163,15 @@ def answers(
             with _progress() as progress:
                 run = evaluate_answers(loaded, load_config(config), cache=cache, progress=progress)
         report = write_report(run, _out(out, "answers", run["dataset"]))
+    categories = category_rows(run)
     if as_json:
-        print(json.dumps(run["metrics"], indent=2))
+        extra = {"by_category": run["by_category"]} if categories else {}
+        print(json.dumps(run["metrics"] | extra, indent=2))
     else:
         header, rows = answer_rows(run)
         _print_metrics(header, rows)
+        if categories:
+            _print_metrics(*categories)
     for line in run["skipped"]:
         err.print(f"[yellow]not asked:[/] {line}")
     err.print(f"report: {report}")

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Literal
 
 from core.errors import InvalidInput, NotFound
-from eval.golden import ExpectedSource, GoldenCase, load_golden
+from eval.golden import UNCATEGORISED, ExpectedSource, GoldenCase, load_golden
 
 Kind = Literal["beir", "qa-passages", "qa-articles", "golden"]
 
@@ -70,6 +70,8 @@ class AnswerCase:
     answers: tuple[str, ...] = ()  # gold answers; empty: only sources are checked
     sources: tuple[ExpectedSource, ...] = ()
     collection: str | None = None  # a golden case's collection, for asking a live Sourcebook
+    facts: tuple[str, ...] = ()  # a golden case's expected facts: all must be in a correct answer
+    category: str = UNCATEGORISED
 
 
 @dataclass(frozen=True)
@@ -229,5 +231,12 @@ def _as_answer_case(case: GoldenCase) -> AnswerCase | None:
         return None
     answers = (case.expected_answer,) if case.expected_answer else ()
     return AnswerCase(
-        case.id, case.question, case.answerable, answers, case.expected_sources, case.collection
+        case.id,
+        case.question,
+        case.answerable,
+        answers,
+        case.expected_sources,
+        case.collection,
+        case.facts,
+        case.category,
     )

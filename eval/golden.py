@@ -2,9 +2,13 @@
 
     {"id": str, "collection": str, "question": str|null,
      "template": {"id", "version", "values"}|null, "answerable": bool,
-     "expected_answer": str|null,
+     "expected_answer": str|null, "expected_facts": [str],
      "expected_sources": [{"source_name": str, "document_id": str|null, "pages": [int]}],
-     "origin": "manual"|"review", "notes": str|null}
+     "origin": "manual"|"review", "notes": str|null, "category": str}
+
+``expected_facts`` are the strings a correct answer must all contain (normalised); when a case
+gives none, its ``expected_answer`` is the one fact. ``category`` says what kind of support work
+a case stands for (``CATEGORIES``), so a report can say where answering is weak.
 
 Written by hand (``eval/golden/``) or by promoting a reviewed answer from the Review queue
 (``origin: "review"``). A case asks either a free question or a template with values.
@@ -21,6 +25,17 @@ from typing import Any, Literal
 from core.errors import InvalidInput
 
 Origin = Literal["manual", "review"]
+CATEGORIES = (
+    "error-code",
+    "how-to",
+    "policy",
+    "comparison",
+    "spec",
+    "firmware",
+    "warranty",
+    "unanswerable-near-miss",
+)
+UNCATEGORISED = "uncategorised"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +63,15 @@ class GoldenCase:
     expected_sources: tuple[ExpectedSource, ...] = ()
     origin: Origin = "manual"
     notes: str | None = None
+    expected_facts: tuple[str, ...] = ()
+    category: str = UNCATEGORISED
+
+    @property
+    def facts(self) -> tuple[str, ...]:
+        """What a correct answer must contain: the listed facts, else the expected answer."""
+        if self.expected_facts:
+            return self.expected_facts
+        return (self.expected_answer,) if self.expected_answer else ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,6 +93,8 @@ class GoldenCase:
             ],
             "origin": self.origin,
             "notes": self.notes,
+            "expected_facts": list(self.expected_facts),
+            "category": self.category,
         }
 
 
@@ -116,6 +142,14 @@ def parse_case(data: Mapping[str, Any], *, where: str = "case") -> GoldenCase:
     need(not (data["answerable"] is False and expected), "an unanswerable case has no 'expected_answer'")
     origin = data.get("origin", "manual")
     need(origin in ("manual", "review"), "'origin' must be 'manual' or 'review'")
+    facts = data.get("expected_facts") or []
+    need(
+        isinstance(facts, list) and all(isinstance(f, str) and f.strip() for f in facts),
+        "'expected_facts' must be a list of non-empty strings",
+    )
+    need(not (data["answerable"] is False and facts), "an unanswerable case has no 'expected_facts'")
+    category = data.get("category") or UNCATEGORISED
+    need(isinstance(category, str), "'category' must be a string (for example one of CATEGORIES)")
     return GoldenCase(
         id=data["id"],
         collection=data["collection"],
@@ -126,6 +160,8 @@ def parse_case(data: Mapping[str, Any], *, where: str = "case") -> GoldenCase:
         expected_sources=tuple(sources),
         origin=origin,
         notes=data.get("notes"),
+        expected_facts=tuple(facts),
+        category=category,
     )
 
 

@@ -42,6 +42,27 @@ def answer_rows(run: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     return ["metric", "value"], [[k, v] for k, v in metrics.items()]
 
 
+CATEGORY_COLUMNS = (
+    "cases",
+    "answerable",
+    "unanswerable",
+    "correct",
+    "false_refusals",
+    "unanswerable_refused",
+    "citation_verbatim",
+)
+
+
+def category_rows(run: dict[str, Any]) -> tuple[list[str], list[list[Any]]] | None:
+    """The by-category table of an answer run; None when its cases carry no categories (QA
+    sets, or a run made before categories existed)."""
+    groups = run.get("by_category") or {}
+    if not set(groups) - {"all", "uncategorised"}:
+        return None
+    rows = [[name, *(g.get(k) for k in CATEGORY_COLUMNS)] for name, g in groups.items()]
+    return ["category", *CATEGORY_COLUMNS], rows
+
+
 def write_report(run: dict[str, Any], out: Path) -> Path:
     """run.json, report.md and PNG plots in ``out``; returns the Markdown file."""
     out.mkdir(parents=True, exist_ok=True)
@@ -59,22 +80,36 @@ def write_report(run: dict[str, Any], out: Path) -> Path:
     else:
         header, rows = answer_rows(run)
         parts += [f"Refusal threshold {run['threshold']}.", "", table(header, rows), ""]
+        categories = category_rows(run)
+        if categories:
+            parts += [
+                "## By category",
+                "",
+                "correct: share of answerable cases answered (not refused) with every expected fact; "
+                "false_refusals: share of answerable cases refused; unanswerable_refused: share of "
+                "unanswerable cases refused; citation_verbatim: share of citations whose quote is "
+                "verbatim text of the cited passage.",
+                "",
+                table(*categories),
+                "",
+            ]
         if run.get("skipped"):
             parts += ["Not asked:", ""] + [f"- {s}" for s in run["skipped"]] + [""]
         worst = [
             (cid, r)
             for cid, r in run["per_case"].items()
-            if (r["answerable"] and (r["refused"] or r["gold_cited"] == 0.0))
+            if (r["answerable"] and (r["refused"] or r["gold_cited"] == 0.0 or r.get("correct") == 0.0))
             or (not r["answerable"] and not r["refused"])
         ]
         if worst:
             parts += ["## Cases it got wrong (first 15)", ""]
             parts.append(
                 table(
-                    ["case", "question", "answerable", "refused", "answer"],
+                    ["case", "category", "question", "answerable", "refused", "answer"],
                     [
                         [
                             cid,
+                            r.get("category", ""),
                             r["question"][:80],
                             r["answerable"],
                             r["refused"],

@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from core.domain import Answer, Passage
+from core.domain import Answer, Citation, Passage
 from core.protocols import Embedder, SearchFilter, SearchRequest, VectorStore
 from eval import metrics as M
 from eval.config import AnswerConfig, EvalConfig, SystemConfig
 from eval.datasets import AnswerCase, AnswerSet, RetrievalSet
-from eval.golden import ExpectedSource
+from eval.golden import CATEGORIES, UNCATEGORISED, ExpectedSource
 from eval.index import open_index
 
 if TYPE_CHECKING:
@@ -165,12 +165,27 @@ def _matches(document_id: str, title: str, pages: Sequence[int], source: Expecte
     return same and (not source.pages or bool(set(pages) & set(source.pages)))
 
 
+def facts_found(text: str, facts: Sequence[str]) -> list[bool]:
+    """Whether each expected fact occurs in the answer, both normalised (case, punctuation,
+    articles, spacing), on word boundaries."""
+    return [M.contains_answer(text, [fact]) == 1.0 for fact in facts]
+
+
+def verbatim(citation: Citation, passages: Sequence[Passage]) -> bool:
+    """Whether a citation's quote is, character for character, text of a passage of the cited
+    document that the answer was given."""
+    return bool(citation.quote) and any(
+        p.document_id == citation.document_id and citation.quote in p.text for p in passages
+    )
+
+
 def case_record(case: AnswerCase, answer: Answer, ms: float) -> dict[str, Any]:
     """What one answer scored; None where a figure does not apply to the case."""
     answered = not answer.refused
     golds = [a for a in case.answers if a]
     record: dict[str, Any] = {
         "question": case.question,
+        "category": case.category,
         "answerable": case.answerable,
         "refused": answer.refused,
         "answer": answer.text,
@@ -184,7 +199,14 @@ def case_record(case: AnswerCase, answer: Answer, ms: float) -> dict[str, Any]:
         "gold_cited": None,
         "citations_on_gold": None,
         "supported": None,
+        "correct": None,
+        "facts_found": None,
+        "verbatim": None,
     }
+    if case.answerable and case.facts:
+        found = facts_found(answer.text, case.facts) if answered else [False] * len(case.facts)
+        record["facts_found"] = [sum(found), len(found)]
+        record["correct"] = float(answered and all(found))
     if case.answerable and golds:
         record["f1"] = M.token_f1(answer.text, golds) if answered else 0.0
         record["em"] = M.exact_match(answer.text, golds) if answered else 0.0
@@ -200,17 +222,20 @@ def case_record(case: AnswerCase, answer: Answer, ms: float) -> dict[str, Any]:
     if answered:
         pairs = cited_sentences(answer)
         record["supported"] = [sum(M.supported(s, q) for s, q in pairs), len(pairs)]
+        if answer.citations and answer.passages:
+            exact = [verbatim(c, answer.passages) for c in answer.citations]
+            record["verbatim"] = [sum(exact), len(exact)]
     return record
 
 
 def _ratio(records: Sequence[dict[str, Any]], key: str) -> float | None:
-    pairs = [r[key] for r in records if r[key] is not None]
+    pairs = [r[key] for r in records if r.get(key) is not None]
     total = sum(p[1] for p in pairs)
     return round(sum(p[0] for p in pairs) / total, 4) if total else None
 
 
 def _share(records: Sequence[dict[str, Any]], key: str) -> float | None:
-    values = [r[key] for r in records if r[key] is not None]
+    values = [r[key] for r in records if r.get(key) is not None]
     return round(M.mean(values), 4) if values else None
 
 
@@ -228,7 +253,40 @@ def aggregate_answers(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "citation_support": _ratio(records, "supported"),
         "refusal_precision": round(precision, 4),
         "refusal_recall": round(recall, 4),
+        "correct": _share(records, "correct"),
+        "false_refusals": _rate([r["refused"] for r in records if r["answerable"]]),
+        "citation_verbatim": _ratio(records, "verbatim"),
     } | M.latency_summary([r["ms"] for r in records])
+
+
+def _rate(flags: Sequence[bool]) -> float | None:
+    return round(sum(flags) / len(flags), 4) if flags else None
+
+
+def by_category(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per category of case (the golden format's categories in their order, then any others)
+    and ``all``: how many cases, the share of answerable ones answered correctly (not refused,
+    every expected fact in the answer), refused although answerable, unanswerable ones refused,
+    and citations quoted verbatim."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        found.setdefault(r.get("category") or UNCATEGORISED, []).append(r)
+    order = [c for c in CATEGORIES if c in found] + [c for c in found if c not in CATEGORIES]
+    groups = {name: found[name] for name in order}
+    if records:
+        groups["all"] = list(records)
+    return {
+        name: {
+            "cases": len(rs),
+            "answerable": sum(r["answerable"] for r in rs),
+            "unanswerable": sum(not r["answerable"] for r in rs),
+            "correct": _share(rs, "correct"),
+            "false_refusals": _rate([r["refused"] for r in rs if r["answerable"]]),
+            "unanswerable_refused": _rate([r["refused"] for r in rs if not r["answerable"]]),
+            "citation_verbatim": _ratio(rs, "verbatim"),
+        }
+        for name, rs in groups.items()
+    }
 
 
 def run_answers(
@@ -268,6 +326,7 @@ def _answer_all(dataset: AnswerSet, ask: Callable[[AnswerCase], Answer], tick: T
     return {
         "skipped": list(dataset.skipped),
         "metrics": aggregate_answers(list(records.values())),
+        "by_category": by_category(list(records.values())),
         "per_case": records,
     }
 

@@ -18,7 +18,75 @@ from retrieval.extractive import REFUSAL
 from retrieval.prompts import Prompt, get_prompt
 from retrieval.sentences import Span, content_words, split_sentences
 
-_MARKER = re.compile(r"\s*\[(\d+)\]")
+# One marker as models write them: [1], [1, 2], [1,2;3], [1-3]; a group is markers side by side
+# ("[1][2]", "[1], [2]"). A list line holds only a group, perhaps after "Sources:".
+_ONE = r"\[\s*\d+(?:\s*[-\u2013,;]\s*\d+)*\s*\]"
+_GROUP = re.compile(rf"\s*{_ONE}(?:[ \t,;]*{_ONE})*")
+_LIST_LINE = re.compile(
+    rf"^[ \t]*(?:(?:sources?|references?|citations?)[ \t]*:?[ \t]*)?{_ONE}(?:[ \t,;]*{_ONE})*[ \t.]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_NUMBER_OR_RANGE = re.compile(r"(\d+)(?:\s*[-\u2013]\s*(\d+))?")
+_MAX_RANGE = 20  # "[1-3]" is three markers; a wider "range" is a typo, not a citation list
+_BETWEEN = re.compile(r"[\s.!?:;,)\]\"'\u201d]*")  # what may stand between a sentence and its markers
+
+
+def _numbers(group: str) -> list[int]:
+    numbers: list[int] = []
+    for first, last in _NUMBER_OR_RANGE.findall(group):
+        low, high = int(first), int(last or first)
+        numbers += range(low, high + 1) if 0 <= high - low <= _MAX_RANGE else [low, int(last)]
+    return list(dict.fromkeys(numbers))
+
+
+def cited_sentences(text: str) -> list[tuple[str, list[int]]]:
+    """The sentences of a model's answer with the markers each cites.
+
+    Models place markers in several ways, and a marker is never a sentence of its own: before or
+    after the full stop ("... Restart [1]." or "... Restart. [1]"), several together ("[1][2]",
+    "[1, 2]"), at the end of a paragraph for all of its sentences, or in a trailing list ("Sources:
+    [1], [2]") for every sentence that cites nothing itself. Markers are taken out before the
+    text is split into sentences, then given back to the sentence they follow."""
+    shared = [n for line in _LIST_LINE.finditer(text) for n in _numbers(line.group())]
+    text = _LIST_LINE.sub("", text)
+    plain: list[str] = []
+    groups: list[tuple[int, list[int], bool]] = []  # (offset in the plain text, markers, ends a paragraph)
+    last = 0
+    for match in _GROUP.finditer(text):
+        plain.append(text[last : match.start()])
+        offset = sum(map(len, plain))
+        rest = text[match.end() :].lstrip(" \t.!?")
+        ends_paragraph = not rest.strip() or rest.startswith(("\n", "\r"))
+        groups.append((offset, _numbers(match.group()), ends_paragraph))
+        last = match.end()
+    plain.append(text[last:])
+    joined = "".join(plain)
+    spans = split_sentences(joined)
+    markers: list[list[int]] = [[] for _ in spans]
+    for offset, numbers, ends_paragraph in groups:
+        before = [i for i, s in enumerate(spans) if s.start < offset]
+        if not before and spans and not joined[:offset].strip():
+            before = [0]  # markers that open the answer belong to its first sentence
+        if not before:
+            continue
+        owner = before[-1]
+        if offset > spans[owner].end and not _BETWEEN.fullmatch(joined[spans[owner].end : offset]):
+            continue  # follows text that is no sentence of the answer (too short to be one)
+        markers[owner] += numbers
+        if ends_paragraph:
+            start = joined.rfind("\n", 0, spans[owner].start) + 1
+            for i in range(owner - 1, -1, -1):
+                if spans[i].start < start:
+                    break
+                if not markers[i]:
+                    markers[i] += numbers
+    for numbers in markers:
+        if not numbers:
+            numbers += shared
+    return [
+        (" ".join(span.text.split()), list(dict.fromkeys(numbers)))
+        for span, numbers in zip(spans, markers, strict=True)
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +111,7 @@ class CitationChecker:
     def check(self, text: str, passages: Sequence[Passage]) -> tuple[list[CheckedSentence], list[str]]:
         kept: list[CheckedSentence] = []
         dropped: list[str] = []
-        for span in split_sentences(text):
-            markers = [int(m) for m in _MARKER.findall(span.text)]
-            plain = " ".join(_MARKER.sub("", span.text).split())
+        for plain, markers in cited_sentences(text):
             if not markers:
                 dropped.append(f"no citation: {plain!r}")
                 continue
@@ -78,7 +144,9 @@ class CitationChecker:
 class OpenAICompatibleGenerator:
     """Passages go to the model as quoted data (prompt ``answer@2``); an answer none of whose
     sentences survives the citation check falls back to ``fallback`` (the extractive generator),
-    so a model that was steered or wandered off never reaches the agent unchecked."""
+    so a model that was steered or wandered off never reaches the agent unchecked. An endpoint
+    that fails or does not answer in time falls back too, saying why in the answer's notes;
+    with no fallback it raises ``BackendUnavailable``."""
 
     def __init__(
         self,
@@ -98,6 +166,7 @@ class OpenAICompatibleGenerator:
         self.prompt = prompt or get_prompt("answer")
         self.fallback = fallback
         self.name = f"openai-compatible:{model}"
+        self.timeout_s = timeout_s
         self._client = OpenAI(base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=1)
 
     def _messages(self, question: str, passages: Sequence[Passage]) -> list[ChatCompletionMessageParam]:
@@ -107,13 +176,23 @@ class OpenAICompatibleGenerator:
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
         if not passages:
             return Answer(question, REFUSAL, refused=True, refusal_reason="no passage matches the question")
-        text = "".join(self.stream(question, passages))
+        try:
+            text = "".join(self.stream(question, passages))
+        except BackendUnavailable as exc:
+            if self.fallback is None:
+                raise
+            extractive = self.fallback.answer(question, passages)
+            return replace(extractive, notes=(*extractive.notes, f"{exc.reason}: quoted instead"))
         return self.checked(question, text, passages)
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
-        """The model's raw text as it arrives; ``checked`` turns the whole of it into an Answer."""
+        """The model's raw text as it arrives; ``checked`` turns the whole of it into an Answer.
+        An endpoint that fails, does not answer in time or breaks off mid-answer raises
+        ``BackendUnavailable`` saying which."""
+        import httpx
         import openai
 
+        arrived = False
         try:
             chunks = self._client.chat.completions.create(
                 model=self.model,
@@ -122,10 +201,26 @@ class OpenAICompatibleGenerator:
                 stream=True,
             )
             for chunk in chunks:
+                arrived = True
                 if chunk.choices and chunk.choices[0].delta.content:
                     yield chunk.choices[0].delta.content
+        except (openai.APITimeoutError, httpx.TimeoutException) as exc:
+            said = (
+                f"stopped mid-answer: nothing came for {self.timeout_s:g} s"
+                if arrived
+                else f"did not answer within {self.timeout_s:g} s"
+            )
+            raise BackendUnavailable(f"the language model endpoint {said}") from exc
+        except openai.APIStatusError as exc:
+            raise BackendUnavailable(
+                f"the language model endpoint failed: HTTP {exc.status_code} ({type(exc).__name__})"
+            ) from exc
         except openai.APIError as exc:
             raise BackendUnavailable(f"the language model endpoint failed: {type(exc).__name__}") from exc
+        except httpx.HTTPError as exc:  # the connection broke while the answer streamed
+            raise BackendUnavailable(
+                f"the language model endpoint broke off its answer: {type(exc).__name__}"
+            ) from exc
 
     def checked(self, question: str, text: str, passages: Sequence[Passage]) -> Answer:
         if "NOT IN DOCUMENTS" in text:
