@@ -69,7 +69,7 @@ def ask(
         flags=outcome.flags,
         answer_id=outcome.answer_id,
         template=outcome.template,
-        reviewed=ReviewedOut(by=reviewed.by, at=reviewed.at, verdict=reviewed.verdict) if reviewed else None,
+        reviewed=ReviewedOut.model_validate(reviewed) if reviewed else None,
         latency_ms=outcome.latency_ms,
     )
     if not body.stream:
