@@ -17,14 +17,12 @@ import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 from core.access import Principal
 from core.answer_codec import Reviewed, answer_from_row, answer_to_row
-from core.catalog import Catalog
-from core.catalog.answers import AnswerLog, Override
-from core.catalog.audit import AuditTrail
-from core.domain import Answer, Passage
+from core.catalog.answers import Override
+from core.domain import Answer, Document, Passage
 from core.errors import InvalidInput
 from core.protocols import Generator, Redactor, SearchFilter, SearchMode
 from core.quota import Quotas
@@ -34,6 +32,51 @@ from retrieval.search import Searcher
 from retrieval.templates import AnswerOptions, shape_answer
 
 REVIEWED = "human review"  # the generator an approved answer names in its provenance
+
+
+class Documents(Protocol):
+    """What answering reads of the catalogued documents."""
+
+    def find_document(self, document_id: str) -> Document | None: ...
+
+    def fingerprint(self, collections: Sequence[str] = (), teams: Sequence[str] | None = None) -> str:
+        """Changes whenever a document in these collections is added, changed or deleted."""
+        ...
+
+
+class AnswerLog(Protocol):
+    """Where answers are kept, and the reviewers' approved answers found."""
+
+    def find_override(self, scope_key: str) -> Override | None: ...
+
+    def record(
+        self,
+        *,
+        user: str,
+        teams: Sequence[str],
+        collections: Sequence[str],
+        question: str,
+        scope_key: str,
+        template: tuple[str, int, dict[str, Any]] | None,
+        answer: dict[str, Any],
+        refused: bool,
+        escalate: bool,
+        latency_ms: float,
+        cached: bool,
+        override_id: str | None,
+    ) -> str: ...
+
+
+class Audit(Protocol):
+    def record(
+        self,
+        actor: str,
+        action: str,
+        target: str = "",
+        *,
+        team: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> object: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +132,8 @@ class Answering:
         generator: Generator,
         quotas: Quotas,
         answers: AnswerLog,
-        audit: AuditTrail,
-        catalog: Catalog,
+        audit: Audit,
+        catalog: Documents,
         redactor: Redactor,
         cache: AnswerCache | None = None,
         provenance: tuple[tuple[str, str], ...] = (),
