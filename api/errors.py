@@ -34,6 +34,14 @@ _STATUS: list[tuple[type[E.SourcebookError], int, str]] = [
 ]
 
 
+def status_of(error: type[E.SourcebookError]) -> tuple[int, str]:
+    """The HTTP status and title of an error type: that of its nearest mapped ancestor."""
+    for kind, status, title in _STATUS:
+        if issubclass(error, kind):
+            return status, title
+    return 400, "Bad request"
+
+
 def problem(status: int, title: str, detail: str, **extra: object) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail} | extra
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
@@ -43,17 +51,15 @@ def problem(status: int, title: str, detail: str, **extra: object) -> JSONRespon
 def install(app: FastAPI) -> None:
     @app.exception_handler(E.SourcebookError)
     async def domain_error(_request: Request, exc: E.SourcebookError) -> JSONResponse:
-        for kind, status, title in _STATUS:
-            if isinstance(exc, kind):
-                if isinstance(exc, E.QuotaExceeded):
-                    response = problem(status, title, exc.reason, retry_after_s=exc.retry_after_s)
-                    response.headers["Retry-After"] = str(exc.retry_after_s)
-                    return response
-                if isinstance(exc, E.InvalidFields):
-                    errors = [{"loc": where.split("."), "msg": what} for where, what in exc.problems]
-                    return problem(status, title, exc.reason, errors=errors)
-                return problem(status, title, exc.reason)
-        return problem(400, "Bad request", exc.reason)
+        status, title = status_of(type(exc))
+        if isinstance(exc, E.QuotaExceeded):
+            response = problem(status, title, exc.reason, retry_after_s=exc.retry_after_s)
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+            return response
+        if isinstance(exc, E.InvalidFields):
+            errors = [{"loc": where.split("."), "msg": what} for where, what in exc.problems]
+            return problem(status, title, exc.reason, errors=errors)
+        return problem(status, title, exc.reason)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:

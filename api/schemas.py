@@ -5,11 +5,25 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
+from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from core.domain import Answer, Citation, Document, Passage
+from core.domain import Answer, Document
+
+
+def _value(member: object) -> object:
+    """Domain enums arrive as members; the API speaks their values."""
+    return member.value if isinstance(member, Enum) else member
+
+
+def _mapping(pairs: object) -> object:
+    """Domain values keep mappings as (key, value) pairs, to stay frozen and hashable."""
+    return dict(pairs) if isinstance(pairs, tuple) else pairs
+
+
+EnumValue = Annotated[str, BeforeValidator(_value)]
 
 
 class Filters(BaseModel):
@@ -67,6 +81,8 @@ class AskBody(BaseModel):
 
 
 class PassageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     chunk_id: str
     document_id: str
     collection: str
@@ -78,23 +94,10 @@ class PassageOut(BaseModel):
     char_end: int
     score: float
 
-    @classmethod
-    def of(cls, p: Passage) -> PassageOut:
-        return cls(
-            chunk_id=p.chunk_id,
-            document_id=p.document_id,
-            collection=p.collection,
-            source_name=p.source_name,
-            text=p.text,
-            pages=list(p.pages),
-            section_path=list(p.section_path),
-            char_start=p.char_start,
-            char_end=p.char_end,
-            score=p.score,
-        )
-
 
 class CitationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     marker: int
     document_id: str
     title: str
@@ -104,19 +107,6 @@ class CitationOut(BaseModel):
     char_end: int
     support: float
 
-    @classmethod
-    def of(cls, c: Citation) -> CitationOut:
-        return cls(
-            marker=c.marker,
-            document_id=c.document_id,
-            title=c.title,
-            pages=list(c.pages),
-            quote=c.quote,
-            char_start=c.char_start,
-            char_end=c.char_end,
-            support=c.support,
-        )
-
 
 class TemplateStamp(BaseModel):
     id: str
@@ -124,6 +114,8 @@ class TemplateStamp(BaseModel):
 
 
 class ReviewedOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     by: str
     at: datetime
     verdict: str
@@ -173,12 +165,12 @@ class AnswerOut(BaseModel):
             latency_ms=round(latency_ms, 1),
             question=a.question,
             answer=a.text,
-            citations=[CitationOut.of(c) for c in a.citations],
+            citations=[CitationOut.model_validate(c) for c in a.citations],
             refused=a.refused,
             refusal_reason=a.refusal_reason,
             escalate=a.refused,
             notes=list(a.notes),
-            passages=[PassageOut.of(p) for p in a.passages],
+            passages=[PassageOut.model_validate(p) for p in a.passages],
             provenance=dict(a.provenance),
             cached=cached,
             flags=list(flags),
@@ -191,6 +183,8 @@ class SearchOut(BaseModel):
 
 
 class DocumentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     collection: str
     source_name: str
@@ -198,7 +192,7 @@ class DocumentOut(BaseModel):
     media_type: str
     size: int
     page_count: int | None
-    status: str
+    status: EnumValue
     failure_reason: str | None
     version: int
     tags: list[str]
@@ -206,35 +200,20 @@ class DocumentOut(BaseModel):
     stage: str | None = None
     created_at: datetime | None
     updated_at: datetime | None
-    pii_found: dict[str, int] | None = Field(
+    pii_found: Annotated[dict[str, int] | None, BeforeValidator(_mapping)] = Field(
         None, description="Personal data found, per kind, where the collection screens for it."
     )
 
     @classmethod
     def of(cls, d: Document, progress: float | None = None, stage: str | None = None) -> DocumentOut:
-        return cls(
-            id=d.id,
-            collection=d.collection,
-            source_name=d.source_name,
-            title=d.title,
-            media_type=d.media_type,
-            size=d.size,
-            page_count=d.page_count,
-            status=d.status.value,
-            failure_reason=d.failure_reason,
-            version=d.version,
-            tags=list(d.tags),
-            pii_found=None if d.pii_found is None else dict(d.pii_found),
-            progress=progress,
-            stage=stage,
-            created_at=d.created_at,
-            updated_at=d.updated_at,
-        )
+        return cls.model_validate(d).model_copy(update={"progress": progress, "stage": stage})
 
 
 class UploadResult(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     source_name: str
-    outcome: Literal["queued", "unchanged", "rejected"]
+    outcome: Annotated[Literal["queued", "unchanged", "rejected"], BeforeValidator(_value)]
     document_id: str | None
     job_id: str | None
     reason: str | None
@@ -246,11 +225,13 @@ class UploadOut(BaseModel):
 
 
 class JobOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     collection: str
     source_name: str
     document_id: str | None
-    state: str
+    state: EnumValue
     stage: str
     progress: float
     attempts: int
@@ -297,13 +278,15 @@ class CollectionPatch(BaseModel):
 
 
 class CollectionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     name: str
     team: str
     description: str
     document_count: int
     chunk_count: int
     pii_policy: str = "allow"
-    pii_patterns: dict[str, str] = Field(default_factory=dict)
+    pii_patterns: Annotated[dict[str, str], BeforeValidator(_mapping)] = Field(default_factory=dict)
 
 
 class ReindexOut(BaseModel):

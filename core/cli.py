@@ -299,17 +299,23 @@ def ask(
     collection: CollectionOpt,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Answer a question from a collection, citing document and page for every sentence."""
+    """Answer a question from a collection, citing document and page for every sentence.
+
+    Asked as the operator (an admin), through the same controls as the API: quota, answer log
+    and audit trail.
+    """
     from dataclasses import asdict
 
+    from core.access import Principal, Role
     from core.protocols import SearchFilter
 
     with services() as s:
         s.catalog.collection_team(collection)
-        passages = s.searcher.search(question, SearchFilter(collections=(collection,)), limit=6)
-        answer = s.generator.answer(question, passages)
+        operator = Principal(_operator(), Role.ADMIN, ())
+        outcome = s.answering.ask(operator, question, SearchFilter(collections=(collection,)), passages=6)
+        answer = outcome.answer
         if as_json:
-            print(json.dumps(asdict(answer), indent=2, default=str))
+            print(json.dumps(asdict(answer) | {"answer_id": outcome.answer_id}, indent=2, default=str))
             return
         style = "yellow" if answer.refused else "green"
         console.print(f"[{style}]{answer.text}[/]")

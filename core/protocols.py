@@ -31,6 +31,14 @@ class Embedder(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Query:
+    """A question with its dense vector: embedded once per request, then handed along."""
+
+    text: str
+    vector: Vectors | None = None  # None: not embedded (a sparse-only search)
+
+
+@dataclass(frozen=True, slots=True)
 class SearchFilter:
     """Restricts a search. Applied inside the vector query, never afterwards."""
 
@@ -77,10 +85,16 @@ class VectorStore(Protocol):
 class Reranker(Protocol):
     """Re-orders a search's candidates; returns at most ``limit`` of them, best first."""
 
-    def rerank(self, query: str, passages: Sequence[Passage], limit: int) -> list[Passage]: ...
+    def rerank(self, query: Query, passages: Sequence[Passage], limit: int) -> list[Passage]: ...
 
 
 class Generator(Protocol):
     """Writes an answer from passages; every sentence cites one, or the answer is a refusal."""
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer: ...
+
+
+class Redactor(Protocol):
+    """Replaces personal data in a text; returns the redacted text and what it found."""
+
+    def redact(self, text: str) -> tuple[str, Sequence[object]]: ...

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ingest.executor import LocalPoolExecutor
     from ingest.intake import Intake
     from ingest.rebuild import RebuildReport
+    from retrieval.answering import Answering
     from retrieval.cache import AnswerCache
     from retrieval.search import Searcher
     from workers.executor import CeleryExecutor
@@ -42,9 +43,9 @@ class Services:
 
     @cached_property
     def embedder(self) -> Embedder:
-        from ingest.embed import BatchingEmbedder, create_embedder
+        from ingest.embed import BatchingEmbedder, CachingEmbedder, create_embedder
 
-        return BatchingEmbedder(create_embedder(self.settings.embedder))
+        return CachingEmbedder(BatchingEmbedder(create_embedder(self.settings.embedder)))
 
     @cached_property
     def searcher(self) -> Searcher:
@@ -196,6 +197,25 @@ class Services:
         from core.catalog.answers import AnswerLog
 
         return AnswerLog(self.catalog)
+
+    @cached_property
+    def answering(self) -> Answering:
+        """The answering use case every door (API, CLI, eval) asks through."""
+        from ingest.pii import PiiDetector
+        from retrieval.answering import Answering
+
+        return Answering(
+            searcher=self.searcher,
+            generator=self.generator,
+            quotas=self.quotas,
+            answers=self.answers,
+            audit=self.audit,
+            catalog=self.catalog,
+            redactor=PiiDetector(),
+            cache=self.answer_cache,
+            provenance=self.provenance,
+            max_question_chars=self.settings.max_question_chars,
+        )
 
     def delete_document(self, document_id: str) -> None:
         """Remove a document everywhere: vectors, chunks, row and (if unshared) its original."""

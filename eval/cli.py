@@ -194,8 +194,8 @@ def _answer_live(dataset: Any) -> dict[str, Any]:
 
 def _golden_corpus(path: Path) -> Path:
     """samples/<collection> for a golden set about one of the sample collections."""
+    from core.golden import load_golden
     from eval.gate import ROOT
-    from eval.golden import load_golden
 
     names = {c.collection for c in load_golden(path)}
     candidates = [ROOT / "samples" / name for name in names]

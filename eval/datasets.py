@@ -9,7 +9,7 @@ Every loader returns a corpus (what to index) and the cases to run against it:
   ``gold_passage_id``, as qa-xquad) or with whole articles (``articles_text/*.txt`` +
   ``<split>/questions.jsonl`` with ``doc_id`` and ``answerable``, as qa-cmu-wikipedia-s10): an
   :class:`AnswerSet`.
-- A golden-set file (``*.jsonl``, see :mod:`eval.golden`) with the folder of documents it is about:
+- A golden-set file (``*.jsonl``, see :mod:`core.golden`) with the folder of documents it is about:
   an :class:`AnswerSet` whose corpus is ingested by the product's own pipeline.
 """
 
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Literal
 
 from core.errors import InvalidInput, NotFound
-from eval.golden import UNCATEGORISED, ExpectedSource, GoldenCase, load_golden
+from core.golden import UNCATEGORISED, ExpectedSource, GoldenCase, load_golden
 
 Kind = Literal["beir", "qa-passages", "qa-articles", "golden"]
 

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from core.domain import Answer, Citation, Passage
+from core.golden import CATEGORIES, UNCATEGORISED, ExpectedSource
 from core.protocols import Embedder, SearchFilter, SearchRequest, VectorStore
 from eval import metrics as M
 from eval.config import AnswerConfig, EvalConfig, SystemConfig
 from eval.datasets import AnswerCase, AnswerSet, RetrievalSet
-from eval.golden import CATEGORIES, UNCATEGORISED, ExpectedSource
 from eval.index import open_index
 
 if TYPE_CHECKING:
@@ -84,13 +84,14 @@ def _searcher(
     system: SystemConfig, store: VectorStore, embedder: Embedder, vectors: dict[str, list[float]]
 ) -> Callable[[str, str], list[Passage]]:
     if system.reranker == "sentence":
+        from ingest.embed import CachingEmbedder
         from retrieval.rerank import SentenceReranker
         from retrieval.search import Searcher
 
         searcher = Searcher(
             store,
             embedder,
-            SentenceReranker(embedder),
+            SentenceReranker(CachingEmbedder(embedder)),
             candidates=system.depth,
             duplicate_threshold=1.01,  # a corpus of abstracts has no repeats to collapse
             fusion=system.fusion,
@@ -298,12 +299,13 @@ def run_answers(
     tick: Tick | None = None,
 ) -> dict[str, Any]:
     """Search, then answer, every case as the product does (``sourcebook ask``)."""
+    from ingest.embed import CachingEmbedder
     from retrieval.extractive import ExtractiveGenerator
     from retrieval.rerank import SentenceReranker
     from retrieval.search import Searcher
 
     options: AnswerConfig = config.answers
-    reranker = SentenceReranker(embedder) if options.reranker == "sentence" else None
+    reranker = SentenceReranker(CachingEmbedder(embedder)) if options.reranker == "sentence" else None
     searcher = Searcher(store, embedder, reranker, fusion=options.fusion)
     generator = ExtractiveGenerator(embedder, threshold=options.threshold)
 
@@ -335,13 +337,12 @@ def evaluate_answers_live(
     dataset: AnswerSet, services: Services, *, progress: Progress | None = None
 ) -> dict[str, Any]:
     """A golden set asked of a running configuration's own collections, searcher and generator
-    (as ``sourcebook ask`` answers): what the product answers now, with whatever generator,
-    reranker and prompt its settings choose."""
+    (the answering use case's search and generation, without quota, cache or answer log): what
+    the product answers now, with whatever generator, reranker and prompt its settings choose."""
 
     def ask(case: AnswerCase) -> Answer:
         scope = SearchFilter(collections=(case.collection,) if case.collection else ())
-        passages = services.searcher.search(case.question, scope, limit=6)
-        return services.generator.answer(case.question, passages)
+        return services.answering.generate(case.question, scope, passages=6)[0]
 
     advance = progress.task(f"answering {dataset.name}", len(dataset.cases)) if progress else None
     run = _header("answers", dataset.name, dataset.split, "", EvalConfig())

@@ -133,7 +133,6 @@ class BatchingEmbedder:
         self._lock = threading.Lock()
         self._pending: list[tuple[list[str], Any]] = []
         self._leader_busy = False
-        self._recent: dict[str, Vectors] = {}
 
     @property
     def name(self) -> str:
@@ -147,17 +146,6 @@ class BatchingEmbedder:
         return self.inner.tokenize(text)
 
     def embed(self, texts: Sequence[str]) -> Vectors:
-        # One question is embedded by the search and again by the answer: remember recent ones.
-        if len(texts) == 1 and texts[0] in self._recent:
-            return self._recent[texts[0]]
-        vectors = self._embed(texts)
-        if len(texts) == 1:
-            self._recent[texts[0]] = vectors
-            if len(self._recent) > 4096:
-                self._recent.pop(next(iter(self._recent)))
-        return vectors
-
-    def _embed(self, texts: Sequence[str]) -> Vectors:
         import threading
         import time
 
@@ -195,3 +183,45 @@ class BatchingEmbedder:
             slot["vectors"] = vectors[start : start + len(texts)]
             start += len(texts)
             slot["done"].set()
+
+
+class CachingEmbedder:
+    """Remembers the vectors of recent texts: the one embedding cache of the query side.
+
+    A question is embedded by the search and again by the answer, and the reranker and the
+    answer embed the sentences of the same passages question after question.
+    """
+
+    def __init__(self, inner: Embedder, *, max_entries: int = 50_000) -> None:
+        import threading
+
+        self.inner = inner
+        self.max_entries = max_entries
+        self._cache: dict[str, Vectors] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    def tokenize(self, text: str) -> list[int]:
+        return self.inner.tokenize(text)
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._lock:
+            known = {t: self._cache[t] for t in texts if t in self._cache}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        if missing:
+            fresh = dict(zip(missing, self.inner.embed(missing), strict=True))
+            known |= fresh
+            with self._lock:
+                self._cache.update(fresh)
+                while len(self._cache) > self.max_entries:
+                    self._cache.pop(next(iter(self._cache)))
+        return np.stack([known[t] for t in texts])

@@ -16,7 +16,7 @@ from typing import BinaryIO, Protocol
 
 from core.catalog import Catalog
 from core.domain import Document, DocumentStatus, JobState
-from core.errors import InvalidInput, NotFound
+from core.errors import IngestFailed, InvalidInput, NotFound, SourcebookError
 from core.settings import Settings
 from ingest.blobs import BlobStore, Oversized, StoredBlob
 from ingest.detect import detect_media_type, safe_source_name
@@ -39,7 +39,11 @@ class Submission:
     outcome: Outcome
     document_id: str | None
     job_id: str | None
-    reason: str | None = None
+    error: SourcebookError | None = None  # why it was rejected, or why it failed before
+
+    @property
+    def reason(self) -> str | None:
+        return self.error.reason if self.error is not None else None
 
 
 class Executor(Protocol):
@@ -78,20 +82,15 @@ class Intake:
         name = safe_source_name(raw_name)
         try:
             blob = self.blobs.put(stream, self.settings.max_upload_bytes)
-            media_type, reason = self._media_type(blob, name)
+            media_type, error = self._media_type(blob, name)
             sha, size = blob.sha256, blob.size
         except Oversized as exc:
-            blob, media_type, reason, sha, size = (
-                None,
-                "application/octet-stream",
-                exc.reason,
-                exc.sha256,
-                exc.size,
-            )
+            blob, media_type, error, sha, size = None, "application/octet-stream", exc, exc.sha256, exc.size
         doc_id = document_id(collection, sha)
         existing = self.catalog.find_document(doc_id)
         if existing is not None and not self._needs_work(existing, retry_failed):
-            return Submission(name, Outcome.UNCHANGED, doc_id, None, existing.failure_reason)
+            failed = IngestFailed(existing.failure_reason) if existing.failure_reason else None
+            return Submission(name, Outcome.UNCHANGED, doc_id, None, failed)
         if existing is None:
             self.catalog.add_document(
                 Document(
@@ -108,11 +107,12 @@ class Intake:
             )
         job_id = self.catalog.create_job(collection, name)
         self.catalog.update_job(job_id, document_id=doc_id, attempts=1)
-        if reason is not None or blob is None:
-            reason = reason or "the file could not be stored"
+        if error is not None or blob is None:
+            error = error or InvalidInput("the file could not be stored")
+            reason = error.reason
             self.catalog.update_document(doc_id, status=DocumentStatus.FAILED, failure_reason=reason)
             self.catalog.update_job(job_id, state=JobState.FAILED, stage="failed", progress=1.0, error=reason)
-            return Submission(name, Outcome.REJECTED, doc_id, job_id, reason)
+            return Submission(name, Outcome.REJECTED, doc_id, job_id, error)
         self.catalog.update_document(doc_id, status=DocumentStatus.QUEUED, failure_reason=None)
         self.executor.submit(self._task(job_id, doc_id, collection, name, media_type, blob.path))
         return Submission(name, Outcome.QUEUED, doc_id, job_id)
@@ -154,9 +154,9 @@ class Intake:
             job_id = self.catalog.create_job(doc.collection, doc.source_name)
             self.catalog.update_job(job_id, document_id=doc.id, attempts=1, stage="re-indexing")
             if not self.blobs.path(doc.sha256).is_file():
-                reason = "the original file is no longer stored; upload it again"
-                self.catalog.update_job(job_id, state=JobState.FAILED, stage="failed", error=reason)
-                queued.append(Submission(doc.source_name, Outcome.REJECTED, doc.id, job_id, reason))
+                missing = NotFound("the original file is no longer stored; upload it again")
+                self.catalog.update_job(job_id, state=JobState.FAILED, stage="failed", error=missing.reason)
+                queued.append(Submission(doc.source_name, Outcome.REJECTED, doc.id, job_id, missing))
                 continue
             self.executor.submit(self.task_for(job_id, doc))
             queued.append(Submission(doc.source_name, Outcome.QUEUED, doc.id, job_id))
@@ -175,11 +175,11 @@ class Intake:
             return retry_failed
         return True  # queued or processing in a run that stopped before finishing it
 
-    def _media_type(self, blob: StoredBlob, name: str) -> tuple[str, str | None]:
+    def _media_type(self, blob: StoredBlob, name: str) -> tuple[str, InvalidInput | None]:
         try:
             return detect_media_type(blob.head, name, blob.path), None
         except InvalidInput as exc:
-            return "application/octet-stream", exc.reason
+            return "application/octet-stream", exc
 
     def _next_version(self, collection: str, name: str) -> int:
         try:

@@ -9,7 +9,6 @@ single node and in Redis in the cluster, where every API replica shares them.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import re
@@ -18,7 +17,8 @@ import time
 from collections import OrderedDict
 from typing import Any, Protocol
 
-from core.domain import Answer, Citation, Passage
+from core.answer_codec import answer_from_dict, answer_to_dict
+from core.domain import Answer
 
 _SPACE = re.compile(r"\s+")
 
@@ -50,24 +50,11 @@ def cache_key(
 
 
 def encode_answer(answer: Answer) -> str:
-    return json.dumps(dataclasses.asdict(answer))
+    return json.dumps(answer_to_dict(answer))
 
 
 def decode_answer(raw: str | bytes) -> Answer:
-    data = json.loads(raw)
-    citations = tuple(Citation(**(c | {"pages": tuple(c["pages"])})) for c in data["citations"])
-    passages = tuple(
-        Passage(**(p | {"pages": tuple(p["pages"]), "section_path": tuple(p["section_path"])}))
-        for p in data["passages"]
-    )
-    provenance = tuple((str(k), str(v)) for k, v in data["provenance"])
-    rebuilt = {
-        "citations": citations,
-        "passages": passages,
-        "notes": tuple(data["notes"]),
-        "provenance": provenance,
-    }
-    return Answer(**(data | rebuilt))
+    return answer_from_dict(json.loads(raw))
 
 
 class CacheBackend(Protocol):

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Literal
 
 from core.domain import Passage
-from core.protocols import Embedder, Reranker, SearchFilter, SearchMode, SearchRequest, VectorStore
+from core.protocols import Embedder, Query, Reranker, SearchFilter, SearchMode, SearchRequest, VectorStore
 
 _WORD = re.compile(r"\w+")
 
@@ -32,19 +31,27 @@ class Searcher:
         self.candidates = candidates
         self.duplicate_threshold = duplicate_threshold
 
+    def embed(self, text: str) -> Query:
+        return Query(text, self.embedder.embed([text])[0])
+
     def search(
         self,
-        query: str,
+        query: str | Query,
         search_filter: SearchFilter,
         *,
         limit: int = 10,
         mode: SearchMode = "hybrid",
         rerank: bool = True,
     ) -> list[Passage]:
-        vector = self.embedder.embed([query])[0].tolist() if mode != "sparse" else None
+        """The best passages for a question; a ``Query`` that carries its vector is not embedded again."""
+        if isinstance(query, str):
+            query = Query(query)
+        if query.vector is None and mode != "sparse":
+            query = self.embed(query.text)
+        vector = query.vector.tolist() if mode != "sparse" and query.vector is not None else None
         pool = max(limit, self.candidates) if (rerank and self.reranker) else limit * 2
         request = SearchRequest(
-            query, vector, pool, mode, search_filter, candidates=max(pool, 100), fusion=self.fusion
+            query.text, vector, pool, mode, search_filter, candidates=max(pool, 100), fusion=self.fusion
         )
         # Equal scores in the order of chunk ids: the engines promise no order for ties (RRF's
         # rank sums tie often), and evaluation runs must be reproducible.
@@ -73,7 +80,3 @@ def _overlap(a: set[str], b: set[str]) -> float:
     if not a or not b:
         return 0.0
     return len(a & b) / min(len(a), len(b))
-
-
-def with_score(passage: Passage, score: float) -> Passage:
-    return replace(passage, score=score)

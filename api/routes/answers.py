@@ -9,11 +9,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from api import answering, scope, templating
+from api import scope, templating
 from api.deps import PrincipalDep, ServicesDep
 from api.schemas import AnswerOut, AskBody, CitationOut, PassageOut, ReviewedOut, SearchBody, SearchOut
 from core.domain import Answer
-from retrieval.answer_shape import answer_sentences
+from retrieval.answering import TemplateUse
+from retrieval.templates import answer_sentences
 
 router = APIRouter(prefix="/v1", tags=["answers"])
 
@@ -22,18 +23,10 @@ router = APIRouter(prefix="/v1", tags=["answers"])
 def search(body: SearchBody, services: ServicesDep, principal: PrincipalDep) -> SearchOut:
     """Hybrid search (dense + BM25 fused in the engine), reranked; filtered to the caller's teams."""
     search_filter = scope.search_filter(services, principal, body.collections, body.filters)
-    answering.admit(services, principal, body.query)
-    passages = services.searcher.search(
-        body.query, search_filter, limit=body.limit, mode=body.mode, rerank=body.rerank
+    passages = services.answering.search(
+        principal, body.query, search_filter, limit=body.limit, mode=body.mode, rerank=body.rerank
     )
-    services.audit.record(
-        principal.user,
-        "search",
-        ",".join(body.collections),
-        team=",".join(principal.teams) or None,
-        detail={"query": answering.redact(body.query), "passages": [p.chunk_id for p in passages]},
-    )
-    return SearchOut(query=body.query, passages=[PassageOut.of(p) for p in passages])
+    return SearchOut(query=body.query, passages=[PassageOut.model_validate(p) for p in passages])
 
 
 _STREAMED: dict[int | str, dict[str, Any]] = {
@@ -61,11 +54,9 @@ def ask(
         template, rendered = templating.rendered(services, principal, ref.id, ref.values, ref.version)
         question, filters = rendered.question, templating.filters_with(body.filters, rendered)
         collections = collections or list(template.collections)
-        use = answering.TemplateUse(template.id, template.version, rendered.values, rendered.answer)
+        use = TemplateUse(template.id, template.version, rendered.values, rendered.answer)
     search_filter = scope.search_filter(services, principal, collections, filters)
-    outcome = answering.ask(
-        services, principal, question, search_filter, passages=body.passages, template=use
-    )
+    outcome = services.answering.ask(principal, question, search_filter, passages=body.passages, template=use)
     metrics = request.app.state.metrics
     if services.answer_cache is not None and outcome.reviewed is None:
         metrics.cache_lookup(outcome.cached)
@@ -78,7 +69,7 @@ def ask(
         flags=outcome.flags,
         answer_id=outcome.answer_id,
         template=outcome.template,
-        reviewed=ReviewedOut(by=reviewed.by, at=reviewed.at, verdict=reviewed.verdict) if reviewed else None,
+        reviewed=ReviewedOut.model_validate(reviewed) if reviewed else None,
         latency_ms=outcome.latency_ms,
     )
     if not body.stream:

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from fastapi import APIRouter, Response
 
 from api import scope
@@ -80,4 +78,4 @@ def reindex_collection(name: str, services: ServicesDep, principal: PrincipalDep
 
 
 def _out(info: CollectionInfo) -> CollectionOut:
-    return CollectionOut(**(asdict(info) | {"pii_patterns": dict(info.pii_patterns)}))
+    return CollectionOut.model_validate(info)

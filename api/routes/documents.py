@@ -11,7 +11,7 @@ from api.deps import PrincipalDep, ServicesDep
 from api.schemas import DocumentOut, UploadOut, UploadResult
 from core.access import Action, Principal, Role
 from core.domain import Document, DocumentStatus
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge, Unsupported
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.services import Services
 from ingest.intake import Outcome
 
@@ -33,20 +33,13 @@ def upload(
     principal.require(Action.UPLOAD, team=info.team)
     if len(files) > MAX_FILES:
         raise InvalidInput(f"at most {MAX_FILES} files per request")
-    results = []
-    for upload_file in files:
-        submission = services.intake.add(
+    submissions = [
+        services.intake.add(
             collection, upload_file.filename or "unnamed", upload_file.file, tags=tuple(tags or ())
         )
-        results.append(
-            UploadResult(
-                source_name=submission.source_name,
-                outcome=submission.outcome.value,
-                document_id=submission.document_id,
-                job_id=submission.job_id,
-                reason=submission.reason,
-            )
-        )
+        for upload_file in files
+    ]
+    results = [UploadResult.model_validate(s) for s in submissions]
     services.audit.record(
         principal.user,
         "upload",
@@ -54,18 +47,10 @@ def upload(
         team=info.team,
         detail={"files": [r.model_dump() for r in results]},
     )
-    if len(results) == 1 and results[0].outcome == Outcome.REJECTED.value:
-        _reject(results[0].reason or "the file was rejected")
+    # A single rejected file is the request's failure: its own error says which kind (413, 415...).
+    if len(submissions) == 1 and submissions[0].outcome is Outcome.REJECTED:
+        raise submissions[0].error or InvalidInput("the file was rejected")
     return UploadOut(collection=collection, results=results)
-
-
-def _reject(reason: str) -> None:
-    """A single rejected file is the request's failure: say which kind, with its status code."""
-    if reason.startswith("exceeds the"):
-        raise TooLarge(reason)
-    if reason.startswith("not a supported document type"):
-        raise Unsupported(reason)
-    raise InvalidInput(reason)
 
 
 def _guard_original(services: Services, principal: Principal, doc: Document) -> None:
@@ -153,13 +138,7 @@ def retry_document(document_id: str, services: ServicesDep, principal: Principal
     services.audit.record(
         principal.user, "retry", doc.collection, team=doc.team, detail={"document_id": doc.id}
     )
-    return UploadResult(
-        source_name=submission.source_name,
-        outcome=submission.outcome.value,
-        document_id=submission.document_id,
-        job_id=submission.job_id,
-        reason=submission.reason,
-    )
+    return UploadResult.model_validate(submission)
 
 
 @router.delete("/{document_id}", status_code=204)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from api.deps import PrincipalDep, ServicesDep
 from core.access import Action
@@ -17,6 +17,8 @@ router = APIRouter(prefix="/v1", tags=["governance"])
 
 
 class VerificationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     ok: bool
     checked: int
     broken_at: int | None
@@ -53,9 +55,7 @@ def verify_audit(services: ServicesDep, principal: PrincipalDep) -> Verification
     """Recompute the hash chain; says where it breaks if an entry was edited or removed."""
     principal.require(Action.READ_AUDIT)
     result = services.audit.verify()
-    return VerificationOut(
-        ok=result.ok, checked=result.checked, broken_at=result.broken_at, reason=result.reason
-    )
+    return VerificationOut.model_validate(result)
 
 
 @router.get("/usage")

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from api.deps import PrincipalDep, ServicesDep
 from core.access import Action, Role
@@ -41,6 +41,8 @@ def me(principal: PrincipalDep) -> MeOut:
 
 
 class TotalsOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     questions: int
     active_users: int
     helpful_rate: float | None
@@ -51,6 +53,8 @@ class TotalsOut(BaseModel):
 
 
 class DayOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     date: date
     questions: int
     active_users: int
@@ -126,34 +130,12 @@ def insights(
     for name, requests in sorted(found.requests_by_user.items()):
         credits = services.quotas.usage("user", name)["credits_used"]
         usage.append({"user": name, "requests": requests, "credits": credits})
-    t = found.totals
     return InsightsOut(
         since=since,
         until=until,
         team=team,
-        totals=TotalsOut(
-            questions=t.questions,
-            active_users=t.active_users,
-            helpful_rate=t.helpful_rate,
-            refusal_rate=t.refusal_rate,
-            escalation_rate=t.escalation_rate,
-            p50_ms=t.p50_ms,
-            p95_ms=t.p95_ms,
-        ),
-        days=[
-            DayOut(
-                date=d.date,
-                questions=d.questions,
-                active_users=d.active_users,
-                helpful=d.helpful,
-                unhelpful=d.unhelpful,
-                refusals=d.refusals,
-                escalations=d.escalations,
-                p50_ms=d.p50_ms,
-                p95_ms=d.p95_ms,
-            )
-            for d in found.days
-        ],
+        totals=TotalsOut.model_validate(found.totals),
+        days=[DayOut.model_validate(d) for d in found.days],
         templates=[
             TemplateUseOut(id=u.id, title=titles[u.id], questions=u.questions, helpful_rate=u.helpful_rate)
             for u in found.templates

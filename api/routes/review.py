@@ -12,10 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api import scope
 from api.deps import PrincipalDep, ServicesDep
-from api.schemas import TemplateStamp
+from api.schemas import CitationOut, TemplateStamp
 from core.access import Action, Principal
+from core.answer_codec import answer_from_row, answer_to_row
 from core.catalog.answers import AnswerRecord, ReviewItem
+from core.domain import Answer, Citation
 from core.errors import Conflict, InvalidFields, NotFound
+from core.golden import ExpectedSource, GoldenCase, TemplateRef
 from core.services import Services
 
 router = APIRouter(prefix="/v1", tags=["review"])
@@ -74,7 +77,7 @@ class ReviewItemOut(BaseModel):
     answer_id: str
     question: str
     answer: str
-    citations: list[dict[str, Any]]
+    citations: list[CitationOut]
     refused: bool
     collections: list[str]
     template: TemplateStamp | None
@@ -97,12 +100,13 @@ class ReviewItemOut(BaseModel):
     def of(cls, item: ReviewItem) -> ReviewItemOut:
         f, a = item.feedback, item.answer
         stamp = TemplateStamp(id=a.template_id, version=a.template_version or 1) if a.template_id else None
+        answer = answer_from_row(a.answer, a.question)
         return cls(
             id=f.id,
             answer_id=a.id,
             question=a.question,
-            answer=str(a.answer.get("text", "")),
-            citations=list(a.answer.get("citations", [])),
+            answer=answer.text,
+            citations=[CitationOut.model_validate(c) for c in answer.citations],
             refused=a.refused,
             collections=list(a.collections),
             template=stamp,
@@ -205,33 +209,25 @@ def _override(
     services: Services, item: ReviewItem, correct: str | None, sources: list[SourceRef]
 ) -> dict[str, Any]:
     """The answer to serve: the correction with its sources as citations, or the original."""
-    original = item.answer.answer
+    original = answer_from_row(item.answer.answer, item.answer.question)
     if correct is None:
-        return {
-            "text": original.get("text", ""),
-            "citations": original.get("citations", []),
-            "refused": item.answer.refused,
-            "refusal_reason": original.get("refusal_reason"),
-        }
+        served = Answer(
+            original.question,
+            original.text,
+            original.citations,
+            refused=item.answer.refused,
+            refusal_reason=original.refusal_reason,
+        )
+        return answer_to_row(served)
     citations = []
     for marker, source in enumerate(sources, start=1):
         document = services.catalog.get_document(source.document_id)
-        citations.append(
-            {
-                "marker": marker,
-                "document_id": document.id,
-                "title": document.title or document.source_name,
-                "pages": list(source.pages),
-                "quote": "",
-                "char_start": 0,
-                "char_end": 0,
-                "support": 1.0,
-            }
-        )
+        title = document.title or document.source_name
+        citations.append(Citation(marker, document.id, title, tuple(source.pages), "", 0, 0, 1.0))
     text = correct
     if citations and not _MARKER.search(text):
-        text = f"{text} " + " ".join(f"[{c['marker']}]" for c in citations)
-    return {"text": text, "citations": citations, "refused": False, "refusal_reason": None}
+        text = f"{text} " + " ".join(f"[{c.marker}]" for c in citations)
+    return answer_to_row(Answer(item.answer.question, text, tuple(citations)))
 
 
 @router.post("/review/{item_id}/promote")
@@ -242,26 +238,27 @@ def promote(item_id: str, body: PromoteBody, services: ServicesDep, principal: P
     if body.collection is not None:
         scope.collection(services, principal, body.collection)
     case = golden_case(services, item, body.collection)
-    case_id = services.answers.promote(item_id, body.golden_set, case, principal.user)
+    case_id = services.answers.promote(item_id, body.golden_set, case.to_json(), principal.user)
     return PromotedOut(case_id=case_id, golden_set=body.golden_set)
 
 
-def golden_case(services: Services, item: ReviewItem, collection: str | None = None) -> dict[str, Any]:
+def golden_case(services: Services, item: ReviewItem, collection: str | None = None) -> GoldenCase:
     f, a = item.feedback, item.answer
     if f.state != "closed" or f.verdict is None:
         raise Conflict("review this item (right or wrong) before promoting it")
     if f.verdict == "wrong" and not f.correct_answer:
         raise Conflict("an answer marked wrong needs the correct answer before it becomes a golden case")
+    answer = answer_from_row(a.answer, a.question)
     if f.correct_answer:
         answerable, expected = True, _MARKER.sub("", f.correct_answer).strip()
     elif a.refused:
         answerable, expected = False, None
     else:
-        answerable, expected = True, _MARKER.sub("", str(a.answer.get("text", ""))).strip()
+        answerable, expected = True, _MARKER.sub("", answer.text).strip()
     refs = (
         [(s["document_id"], s.get("pages", []), None) for s in f.correct_sources]
         if f.correct_sources
-        else [(c["document_id"], c.get("pages", []), c.get("title")) for c in a.answer.get("citations", [])]
+        else [(c.document_id, c.pages, c.title) for c in answer.citations]
     )
     sources, collections = [], []
     for document_id, pages, title in refs if answerable else []:
@@ -269,7 +266,7 @@ def golden_case(services: Services, item: ReviewItem, collection: str | None = N
         if document is not None:
             collections.append(document.collection)
         name = document.source_name if document is not None else (title or document_id)
-        sources.append({"source_name": name, "document_id": document_id, "pages": sorted(set(pages))})
+        sources.append(ExpectedSource(name, document_id, tuple(sorted(set(pages)))))
     collection = collection or (a.collections[0] if a.collections else None) or next(iter(collections), None)
     if collection is None:
         raise Conflict(
@@ -281,19 +278,17 @@ def golden_case(services: Services, item: ReviewItem, collection: str | None = N
         notes += f"; reported as {f.reason}"
     if notes and f.comment:
         notes += f"; {f.comment}"
-    return {
-        "id": f"review-{f.id[:12]}",
-        "collection": collection,
-        "question": a.question,
-        "template": {"id": a.template_id, "version": a.template_version, "values": a.values or {}}
-        if a.template_id
-        else None,
-        "answerable": answerable,
-        "expected_answer": expected,
-        "expected_sources": sources,
-        "origin": "review",
-        "notes": notes,
-    }
+    return GoldenCase(
+        id=f"review-{f.id[:12]}",
+        collection=collection,
+        question=a.question,
+        answerable=answerable,
+        template=TemplateRef(a.template_id, a.template_version, a.values or {}) if a.template_id else None,
+        expected_answer=expected,
+        expected_sources=tuple(sources),
+        origin="review",
+        notes=notes,
+    )
 
 
 @router.get("/golden")

@@ -46,14 +46,4 @@ def get_job(job_id: str, services: ServicesDep, principal: PrincipalDep) -> JobO
         scope.collection(services, principal, job.collection)
     except NotFound:
         raise NotFound(f"no job with id {job_id!r}") from None
-    return JobOut(
-        id=job.id,
-        collection=job.collection,
-        source_name=job.source_name,
-        document_id=job.document_id,
-        state=job.state.value,
-        stage=job.stage,
-        progress=job.progress,
-        attempts=job.attempts,
-        error=job.error,
-    )
+    return JobOut.model_validate(job)

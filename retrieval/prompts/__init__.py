@@ -67,7 +67,3 @@ def get_prompt(prompt_id: str = "answer", version: int | None = None) -> Prompt:
     if version not in versions:
         raise NotFound(f"prompt {prompt_id!r} has no version {version} (it has {sorted(versions)})")
     return versions[version]
-
-
-def prompt_versions(prompt_id: str = "answer") -> list[Prompt]:
-    return [p for _, p in sorted(_versions(prompt_id).items())]

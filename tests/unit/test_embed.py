@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pytest
 
-from ingest.embed import HashingEmbedder, MiniLMEmbedder, create_embedder
+from core.protocols import Vectors
+from ingest.embed import CachingEmbedder, HashingEmbedder, MiniLMEmbedder, create_embedder
 
 
 def test_vectors_are_deterministic_across_instances() -> None:
@@ -57,3 +60,32 @@ def test_create_embedder() -> None:
     assert isinstance(create_embedder("minilm"), MiniLMEmbedder)  # constructing loads nothing
     with pytest.raises(ValueError, match="unknown embedder 'bert'"):
         create_embedder("bert")
+
+
+class _Counting:
+    """A hashing embedder that counts the texts it is asked to embed."""
+
+    def __init__(self) -> None:
+        self.inner = HashingEmbedder()
+        self.name, self.dimension, self.seen = "counting", self.inner.dimension, []
+
+    def tokenize(self, text: str) -> list[int]:
+        return self.inner.tokenize(text)
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        self.seen += list(texts)
+        return self.inner.embed(texts)
+
+
+def test_the_caching_embedder_embeds_each_text_once_and_keeps_the_order() -> None:
+    counting = _Counting()
+    cached = CachingEmbedder(counting, max_entries=3)
+    first = cached.embed(["a question", "a sentence", "a question"])
+    again = cached.embed(["a sentence", "a question"])
+    assert counting.seen == ["a question", "a sentence"]
+    assert np.array_equal(first[0], first[2]) and np.array_equal(again, first[[1, 0]])
+    assert np.array_equal(first, HashingEmbedder().embed(["a question", "a sentence", "a question"]))
+    cached.embed(["b", "c"])  # past max_entries: the oldest is forgotten
+    cached.embed(["a question"])
+    assert counting.seen[-1] == "a question"
+    assert cached.embed([]).shape == (0, counting.dimension)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from core.errors import InvalidInput, NotFound
+from core.golden import load_golden, parse_case
 from eval.config import load_config, parse_config
 from eval.datasets import detect, load_beir, load_golden_set, load_qa
-from eval.golden import dump_golden, load_golden, parse_case
 from tests.conftest import ROOT
 
 
@@ -106,7 +106,8 @@ def test_the_committed_golden_set_parses_and_covers_both_kinds() -> None:
             assert (ROOT / "samples" / "acme-support" / c.expected_sources[0].source_name).exists(), c.id
         else:
             assert c.expected_answer is None and c.expected_sources == ()
-    assert dump_golden(cases) == (ROOT / "eval" / "golden" / "acme-support.jsonl").read_text()
+    canonical = "".join(json.dumps(c.to_json(), ensure_ascii=False) + "\n" for c in cases)
+    assert canonical == (ROOT / "eval" / "golden" / "acme-support.jsonl").read_text()
 
 
 def test_golden_loader_accepts_review_cases_and_skips_templates(tmp_path: Path) -> None:

@@ -12,12 +12,12 @@ import pytest
 
 from core.domain import Answer, Citation, Passage
 from core.errors import InvalidInput
+from core.golden import ExpectedSource
 from core.protocols import SearchFilter, SearchRequest
 from eval.compare import compare_runs, paired_bootstrap
 from eval.config import EvalConfig, SystemConfig
 from eval.datasets import AnswerCase, AnswerSet, load_beir
 from eval.gate import judge, updated_baseline
-from eval.golden import ExpectedSource
 from eval.index import IndexRecipe
 from eval.runner import (
     aggregate_answers,

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from eval.golden import CATEGORIES, GoldenCase, load_golden
+from core.golden import CATEGORIES, GoldenCase, load_golden
 from retrieval.templates import render, shipped
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from core.domain import Passage
+from core.protocols import SearchFilter, SearchRequest, Vectors
 from ingest.embed import HashingEmbedder
 from retrieval.rerank import SentenceReranker
+from retrieval.search import Searcher
 
 
 def passage(doc: str, text: str, score: float) -> Passage:
@@ -34,3 +38,31 @@ def test_limit_depth_and_empty_input() -> None:
     assert len(ranked) == 4
     assert [p.document_id for p in ranked[2:]] == ["2", "3"]  # beyond the depth the order stays
     assert reranker.rerank("anything", [], limit=3) == []
+
+
+class _Store:
+    """Answers every search with the same passages (the store is not what is tested here)."""
+
+    def __init__(self, passages: list[Passage]) -> None:
+        self.passages = passages
+
+    def search(self, request: SearchRequest) -> list[Passage]:
+        return list(self.passages)
+
+
+class _Counting(HashingEmbedder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        self.texts += list(texts)
+        return super().embed(texts)
+
+
+def test_the_question_is_embedded_once_for_search_and_rerank() -> None:
+    embedder = _Counting()
+    passages = [passage("a", "Error code E-104 means the sensor failed.", 1.0), passage("b", "Refunds.", 0.5)]
+    searcher = Searcher(_Store(passages), embedder, SentenceReranker(embedder))  # type: ignore[arg-type]
+    searcher.search("what does E-104 mean", SearchFilter(), limit=2)
+    assert embedder.texts.count("what does E-104 mean") == 1

@@ -10,8 +10,7 @@ import pytest
 
 from core.domain import Answer, Citation
 from core.errors import InvalidFields
-from retrieval.answer_shape import AnswerOptions, shape_answer
-from retrieval.templates import load_yaml, parse_template, render, shipped
+from retrieval.templates import AnswerOptions, load_yaml, parse_template, render, shape_answer, shipped
 
 
 def _template(**changes: Any) -> dict[str, Any]:

@@ -11,13 +11,14 @@ gives none, its ``expected_answer`` is the one fact. ``category`` says what kind
 a case stands for (``CATEGORIES``), so a report can say where answering is weak.
 
 Written by hand (``eval/golden/``) or by promoting a reviewed answer from the Review queue
-(``origin: "review"``). A case asks either a free question or a template with values.
+(``origin: "review"``). A case asks either a free question or a template with values. Defined
+here, on the bottom floor, because the API (promotion) and the eval (loading) both speak it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -183,7 +184,3 @@ def load_golden(path: Path) -> list[GoldenCase]:
         seen.add(case.id)
         cases.append(case)
     return cases
-
-
-def dump_golden(cases: Iterable[GoldenCase]) -> str:
-    return "".join(json.dumps(c.to_json(), ensure_ascii=False) + "\n" for c in cases)
