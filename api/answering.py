@@ -17,12 +17,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from api.services import Services
 from core.access import Principal
 from core.catalog.answers import Override
 from core.domain import Answer, Citation, Passage
 from core.errors import InvalidInput
 from core.protocols import SearchFilter
-from core.services import Services
 from ingest.pii import PiiDetector
 from retrieval.answer_shape import AnswerOptions, shape_answer
 from retrieval.cache import cache_key, normalise

@@ -13,10 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from api import scope
 from api.deps import PrincipalDep, ServicesDep
 from api.schemas import TemplateStamp
+from api.services import Services
 from core.access import Action, Principal
 from core.catalog.answers import AnswerRecord, ReviewItem
 from core.errors import Conflict, InvalidFields, NotFound
-from core.services import Services
 
 router = APIRouter(prefix="/v1", tags=["review"])
 

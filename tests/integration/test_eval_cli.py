@@ -193,9 +193,9 @@ def test_answers_on_a_golden_set_over_a_folder_of_files(tmp_path: Path) -> None:
 
 
 def test_the_main_cli_has_the_eval_commands() -> None:
-    """Registered through the sourcebook.cli entry point: core imports nothing of eval."""
+    """Registered through the sourcebook.cli entry point: the shell imports nothing of eval."""
     result = subprocess.run(
-        [sys.executable, "-c", "from core.cli import main; main()", "eval", "--help"],
+        [sys.executable, "-c", "from sourcebook.cli import main; main()", "eval", "--help"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -208,8 +208,8 @@ def test_the_main_cli_has_the_eval_commands() -> None:
 
 @pytest.mark.slow
 def test_live_asks_the_collections_of_this_sourcebook(tmp_path: Path) -> None:
-    from core.services import Services
     from core.settings import Settings
+    from sourcebook.wiring import Services
 
     docs = tmp_path / "kb"
     docs.mkdir()

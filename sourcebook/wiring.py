@@ -1,4 +1,12 @@
-"""The composition root: the one place that reads settings to choose backends."""
+"""The composition root: the one place that reads settings to choose backends.
+
+It builds everything once, in order: settings → catalog and its repositories → vector store,
+embedder, executor → use cases → the API app (``create_api``), the Celery worker
+(``sourcebook/worker.py``) and the CLI (``sourcebook/cli``). Collaborators are built on first use,
+so a CLI command that never embeds never loads the model. Nothing below this package imports it:
+each door receives these services (``api.services.Services`` and its siblings say what each
+door needs).
+"""
 
 from __future__ import annotations
 
@@ -12,14 +20,17 @@ from core.protocols import Embedder, Generator, Reranker, VectorStore
 from core.settings import Settings
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from core.catalog.answers import AnswerLog
     from core.catalog.audit import AuditTrail
+    from core.catalog.keys import KeyRing
     from core.catalog.templates import TemplateStore
     from core.quota import Quotas
     from ingest.blobs import BlobStore
     from ingest.executor import LocalPoolExecutor
     from ingest.intake import Intake
-    from ingest.rebuild import RebuildReport
+    from ingest.library import Library
     from retrieval.cache import AnswerCache
     from retrieval.search import Searcher
     from workers.executor import CeleryExecutor
@@ -126,14 +137,10 @@ class Services:
 
             self._executor = CeleryExecutor(self.settings, self.catalog)
         if self._executor is None:
-            from ingest.executor import LocalPoolExecutor
+            from ingest.library import local_pool
             from ingest.pipeline import IndexWriter
 
-            self._executor = LocalPoolExecutor(
-                IndexWriter(self.catalog, self.store),
-                workers=self.settings.workers,
-                timeout_s=self.settings.document_timeout_s,
-            )
+            self._executor = local_pool(self.settings, IndexWriter(self.catalog, self.store))
         return self._executor
 
     @cached_property
@@ -197,50 +204,25 @@ class Services:
 
         return AnswerLog(self.catalog)
 
-    def delete_document(self, document_id: str) -> None:
-        """Remove a document everywhere: vectors, chunks, row and (if unshared) its original."""
-        document = self.catalog.get_document(document_id)
-        self.store.delete_document(document_id)
-        self.catalog.delete_document(document_id)
-        if not any(d.sha256 == document.sha256 for d in self.catalog.documents()):
-            self.blobs.delete(document.sha256)
+    @cached_property
+    def keys(self) -> KeyRing:
+        from core.catalog.keys import KeyRing
 
-    def reindex(self, collection: str) -> int | None:
-        """Process a collection's ready documents again; they stay searchable meanwhile.
+        return KeyRing(self.catalog)
 
-        Returns how many were queued, or None when a Celery worker fans them out.
-        """
-        self.catalog.collection_team(collection)  # NotFound for an unknown collection
-        executor = self.executor
-        if self.settings.executor == "celery":
-            from workers.executor import CeleryExecutor
+    @cached_property
+    def library(self) -> Library:
+        from ingest.library import Library, local_pool
 
-            assert isinstance(executor, CeleryExecutor)
-            executor.reindex(collection)
-            return None
-        return sum(sub.outcome.value == "queued" for sub in self.intake.reindex(collection))
-
-    def rebuild_index(self) -> RebuildReport:
-        """Rebuild every ready document into a new collection beside the live one, then switch."""
-        from ingest.executor import LocalPoolExecutor
-        from ingest.rebuild import rebuild_index, require_rebuildable
-
-        s = self.settings
-        return rebuild_index(
+        settings = self.settings
+        return Library(
             self.catalog,
-            require_rebuildable(self.store),
-            lambda writer: LocalPoolExecutor(writer, workers=s.workers, timeout_s=s.document_timeout_s),
-            self.intake.task_for,
+            self.store,
+            self.blobs,
+            self.intake,
+            self.executor,
+            lambda writer: local_pool(settings, writer),
         )
-
-    def delete_collection(self, name: str) -> None:
-        for document in self.catalog.documents(name):
-            self.store.delete_document(document.id)
-        shas = {d.sha256 for d in self.catalog.documents(name)}
-        self.catalog.delete_collection(name)
-        still_used = {d.sha256 for d in self.catalog.documents()}
-        for sha in shas - still_used:
-            self.blobs.delete(sha)
 
     def close(self) -> None:
         if self._executor is not None:
@@ -269,3 +251,10 @@ def open_store(settings: Settings) -> VectorStore:
     from retrieval.stores.edge import EdgeVectorStore
 
     return EdgeVectorStore(settings.qdrant_path, dimension)
+
+
+def create_api(settings: Settings | None = None) -> FastAPI:
+    """The API app with this root's services: ``uvicorn --factory sourcebook.wiring:create_api``."""
+    from api.app import create_app
+
+    return create_app(settings or Settings(), Services.open)
