@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from core.catalog import Catalog
+from core.catalog import Catalog, Database
 from core.protocols import Embedder, Generator, Reranker, VectorStore
 from core.settings import Settings
 
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class Services:
     settings: Settings
+    database: Database
     catalog: Catalog
     store: VectorStore
     _executor: LocalPoolExecutor | CeleryExecutor | None = field(default=None, init=False)
@@ -48,8 +49,8 @@ class Services:
     @classmethod
     def open(cls, settings: Settings) -> Services:
         settings.home.mkdir(parents=True, exist_ok=True)
-        catalog = Catalog.connect(settings.catalog_url)
-        return cls(settings, catalog, open_store(settings))
+        database = Database.connect(settings.catalog_url)
+        return cls(settings, database, Catalog(database), open_store(settings))
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -163,7 +164,7 @@ class Services:
         from core.quota import Limits, Quotas, RedisCounters, SqlCounters
 
         s = self.settings
-        counters = RedisCounters(self.redis) if self.redis is not None else SqlCounters(self.catalog)
+        counters = RedisCounters(self.redis) if self.redis is not None else SqlCounters(self.database)
         limits = Limits(
             s.rate_limit_user_per_minute,
             s.rate_limit_team_per_minute,
@@ -190,25 +191,25 @@ class Services:
     def audit(self) -> AuditTrail:
         from core.catalog.audit import AuditTrail
 
-        return AuditTrail(self.catalog)
+        return AuditTrail(self.database)
 
     @cached_property
     def templates(self) -> TemplateStore:
         from core.catalog.templates import TemplateStore
 
-        return TemplateStore(self.catalog)
+        return TemplateStore(self.database, self.audit)
 
     @cached_property
     def answers(self) -> AnswerLog:
         from core.catalog.answers import AnswerLog
 
-        return AnswerLog(self.catalog)
+        return AnswerLog(self.database, self.audit)
 
     @cached_property
     def keys(self) -> KeyRing:
         from core.catalog.keys import KeyRing
 
-        return KeyRing(self.catalog)
+        return KeyRing(self.database, self.audit)
 
     @cached_property
     def library(self) -> Library:
@@ -228,7 +229,7 @@ class Services:
         if self._executor is not None:
             self._executor.shutdown()
         self.store.close()
-        self.catalog.close()
+        self.database.close()
 
 
 def open_store(settings: Settings) -> VectorStore:

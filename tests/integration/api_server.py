@@ -36,10 +36,15 @@ class Server:
 
     def key(self, role: Role, *teams: str) -> str:
         from core.catalog import Catalog
+        from core.catalog.audit import AuditTrail
 
         catalog = Catalog.connect(self.settings.catalog_url, migrate=False)
         try:
-            return KeyRing(catalog).issue(f"{role.value}-{'-'.join(teams)}", role, teams).secret
+            return (
+                KeyRing(catalog.db, AuditTrail(catalog.db))
+                .issue(f"{role.value}-{'-'.join(teams)}", role, teams)
+                .secret
+            )
         finally:
             catalog.close()
 

@@ -235,13 +235,15 @@ def test_live_asks_the_collections_of_this_sourcebook(tmp_path: Path) -> None:
     }
     golden.write_text(json.dumps(case) + "\n")
     env = {"SOURCEBOOK_HOME": str(tmp_path / "home"), "SOURCEBOOK_EMBEDDER": "hashing"}
-    result = CliRunner().invoke(
-        app, ["answers", "--dataset", str(golden), "--live", "--out", str(tmp_path / "out")], env=env
-    )
+    live = ["answers", "--dataset", str(golden), "--live"]
+    # The main CLI passes how to open its services as the context object; so does this test.
+    result = CliRunner().invoke(app, [*live, "--out", str(tmp_path / "out")], env=env, obj=Services.open)
     assert result.exit_code == 0, result.output
     run = json.loads((tmp_path / "out" / "run.json").read_text())
     assert run["per_case"]["g1"]["gold_cited"] == 1.0
     assert dict(run["config"]["live"])["generator"] == "extractive"
     golden.write_text(json.dumps(case | {"collection": "nope"}) + "\n")
-    result = CliRunner().invoke(app, ["answers", "--dataset", str(golden), "--live"], env=env)
+    result = CliRunner().invoke(app, live, env=env, obj=Services.open)
     assert result.exit_code == 2 and "nope" in result.output
+    alone = CliRunner().invoke(app, live, env=env)
+    assert alone.exit_code == 2 and "sourcebook eval answers --live" in alone.output
