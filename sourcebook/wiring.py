@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Services:
+    """One process's services: the database, catalog and store opened now, the rest built once
+    on first use. ``close`` releases what was opened."""
+
     settings: Settings
     database: Database
     catalog: Catalog
