@@ -22,6 +22,7 @@ COPY workers workers
 COPY ui ui
 COPY eval eval
 COPY bench bench
+COPY sourcebook sourcebook
 RUN pip install -c requirements.lock .
 
 RUN useradd --create-home --uid 10001 sourcebook && mkdir /data && chown sourcebook /data

@@ -1,4 +1,5 @@
-"""The query service: ``create_app(settings)`` builds everything in its lifespan; nothing at import."""
+"""The query service: ``create_app(settings, open_services)`` opens the services in its lifespan
+(``sourcebook.wiring.create_api`` passes the composition root's); nothing happens at import."""
 
 from __future__ import annotations
 
@@ -14,23 +15,20 @@ from fastapi_offline import FastAPIOffline
 from api import errors
 from api.metrics import Metrics
 from api.routes import answers, collections, documents, governance, insights, review, system, templates
+from api.services import Services
 from core.access import Role
 from core.catalog.keys import KeyRing
-from core.services import Services
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
-
+def create_app(settings: Settings, open_services: Callable[[Settings], Services]) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = Services.open(settings)
+        services = open_services(settings)
         app.state.services = services
-        app.state.keys = KeyRing(services.catalog)
-        _bootstrap_admin_key(app.state.keys, settings)
+        _bootstrap_admin_key(services.keys, settings)
         _apply_audit_retention(services)
         _seed_templates(services)
         resumed = services.intake.resume()

@@ -7,10 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from api.services import Services
 from core.access import Principal
-from core.catalog.keys import KeyRing
 from core.errors import Unauthorized
-from core.services import Services
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer sb_…`")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key, as a header")
@@ -32,8 +31,7 @@ def principal(
     secret = bearer.credentials if bearer is not None else header
     if not secret:
         raise Unauthorized("an API key is required (Authorization: Bearer <key>)")
-    keys: KeyRing = request.app.state.keys
-    return keys.authenticate(secret)
+    return services(request).keys.authenticate(secret)
 
 
 PrincipalDep = Annotated[Principal, Depends(principal)]

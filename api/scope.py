@@ -4,12 +4,12 @@ so a key never learns that another team's collection or document exists."""
 from __future__ import annotations
 
 from api.schemas import Filters
+from api.services import Services
 from core.access import Action, Principal
 from core.catalog import CollectionInfo
 from core.domain import Document
 from core.errors import NotFound
 from core.protocols import SearchFilter
-from core.services import Services
 
 
 def visible_collections(services: Services, principal: Principal) -> list[CollectionInfo]:

@@ -11,10 +11,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from api.schemas import Filters
+from api.services import Services
 from core.access import Action, Principal
 from core.catalog.templates import StoredTemplate
 from core.errors import InvalidFields, NotFound
-from core.services import Services
 from retrieval.templates import QuestionTemplate, RenderedQuestion, from_record, render
 
 log = logging.getLogger(__name__)

@@ -43,10 +43,10 @@ def _torch_threads() -> int:
 def ingest_sourcebook(files: list[Path], workdir: Path) -> dict[str, Any]:
     started = time.perf_counter()
     from core.domain import DocumentStatus
-    from core.services import Services
     from core.settings import Settings
     from ingest.executor import JobEvent
     from ingest.pipeline import IndexWriter, IngestTask, ProcessedDocument
+    from sourcebook.wiring import Services
 
     settings = Settings(home=workdir / "sourcebook", embedder="minilm", workers=2)
     services = Services.open(settings)
@@ -207,8 +207,8 @@ def _has_file_readers() -> bool:
 
 def query_sourcebook(workdir: Path, queries: dict[str, str]) -> dict[str, list[str]]:
     from core.protocols import SearchFilter, SearchRequest
-    from core.services import Services
     from core.settings import Settings
+    from sourcebook.wiring import Services
 
     services = Services.open(Settings(home=workdir / "sourcebook", embedder="minilm", workers=2))
     runs = {}

@@ -152,7 +152,7 @@ def main() -> int:
     ]
     env = os.environ | {"SOURCEBOOK_HOME": str(args.home), "SOURCEBOOK_EMBEDDER": "minilm"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "core.cli", "serve", "--port", str(args.port)],
+        [sys.executable, "-m", "sourcebook.cli", "serve", "--port", str(args.port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

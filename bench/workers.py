@@ -25,6 +25,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from core.domain import DocumentStatus
 from tests.integration.cluster import Cluster, Producer, postgres_database
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "acme-support"
@@ -63,8 +64,10 @@ def run(processes: int, copies: int, embedder: str, scratch: Path) -> dict[str, 
             assert producer.executor.wait(timeout=3600)
             wall = time.perf_counter() - started
             documents = producer.catalog.documents()
-            ready = sum(d.status.value == "ready" for d in documents)
-            failed = [(d.source_name, d.failure_reason) for d in documents if d.status.value == "failed"]
+            ready = sum(d.status is DocumentStatus.READY for d in documents)
+            failed = [
+                (d.source_name, d.failure_reason) for d in documents if d.status is DocumentStatus.FAILED
+            ]
         finally:
             cluster.stop_workers()
             producer.close()

@@ -1,5 +1,5 @@
-"""The roles that adapters play. ``core/services.py`` picks the adapters; everything else
-receives them as constructor arguments."""
+"""The roles that adapters play. ``sourcebook/wiring.py`` (the composition root) picks the
+adapters; everything else receives them as constructor arguments."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from sqlalchemy import delete, select
 
 from core.access import Principal
-from core.catalog.catalog import Catalog
+from core.catalog.database import Database
 from core.catalog.models import UsageRow
 from core.errors import QuotaExceeded
 
@@ -50,13 +50,13 @@ class RedisCounters:
 class SqlCounters:
     """Counters in the catalog: one row per key and window, expired rows swept now and then."""
 
-    def __init__(self, catalog: Catalog) -> None:
-        self.catalog = catalog
+    def __init__(self, db: Database) -> None:
+        self.db = db
         self._adds = 0
 
     def add(self, key: str, amount: int, window_end: float) -> int:
         ends = datetime.fromtimestamp(window_end, UTC)
-        with self.catalog.session() as s:
+        with self.db.session() as s:
             row = s.get(UsageRow, key, with_for_update=True)
             if row is None:
                 row = UsageRow(key=key, window_end=ends, count=0)
@@ -69,11 +69,11 @@ class SqlCounters:
         return total
 
     def get(self, key: str) -> int:
-        with self.catalog.session() as s:
+        with self.db.session() as s:
             return int(s.scalar(select(UsageRow.count).where(UsageRow.key == key)) or 0)
 
     def sweep(self) -> None:
-        with self.catalog.session() as s:
+        with self.db.session() as s:
             s.execute(delete(UsageRow).where(UsageRow.window_end < datetime.now(UTC)))
 
 

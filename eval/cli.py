@@ -1,7 +1,7 @@
 """``sourcebook eval``: retrieval and answer quality on real data, comparisons, the regression gate.
 
-Registered with the main CLI through the ``sourcebook.cli`` entry-point group (core imports
-nothing of eval)."""
+Registered with the main CLI through the ``sourcebook.cli`` entry-point group. ``--live`` asks the
+shell's own services: the main CLI passes how to open them as the context object."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -19,6 +19,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from core.errors import SourcebookError
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+    from eval.runner import LiveServices
 
 app = typer.Typer(
     help="Measure retrieval and answer quality; compare runs; the regression gate.", no_args_is_help=True
@@ -118,6 +122,7 @@ def retrieval(
 
 @app.command()
 def answers(
+    ctx: typer.Context,
     dataset: DatasetOpt,
     split: SplitOpt = "dev",
     corpus: Annotated[
@@ -151,7 +156,7 @@ def answers(
         if live:
             if kind != "golden":
                 raise InvalidInput("--live asks a golden set (.jsonl) of this Sourcebook's collections")
-            run = _answer_live(load_golden_live(dataset).limited(limit))
+            run = _answer_live(load_golden_live(dataset).limited(limit), ctx.obj)
         else:
             if kind == "golden":
                 loaded = load_golden_set(dataset, corpus or _golden_corpus(dataset))
@@ -177,12 +182,16 @@ def answers(
     err.print(f"report: {report}")
 
 
-def _answer_live(dataset: Any) -> dict[str, Any]:
-    from core.services import Services
+def _answer_live(dataset: Any, open_services: Callable[[Settings], LiveServices] | None) -> dict[str, Any]:
+    from core.errors import InvalidInput
     from core.settings import Settings
     from eval.runner import evaluate_answers_live
 
-    services = Services.open(Settings())
+    if open_services is None:
+        raise InvalidInput(
+            "--live asks this Sourcebook's services: run it as `sourcebook eval answers --live`"
+        )
+    services = open_services(Settings())
     try:
         for name in sorted({c.collection for c in dataset.cases if c.collection}):
             services.catalog.collection_team(name)  # NotFound names a missing collection

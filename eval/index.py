@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.catalog import Catalog
 from core.domain import Chunk, Document, DocumentStatus, Element, ElementKind
 from core.errors import IngestFailed
 from core.protocols import Embedder, VectorStore
@@ -152,8 +153,10 @@ def _index_docs(
 def _ingested_folder(
     corpus: Corpus, recipe: IndexRecipe, folder: Path, build: bool, progress: Progress | None
 ) -> Iterator[tuple[VectorStore, int]]:
-    """A folder of files through the product's own pipeline (parse, OCR, chunk, embed)."""
-    from core.services import Services
+    """A folder of files through the product's own pipeline (parse, OCR, chunk, embed), on the
+    single-node backends (an embedded store, a SQLite catalog, the local process pool)."""
+    from ingest.embed import create_embedder
+    from retrieval.stores.edge import EdgeVectorStore
 
     assert corpus.folder is not None
     settings = Settings(
@@ -165,31 +168,51 @@ def _ingested_folder(
         vector_store="edge",
         executor="local",
     )
-    services = Services.open(settings)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    catalog = Catalog.connect(settings.catalog_url)
+    store = EdgeVectorStore(settings.qdrant_path, create_embedder(settings.embedder).dimension)
     try:
         if build:
-            files = sorted(
-                p
-                for p in corpus.folder.rglob("*")
-                if p.is_file()
-                and not any(part.startswith(".") for part in p.relative_to(corpus.folder).parts)
-            )
-            services.catalog.ensure_collection(COLLECTION)
-            for path in files:
-                services.intake.add_path(COLLECTION, path, name=path.relative_to(corpus.folder).as_posix())
-            if not services.executor.wait(timeout=1800):
-                raise IngestFailed(f"ingesting {corpus.folder} did not finish in 30 minutes")
-            failed = [d.source_name for d in services.catalog.documents(COLLECTION) if d.status != "ready"]
+            files = _ingest_files(corpus.folder, settings, catalog, store)
+            failed = [
+                d.source_name for d in catalog.documents(COLLECTION) if d.status is not DocumentStatus.READY
+            ]
             if progress:
-                progress(len(files), len(files))
-            chunks = services.catalog.chunk_count()
+                progress(files, files)
+            chunks = catalog.chunk_count()
             (folder / "ready.json").write_text(
                 json.dumps({"corpus": corpus.name, "chunks": chunks, "failed": failed})
             )
         chunks = int(json.loads((folder / "ready.json").read_text())["chunks"])
-        yield services.store, chunks
+        yield store, chunks
     finally:
-        services.close()
+        store.close()
+        catalog.close()
+
+
+def _ingest_files(source: Path, settings: Settings, catalog: Catalog, store: VectorStore) -> int:
+    """Every file below ``source`` through the local pool; returns how many there were."""
+    from ingest.blobs import BlobStore
+    from ingest.intake import Intake
+    from ingest.library import local_pool
+    from ingest.pipeline import IndexWriter
+
+    files = sorted(
+        p
+        for p in source.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(source).parts)
+    )
+    executor = local_pool(settings, IndexWriter(catalog, store))
+    try:
+        intake = Intake(settings, catalog, BlobStore(settings.blob_dir), executor)
+        catalog.ensure_collection(COLLECTION)
+        for path in files:
+            intake.add_path(COLLECTION, path, name=path.relative_to(source).as_posix())
+        if not executor.wait(timeout=1800):
+            raise IngestFailed(f"ingesting {source} did not finish in 30 minutes")
+    finally:
+        executor.shutdown()
+    return len(files)
 
 
 def _slug(name: str) -> str:

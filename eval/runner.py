@@ -16,14 +16,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from core.domain import Answer, Citation, Passage
 from core.golden import CATEGORIES, UNCATEGORISED, ExpectedSource
-from core.protocols import Embedder, SearchFilter, SearchRequest, VectorStore
+from core.protocols import Embedder, Generator, SearchFilter, SearchRequest, VectorStore
 from eval import metrics as M
 from eval.config import AnswerConfig, EvalConfig, SystemConfig
 from eval.datasets import AnswerCase, AnswerSet, RetrievalSet
 from eval.index import open_index
 
 if TYPE_CHECKING:
-    from core.services import Services
+    from core.catalog import Catalog
+    from retrieval.answering import Answering
 
 Tick = Callable[[], None]
 RETRIEVAL_KEYS = ("ndcg@10", "recall@10", "recall@100", "precision@10", "mrr@10")
@@ -333,8 +334,26 @@ def _answer_all(dataset: AnswerSet, ask: Callable[[AnswerCase], Answer], tick: T
     }
 
 
+class LiveServices(Protocol):
+    """What a live run asks of a configured Sourcebook (the shell's composition root builds it)."""
+
+    @property
+    def catalog(self) -> Catalog: ...
+
+    @property
+    def answering(self) -> Answering: ...
+
+    @property
+    def generator(self) -> Generator: ...
+
+    @property
+    def provenance(self) -> tuple[tuple[str, str], ...]: ...
+
+    def close(self) -> None: ...
+
+
 def evaluate_answers_live(
-    dataset: AnswerSet, services: Services, *, progress: Progress | None = None
+    dataset: AnswerSet, services: LiveServices, *, progress: Progress | None = None
 ) -> dict[str, Any]:
     """A golden set asked of a running configuration's own collections, searcher and generator
     (the answering use case's search and generation, without quota, cache or answer log): what

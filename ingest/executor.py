@@ -156,6 +156,10 @@ class LocalPoolExecutor:
                     log.debug("could not record progress of %s", job_id, exc_info=True)
             self._emit(JobEvent(job_id, document_id, stage, fraction, JobState.RUNNING))
 
+    def delegate_reindex(self, collection: str) -> bool:
+        """No worker elsewhere: the caller queues the collection's documents itself."""
+        return False
+
     def wait(self, timeout: float | None = None) -> bool:
         """Block until every submitted document is done; False if ``timeout`` ran out first."""
         with self._idle:

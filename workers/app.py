@@ -1,6 +1,6 @@
 """The Celery app, configured from settings: Redis broker, late acks, time limits, two queues.
 
-Workers start with ``celery -A workers.worker worker -Q ocr,light``; the API and the CLI build
+Workers start with ``celery -A sourcebook.worker worker -Q ocr,light``; the API and the CLI build
 the same app (no tasks imported) only to send messages by task name.
 """
 

@@ -1,7 +1,7 @@
 """``CeleryExecutor``: the cluster's executor. It queues ids; Celery workers anywhere do the work.
 
 The same interface as ``LocalPoolExecutor`` (submit, in_flight, subscribe, wait, shutdown):
-``core/services.py`` picks one by settings and nothing else knows which.
+``sourcebook/wiring.py`` picks one by settings and nothing else knows which.
 """
 
 from __future__ import annotations
@@ -63,9 +63,10 @@ class CeleryExecutor:
     def delete(self, document_id: str) -> None:
         self._send(DELETE_DOCUMENT, [document_id], LIGHT_QUEUE)
 
-    def reindex(self, collection: str) -> None:
+    def delegate_reindex(self, collection: str) -> bool:
         """A worker queues every ready document of the collection again."""
         self._send(REINDEX_COLLECTION, [collection], LIGHT_QUEUE)
+        return True
 
     def _send(self, name: str, args: list[Any], queue: str) -> None:
         try:

@@ -9,12 +9,12 @@ index writer overwrites chunks in place, so any number of runs leaves one copy o
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from functools import cached_property
+from typing import TYPE_CHECKING, Protocol
 
 from core.catalog import Catalog
 from core.domain import DocumentStatus, JobState
@@ -22,43 +22,100 @@ from core.errors import BackendUnavailable, NotFound
 from core.settings import Settings
 
 if TYPE_CHECKING:
-    from core.services import Services
+    from core.protocols import VectorStore
+    from ingest.blobs import BlobStore
+    from ingest.intake import Intake
+    from ingest.library import Library
 
 log = logging.getLogger("sourcebook.worker")
 
 TERMINAL = {JobState.SUCCEEDED, JobState.FAILED, JobState.SKIPPED}
 
 
-@functools.cache
-def settings() -> Settings:
-    return Settings()
+class WorkerServices(Protocol):
+    """What a worker needs from the composition root (``sourcebook/wiring.py`` builds it)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def catalog(self) -> Catalog: ...
+
+    @property
+    def store(self) -> VectorStore: ...
+
+    @property
+    def blobs(self) -> BlobStore: ...
+
+    @property
+    def intake(self) -> Intake: ...
+
+    @property
+    def library(self) -> Library: ...
+
+    def close(self) -> None: ...
 
 
-@functools.cache
-def services() -> Services:
-    """This process's catalog, store and intake: opened on first use, in the child that runs tasks."""
-    from core.services import Services
+class Runtime:
+    """One worker process's services, opened on first use by the tasks that need them.
 
-    return Services.open(settings())
+    The parent process must never open the store (an embedded one admits one process): it only
+    uses ``catalog_only``; each child opens the full services on its first task.
+    """
 
+    def __init__(self, settings: Settings, open_services: Callable[[Settings], WorkerServices]) -> None:
+        self.settings = settings
+        self._open_services = open_services
 
-@functools.cache
-def catalog_only() -> Catalog:
-    """The catalog alone, for the worker's parent process (it must never open the store)."""
-    return Catalog.connect(settings().catalog_url, migrate=False)
+    @cached_property
+    def services(self) -> WorkerServices:
+        return self._open_services(self.settings)
 
+    @cached_property
+    def catalog_only(self) -> Catalog:
+        """The catalog alone, for the worker's parent process (it must never open the store)."""
+        return Catalog.connect(self.settings.catalog_url, migrate=False)
 
-def prepare_process() -> None:
-    """One thread per library in each child, and the parsers imported before the first document."""
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-    import torch
+    def prepare_process(self) -> None:
+        """One thread per library in each child, and the parsers imported before the first document."""
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+        import torch
 
-    torch.set_num_threads(1)
-    from ingest.pipeline import warm_up
+        torch.set_num_threads(1)
+        from ingest.pipeline import warm_up
 
-    warm_up(settings().embedder)  # the model loads here, not inside the first document's time limit
-    log.info("worker child %d ready", os.getpid())
+        warm_up(self.settings.embedder)  # the model loads here, not inside the first document's time limit
+        log.info("worker child %d ready", os.getpid())
+
+    def close(self) -> None:
+        if "services" in self.__dict__:
+            self.services.close()
+
+    def ingest_document(self, job_id: str, document_id: str, *, timed_out: type[BaseException]) -> str:
+        """Run one delivery of an ingestion job; returns what happened (for the worker's log).
+
+        ``timed_out`` is the exception the soft time limit raises inside the task.
+        """
+        return _ingest_document(self.services, job_id, document_id, timed_out)
+
+    def delete_document(self, document_id: str) -> str:
+        try:
+            self.services.library.delete_document(document_id)
+        except NotFound:
+            return "gone"
+        return "deleted"
+
+    def reindex_collection(self, collection: str) -> int:
+        """The fan-out a ``CeleryExecutor`` delegated: queue the collection's documents from here."""
+        return len(self.services.library.reindex_here(collection))
+
+    def fail_after_hard_limit(self, job_id: str, document_id: str) -> None:
+        """Run by the worker's parent after it killed a child stuck past the hard time limit."""
+        try:
+            fail(self.catalog_only, job_id, document_id, time_limit_reason(self.settings.document_timeout_s))
+        except Exception:  # the parent must go on serving; the job then stays marked running
+            log.exception("could not record that job %s passed the hard time limit", job_id)
 
 
 def fail(catalog: Catalog, job_id: str, document_id: str, reason: str) -> None:
@@ -71,14 +128,9 @@ def time_limit_reason(limit_s: float) -> str:
     return f"processing took longer than the {limit_s:g} s limit per document"
 
 
-def ingest_document(job_id: str, document_id: str, *, timed_out: type[BaseException]) -> str:
-    """Run one delivery of an ingestion job; returns what happened (for the worker's log).
-
-    ``timed_out`` is the exception the soft time limit raises inside the task.
-    """
+def _ingest_document(s: WorkerServices, job_id: str, document_id: str, timed_out: type[BaseException]) -> str:
     from ingest.pipeline import IndexWriter, failure_reason, process_document
 
-    s = services()
     catalog = s.catalog
     try:
         job = catalog.get_job(job_id)
@@ -178,23 +230,3 @@ class StageClock:
             self.seconds[self._stage] = self.seconds.get(self._stage, 0.0) + now - self._since
         self._since = now
         self._stage = None
-
-
-def delete_document(document_id: str) -> str:
-    try:
-        services().delete_document(document_id)
-    except NotFound:
-        return "gone"
-    return "deleted"
-
-
-def reindex_collection(collection: str) -> int:
-    return len(services().intake.reindex(collection))
-
-
-def fail_after_hard_limit(job_id: str, document_id: str) -> None:
-    """Run by the worker's parent after it killed a child stuck past the hard time limit."""
-    try:
-        fail(catalog_only(), job_id, document_id, time_limit_reason(settings().document_timeout_s))
-    except Exception:  # the parent must go on serving; the job then stays marked running
-        log.exception("could not record that job %s passed the hard time limit", job_id)

@@ -1,5 +1,5 @@
 """The tasks: thin, take ids, call the library. Transient errors retry with backoff; a bad
-document never does (it fails with its reason inside ``runtime.ingest_document``)."""
+document never does (it fails with its reason inside ``Runtime.ingest_document``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from celery.worker.request import Request
 
 from core.errors import BackendUnavailable
 from workers import app as names
-from workers import runtime
+from workers.runtime import Runtime
 
 RETRY = {
     "autoretry_for": (BackendUnavailable,),
@@ -22,21 +22,21 @@ RETRY = {
 }
 
 
-class IngestRequest(Request):  # type: ignore[misc]
-    """Runs in the worker's parent process, which outlives a child killed at the hard limit."""
+def register(app: Celery, runtime: Runtime) -> None:
+    """The tasks on ``app``, each one calling ``runtime`` (built by ``sourcebook/worker.py``)."""
 
-    def on_timeout(self, soft: bool, timeout: float) -> None:
-        super().on_timeout(soft, timeout)
-        if not soft:
-            job_id, document_id = self.args[:2]
-            runtime.fail_after_hard_limit(job_id, document_id)
+    class IngestRequest(Request):  # type: ignore[misc]
+        """Runs in the worker's parent process, which outlives a child killed at the hard limit."""
 
+        def on_timeout(self, soft: bool, timeout: float) -> None:
+            super().on_timeout(soft, timeout)
+            if not soft:
+                job_id, document_id = self.args[:2]
+                runtime.fail_after_hard_limit(job_id, document_id)
 
-class IngestTask(Task):  # type: ignore[misc]
-    Request = IngestRequest
+    class IngestTask(Task):  # type: ignore[misc]
+        Request = IngestRequest
 
-
-def register(app: Celery) -> None:
     @app.task(name=names.INGEST_DOCUMENT, base=IngestTask, bind=True, **RETRY)  # type: ignore[untyped-decorator]
     def ingest_document(self: Any, job_id: str, document_id: str) -> str:
         return runtime.ingest_document(job_id, document_id, timed_out=SoftTimeLimitExceeded)

@@ -8,6 +8,7 @@ from api.schemas import CollectionBody, CollectionOut, CollectionPatch, ReindexO
 from core.access import Action
 from core.catalog import CollectionInfo
 from core.errors import Conflict
+from ingest.intake import Outcome
 
 router = APIRouter(prefix="/v1/collections", tags=["collections"])
 
@@ -59,7 +60,7 @@ def update_collection(
 def delete_collection(name: str, services: ServicesDep, principal: PrincipalDep) -> Response:
     info = scope.collection(services, principal, name)
     principal.require(Action.MANAGE_COLLECTIONS, team=info.team)
-    services.delete_collection(name)
+    services.library.delete_collection(name)
     services.audit.record(principal.user, "collection.delete", name, team=info.team)
     return Response(status_code=204)
 
@@ -72,7 +73,8 @@ def reindex_collection(name: str, services: ServicesDep, principal: PrincipalDep
     """
     info = scope.collection(services, principal, name)
     principal.require(Action.MANAGE_COLLECTIONS, team=info.team)
-    queued = services.reindex(name)
+    submitted = services.library.reindex(name)
+    queued = None if submitted is None else sum(sub.outcome is Outcome.QUEUED for sub in submitted)
     services.audit.record(principal.user, "collection.reindex", name, team=info.team)
     return ReindexOut(collection=name, queued=queued)
 

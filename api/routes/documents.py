@@ -9,10 +9,10 @@ from fastapi.responses import FileResponse
 from api import scope
 from api.deps import PrincipalDep, ServicesDep
 from api.schemas import DocumentOut, UploadOut, UploadResult
+from api.services import Services
 from core.access import Action, Principal, Role
 from core.domain import Document, DocumentStatus
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from core.services import Services
 from ingest.intake import Outcome
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
@@ -145,7 +145,7 @@ def retry_document(document_id: str, services: ServicesDep, principal: Principal
 def delete_document(document_id: str, services: ServicesDep, principal: PrincipalDep) -> Response:
     doc = scope.document(services, principal, document_id)
     principal.require(Action.UPLOAD, team=doc.team)
-    services.delete_document(doc.id)
+    services.library.delete_document(doc.id)
     services.audit.record(
         principal.user,
         "delete",

@@ -13,13 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from api import scope
 from api.deps import PrincipalDep, ServicesDep
 from api.schemas import CitationOut, TemplateStamp
+from api.services import Services
 from core.access import Action, Principal
 from core.answer_codec import answer_from_row, answer_to_row
 from core.catalog.answers import AnswerRecord, ReviewItem
 from core.domain import Answer, Citation
 from core.errors import Conflict, InvalidFields, NotFound
 from core.golden import ExpectedSource, GoldenCase, TemplateRef
-from core.services import Services
 
 router = APIRouter(prefix="/v1", tags=["review"])
 

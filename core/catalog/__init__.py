@@ -1,5 +1,6 @@
 """The SQL catalog (SQLAlchemy 2 + Alembic): the system of record for what was ingested."""
 
 from core.catalog.catalog import Catalog, CollectionInfo, Job
+from core.catalog.database import Database
 
-__all__ = ["Catalog", "CollectionInfo", "Job"]
+__all__ = ["Catalog", "CollectionInfo", "Database", "Job"]

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from core.catalog.audit import AuditTrail
-from core.catalog.catalog import Catalog
+from core.catalog.database import Database
 from core.catalog.models import AnswerRow, FeedbackRow, GoldenCaseRow, OverrideRow
 from core.errors import NotFound
 
@@ -132,9 +132,9 @@ def _feedback(row: FeedbackRow) -> Feedback:
 
 
 class AnswerLog:
-    def __init__(self, catalog: Catalog) -> None:
-        self.catalog = catalog
-        self.audit = AuditTrail(catalog)
+    def __init__(self, db: Database, audit: AuditTrail) -> None:
+        self.db = db
+        self.audit = audit
 
     # -- answers ----------------------------------------------------------------------------
 
@@ -155,7 +155,7 @@ class AnswerLog:
         override_id: str | None,
     ) -> str:
         answer_id = uuid.uuid4().hex
-        with self.catalog.session() as s:
+        with self.db.session() as s:
             s.add(
                 AnswerRow(
                     id=answer_id,
@@ -179,7 +179,7 @@ class AnswerLog:
         return answer_id
 
     def get(self, answer_id: str) -> AnswerRecord:
-        with self.catalog.session() as s:
+        with self.db.session() as s:
             row = s.get(AnswerRow, answer_id)
             if row is None:
                 raise NotFound(f"no answer with id {answer_id!r}")
@@ -199,7 +199,7 @@ class AnswerLog:
             feedback = feedback.where(AnswerRow.created_at >= since)
         if until is not None:
             feedback = feedback.where(AnswerRow.created_at < until)
-        with self.catalog.session() as s:
+        with self.db.session() as s:
             return [_record(r) for r in s.scalars(query)], [_feedback(r) for r in s.scalars(feedback)]
 
     def purge(self, before: datetime) -> int:
@@ -210,7 +210,7 @@ class AnswerLog:
             .join(OverrideRow, OverrideRow.feedback_id == FeedbackRow.id)
             .where(OverrideRow.active.is_(True))
         )
-        with self.catalog.session() as s:
+        with self.db.session() as s:
             result = s.execute(
                 delete(AnswerRow).where(AnswerRow.created_at < before, AnswerRow.id.not_in(protected))
             )
@@ -240,7 +240,7 @@ class AnswerLog:
             state=OPEN if flagged or not helpful else NOT_FOR_REVIEW,
             created_at=datetime.now(UTC),
         )
-        with self.catalog.session() as s:
+        with self.db.session() as s:
             s.add(row)
             s.flush()
             return _feedback(row)
@@ -253,12 +253,12 @@ class AnswerLog:
             .where(FeedbackRow.state == state)
             .order_by(FeedbackRow.created_at.desc())
         )
-        with self.catalog.session() as s:
+        with self.db.session() as s:
             items = [ReviewItem(_feedback(f), _record(a)) for f, a in s.execute(query)]
         return [i for i in items if _visible(i.answer, teams)]
 
     def review_item(self, feedback_id: str, teams: Sequence[str] | None) -> ReviewItem:
-        with self.catalog.session() as s:
+        with self.db.session() as s:
             row = s.get(FeedbackRow, feedback_id)
             if row is None or row.state == NOT_FOR_REVIEW:
                 raise NotFound(f"no review item {feedback_id!r}")
@@ -283,7 +283,7 @@ class AnswerLog:
         """Close a review item; with ``override`` (an answer body) it is served first from now on."""
         item = self.review_item(feedback_id, teams)
         now = datetime.now(UTC)
-        with self.catalog.session() as s:
+        with self.db.session() as s:
             row = s.get(FeedbackRow, feedback_id)
             assert row is not None
             row.state, row.verdict, row.reviewer, row.reviewed_at = CLOSED, verdict, reviewer, now
@@ -322,7 +322,7 @@ class AnswerLog:
             .order_by(OverrideRow.approved_at.desc())
             .limit(1)
         )
-        with self.catalog.session() as s:
+        with self.db.session() as s:
             row = s.scalars(query).first()
             if row is None:
                 return None
@@ -335,7 +335,7 @@ class AnswerLog:
     def promote(self, feedback_id: str, golden_set: str, case: dict[str, Any], actor: str) -> str:
         """Add a reviewed case to a golden set; promoting it again returns the same case."""
         case_id = str(case["id"])
-        with self.catalog.session() as s:
+        with self.db.session() as s:
             existing = s.scalar(
                 select(GoldenCaseRow.body).where(
                     GoldenCaseRow.golden_set == golden_set, GoldenCaseRow.feedback_id == feedback_id
@@ -359,7 +359,7 @@ class AnswerLog:
         return case_id
 
     def golden_sets(self) -> list[str]:
-        with self.catalog.session() as s:
+        with self.db.session() as s:
             return list(
                 s.scalars(select(GoldenCaseRow.golden_set).distinct().order_by(GoldenCaseRow.golden_set))
             )
@@ -370,7 +370,7 @@ class AnswerLog:
             .where(GoldenCaseRow.golden_set == golden_set)
             .order_by(GoldenCaseRow.created_at, GoldenCaseRow.id)
         )
-        with self.catalog.session() as s:
+        with self.db.session() as s:
             cases = [dict(body) for body in s.scalars(query)]
         if not cases:
             raise NotFound(f"no golden set named {golden_set!r}")

@@ -25,7 +25,7 @@ from typing import Any, TextIO
 from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
 
-from core.catalog.catalog import Catalog
+from core.catalog.database import Database
 from core.catalog.models import AuditAnchorRow, AuditRow
 
 GENESIS = "0" * 64
@@ -105,12 +105,12 @@ def _entry(row: AuditRow) -> AuditEntry:
 
 
 class AuditTrail:
-    def __init__(self, catalog: Catalog) -> None:
-        self.catalog = catalog
+    def __init__(self, db: Database) -> None:
+        self.db = db
         # Appends read the head and write after it: one at a time in this process, and on
         # PostgreSQL one at a time across processes too; the retry covers other SQLite writers.
         self._append = threading.Lock()
-        self._advisory = catalog.engine.dialect.name == "postgresql"
+        self._advisory = db.engine.dialect.name == "postgresql"
 
     def record(
         self,
@@ -125,7 +125,7 @@ class AuditTrail:
         detail_hash = hashlib.sha256(_canonical(detail)).hexdigest()
         for _ in range(_APPEND_ATTEMPTS):
             try:
-                with self._append, self.catalog.session() as s:
+                with self._append, self.db.session() as s:
                     if self._advisory:
                         s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY})
                     head = s.scalars(select(AuditRow).order_by(AuditRow.seq.desc()).limit(1)).first()
@@ -165,7 +165,7 @@ class AuditTrail:
             query = query.where(AuditRow.at < until)
         if action is not None:
             query = query.where(AuditRow.action == action)
-        with self.catalog.session() as s:
+        with self.db.session() as s:
             rows = s.scalars(query.execution_options(yield_per=500))
             try:
                 for row in rows:
@@ -175,7 +175,7 @@ class AuditTrail:
 
     def verify(self) -> Verification:
         checked = 0
-        with self.catalog.session() as s:
+        with self.db.session() as s:
             anchor = s.get(AuditAnchorRow, 1)
             seq, prev = (anchor.seq, anchor.hash) if anchor else (0, GENESIS)
             rows = s.scalars(select(AuditRow).order_by(AuditRow.seq).execution_options(yield_per=500))
@@ -203,7 +203,7 @@ class AuditTrail:
 
     def purge(self, before: datetime) -> int:
         """Delete the entries older than ``before``; the chain then starts at the last one deleted."""
-        with self.catalog.session() as s:
+        with self.db.session() as s:
             last = s.scalars(
                 select(AuditRow).where(AuditRow.at < before).order_by(AuditRow.seq.desc()).limit(1)
             ).first()

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, func, select
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.orm import Session
 
+from core.catalog.database import MIGRATIONS, Database
 from core.catalog.models import ChunkRow, CollectionRow, DocumentRow, JobRow
 from core.domain import Chunk, Document, DocumentStatus, ElementKind, JobState
-from core.errors import BackendUnavailable, NotFound
+from core.errors import NotFound
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+__all__ = ["MIGRATIONS", "Catalog", "CollectionInfo", "Job"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,62 +43,30 @@ class Job:
     error: str | None
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
-
-
-def create_catalog_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        path = url.removeprefix("sqlite:///")
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
-
-
 class Catalog:
-    """Reads and writes catalog rows. Every method is its own transaction."""
+    """Collections, documents, chunks and jobs: their rows in the database. Every method is its
+    own transaction."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     @classmethod
     def connect(cls, url: str, *, migrate: bool = True) -> Catalog:
-        catalog = cls(create_catalog_engine(url))
-        if migrate:
-            catalog.migrate()
-        return catalog
+        """A catalog on its own database (``Database.connect``): for a worker's parent, tests, eval."""
+        return cls(Database.connect(url, migrate=migrate))
+
+    @property
+    def engine(self) -> Engine:
+        return self.db.engine
 
     def migrate(self) -> None:
-        from alembic import command
-        from alembic.config import Config
-
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
-        try:
-            with self.engine.begin() as connection:
-                config.attributes["connection"] = connection
-                command.upgrade(config, "head")
-        except OperationalError as exc:
-            raise BackendUnavailable(f"catalog database unreachable: {exc.orig}") from exc
+        self.db.migrate()
 
     def close(self) -> None:
-        self.engine.dispose()
+        self.db.close()
 
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        try:
-            with self._sessions.begin() as session:
-                yield session
-        except OperationalError as exc:
-            raise BackendUnavailable(f"catalog database unreachable: {exc.orig}") from exc
+    def session(self) -> AbstractContextManager[Session]:
+        return self.db.session()
 
     # -- collections ------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from core.access import Principal, Role
 from core.catalog.audit import AuditTrail
-from core.catalog.catalog import Catalog
+from core.catalog.database import Database
 from core.catalog.models import ApiKeyRow, UserRow
 from core.errors import InvalidInput, NotFound, Unauthorized
 
@@ -40,8 +40,9 @@ class KeyRing:
     """Issues and checks keys. A checked key is remembered for ``cache_s`` seconds, so a request
     costs no database write; a revocation therefore takes effect within that time."""
 
-    def __init__(self, catalog: Catalog, cache_s: float = 30.0) -> None:
-        self.catalog = catalog
+    def __init__(self, db: Database, audit: AuditTrail, cache_s: float = 30.0) -> None:
+        self.db = db
+        self.audit = audit
         self.cache_s = cache_s
         self._checked: dict[str, tuple[float, Principal]] = {}
 
@@ -51,7 +52,7 @@ class KeyRing:
             raise InvalidInput("a key for a non-admin role needs at least one team")
         key_id = secrets.token_hex(6)
         secret = f"{PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
-        with self.catalog.session() as s:
+        with self.db.session() as s:
             row = s.scalar(select(UserRow).where(UserRow.name == user))
             before = None if row is None else (row.role, list(row.teams))
             if row is None:
@@ -63,7 +64,7 @@ class KeyRing:
                 row.teams = sorted(set(row.teams) | set(teams))
             s.add(ApiKeyRow(id=key_id, user_id=row.id, key_hash=_hash(secret)))
             teams = tuple(row.teams)
-        trail = AuditTrail(self.catalog)
+        trail = self.audit
         trail.record(
             actor, "key.create", user, detail={"key_id": key_id, "role": role.value, "teams": list(teams)}
         )
@@ -94,7 +95,7 @@ class KeyRing:
         parts = secret.split("_", 2)
         if len(parts) != 3 or parts[0] != PREFIX:
             raise Unauthorized("malformed API key")
-        with self.catalog.session() as s:
+        with self.db.session() as s:
             key = s.get(ApiKeyRow, parts[1])
             if key is None or key.revoked_at is not None or not hmac.compare_digest(key.key_hash, digest):
                 raise Unauthorized("unknown or revoked API key")
@@ -104,7 +105,7 @@ class KeyRing:
             return Principal(user.name, Role(user.role), tuple(user.teams))
 
     def revoke(self, key_id: str, *, actor: str = "system") -> None:
-        with self.catalog.session() as s:
+        with self.db.session() as s:
             key = s.get(ApiKeyRow, key_id)
             if key is None:
                 raise NotFound(f"no API key {key_id!r}")
@@ -112,10 +113,10 @@ class KeyRing:
             user = s.get(UserRow, key.user_id)
             owner = user.name if user is not None else ""
         self._checked.clear()
-        AuditTrail(self.catalog).record(actor, "key.revoke", owner, detail={"key_id": key_id})
+        self.audit.record(actor, "key.revoke", owner, detail={"key_id": key_id})
 
     def any_admin(self) -> bool:
-        with self.catalog.session() as s:
+        with self.db.session() as s:
             query = (
                 select(ApiKeyRow.id)
                 .join(UserRow)

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.catalog.audit import AuditTrail
-from core.catalog.catalog import Catalog
+from core.catalog.database import Database
 from core.catalog.models import TemplateRow
 from core.errors import Conflict, NotFound
 
@@ -40,9 +40,9 @@ def _stored(row: TemplateRow) -> StoredTemplate:
 
 
 class TemplateStore:
-    def __init__(self, catalog: Catalog) -> None:
-        self.catalog = catalog
-        self.audit = AuditTrail(catalog)
+    def __init__(self, db: Database, audit: AuditTrail) -> None:
+        self.db = db
+        self.audit = audit
 
     def latest(self, *, include_retired: bool = False) -> list[StoredTemplate]:
         newest = (
@@ -57,7 +57,7 @@ class TemplateStore:
         )
         if not include_retired:
             query = query.where(TemplateRow.retired.is_(False))
-        with self.catalog.session() as s:
+        with self.db.session() as s:
             return [_stored(row) for row in s.scalars(query)]
 
     def get(self, template_id: str, version: int | None = None) -> StoredTemplate:
@@ -66,7 +66,7 @@ class TemplateStore:
             query = query.order_by(TemplateRow.version.desc()).limit(1)
         else:
             query = query.where(TemplateRow.version == version)
-        with self.catalog.session() as s:
+        with self.db.session() as s:
             row = s.scalars(query).first()
             if row is None:
                 if version is not None and self._exists(template_id):
@@ -75,7 +75,7 @@ class TemplateStore:
             return _stored(row)
 
     def versions(self, template_id: str) -> list[int]:
-        with self.catalog.session() as s:
+        with self.db.session() as s:
             return list(
                 s.scalars(
                     select(TemplateRow.version)
@@ -85,7 +85,7 @@ class TemplateStore:
             )
 
     def _exists(self, template_id: str) -> bool:
-        with self.catalog.session() as s:
+        with self.db.session() as s:
             return s.scalar(select(TemplateRow.id).where(TemplateRow.id == template_id).limit(1)) is not None
 
     def create(self, body: Mapping[str, Any], actor: str) -> StoredTemplate:
@@ -101,7 +101,7 @@ class TemplateStore:
         current = self.get(template_id)
         stored = self._append(template_id, current.version + 1, body, actor)
         if current.retired:
-            with self.catalog.session() as s:
+            with self.db.session() as s:
                 s.execute(update(TemplateRow).where(TemplateRow.id == template_id).values(retired=False))
         self.audit.record(
             actor,
@@ -113,7 +113,7 @@ class TemplateStore:
 
     def retire(self, template_id: str, actor: str) -> None:
         current = self.get(template_id)
-        with self.catalog.session() as s:
+        with self.db.session() as s:
             s.execute(update(TemplateRow).where(TemplateRow.id == template_id).values(retired=True))
         self.audit.record(actor, "template.retire", template_id, detail={"version": current.version})
 
@@ -150,7 +150,7 @@ class TemplateStore:
             updated_at=datetime.now(UTC),
         )
         try:
-            with self.catalog.session() as s:
+            with self.db.session() as s:
                 s.add(row)
                 s.flush()
                 return _stored(row)

@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from api.app import create_app
 from core.access import Role
 from core.catalog.keys import KeyRing
 from core.settings import Settings
+from sourcebook.wiring import create_api
 
 
 @dataclass
@@ -36,10 +36,15 @@ class Server:
 
     def key(self, role: Role, *teams: str) -> str:
         from core.catalog import Catalog
+        from core.catalog.audit import AuditTrail
 
         catalog = Catalog.connect(self.settings.catalog_url, migrate=False)
         try:
-            return KeyRing(catalog).issue(f"{role.value}-{'-'.join(teams)}", role, teams).secret
+            return (
+                KeyRing(catalog.db, AuditTrail(catalog.db))
+                .issue(f"{role.value}-{'-'.join(teams)}", role, teams)
+                .secret
+            )
         finally:
             catalog.close()
 
@@ -54,7 +59,7 @@ def _free_port() -> int:
 @contextmanager
 def serve(settings: Settings) -> Iterator[Server]:
     port = _free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(create_api(settings), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -122,7 +122,7 @@ class Cluster:
     def settings(self) -> Settings:
         return Settings(**{k.removeprefix("SOURCEBOOK_").lower(): v for k, v in self.env().items()})  # type: ignore[arg-type]
 
-    def start_worker(self, app: str = "workers.worker", concurrency: int = 1) -> subprocess.Popen[bytes]:
+    def start_worker(self, app: str = "sourcebook.worker", concurrency: int = 1) -> subprocess.Popen[bytes]:
         self._started += 1
         env = os.environ | self.env() | {"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "DO_NOT_TRACK": "1"}
         command = [

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import ingest.pipeline
-from workers.worker import app
+from sourcebook.worker import app
 
 __all__ = ["app"]
 

@@ -106,10 +106,10 @@ def test_an_upload_over_the_limit_is_refused_before_it_is_read(tmp_path: Path) -
     # A body shorter than its Content-Length would hang a real connection: use the ASGI client.
     from fastapi.testclient import TestClient
 
-    from api.app import create_app
+    from sourcebook.wiring import create_api
 
     settings = Settings(home=tmp_path / "home", embedder="hashing", reranker="none")
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_api(settings)) as client:
         response = client.post(
             "/v1/documents",
             headers={"content-length": str(settings.max_upload_bytes + 2 * 1024 * 1024)},

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from core.cli import app
+from sourcebook.cli import app
 from tests.conftest import SAMPLES
 
 pytestmark = pytest.mark.integration

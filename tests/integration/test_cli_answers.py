@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from core.cli import app
-from core.services import Services
 from core.settings import Settings
+from sourcebook.cli import app
+from sourcebook.wiring import Services
 from tests.conftest import SAMPLES
 
 pytestmark = pytest.mark.integration

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from core.domain import JobState
-from core.services import Services
 from core.settings import Settings
+from sourcebook.wiring import Services
 
 pytestmark = pytest.mark.integration
 

@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 
 from core.domain import DocumentStatus
-from core.services import Services
 from core.settings import Settings
 from ingest.intake import Outcome, Submission
+from sourcebook.wiring import Services
 from tests.conftest import SAMPLES
 
 pytestmark = pytest.mark.integration
@@ -97,7 +97,7 @@ def test_delete_removes_vectors_rows_and_the_original(services: Services) -> Non
     assert sub.document_id is not None
     doc = services.catalog.get_document(sub.document_id)
     assert services.blobs.path(doc.sha256).exists()
-    services.delete_document(doc.id)
+    services.library.delete_document(doc.id)
     assert services.store.count(document_id=doc.id) == 0
     assert services.catalog.chunk_count(document_id=doc.id) == 0
     assert services.catalog.find_document(doc.id) is None

@@ -11,9 +11,9 @@ import pytest
 
 from core.errors import Conflict
 from core.protocols import SearchFilter
-from core.services import Services
 from core.settings import Settings
 from ingest.rebuild import RebuildReport
+from sourcebook.wiring import Services
 from tests.integration.cluster import text_document
 
 pytestmark = pytest.mark.integration
@@ -45,13 +45,13 @@ def test_rebuild_beside_the_live_index_then_switch(settings: Settings, tmp_path:
                     misses.append(doc_id)
 
     reader = threading.Thread(target=keep_searching)
-    rebuild = threading.Thread(target=lambda: reports.append(services.rebuild_index()))
+    rebuild = threading.Thread(target=lambda: reports.append(services.library.rebuild_index()))
     reader.start()
     rebuild.start()
     try:
         name, data = text_document(99)
         late = services.intake.add("acme", name, io.BytesIO(data))  # arrives during the rebuild
-        services.delete_document(deleted)  # and one goes
+        services.library.delete_document(deleted)  # and one goes
         assert services.executor.wait(timeout=300)
         rebuild.join(timeout=300)
     finally:
@@ -80,7 +80,7 @@ def test_edge_cannot_rebuild_beside_and_says_what_to_do(settings: Settings) -> N
     services = Services.open(settings)
     try:
         with pytest.raises(Conflict, match=r"needs the Qdrant server store; re-index in place instead"):
-            services.rebuild_index()
+            services.library.rebuild_index()
     finally:
         services.close()
 

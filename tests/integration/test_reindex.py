@@ -10,8 +10,8 @@ import pytest
 
 from core.domain import DocumentStatus
 from core.protocols import SearchFilter
-from core.services import Services
 from core.settings import Settings
+from sourcebook.wiring import Services
 from tests.integration.cluster import text_document
 
 pytestmark = pytest.mark.integration
@@ -46,7 +46,8 @@ def test_reindex_with_new_chunking_keeps_every_document_searchable(
     reader = threading.Thread(target=keep_searching)
     reader.start()
     try:
-        assert services.reindex("acme") == len(files)
+        queued = services.library.reindex("acme")
+        assert queued is not None and len(queued) == len(files)
         assert services.executor.wait(timeout=300)
     finally:
         stop.set()

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from core.protocols import SearchFilter, SearchRequest
-from core.services import Services
 from core.settings import Settings
+from sourcebook.wiring import Services
 from tests.conftest import ROOT, SAMPLES
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from core.domain import DocumentStatus
-from core.services import Services
 from core.settings import Settings
 from ingest.intake import Outcome
+from sourcebook.wiring import Services
 from tests.conftest import shared
 
 pytestmark = [pytest.mark.integration, pytest.mark.shared_data, pytest.mark.slow]

@@ -123,7 +123,7 @@ def test_workers_ingest_the_sample_collection_end_to_end_and_reindex_it(
     cluster.extra["SOURCEBOOK_CHUNK_TOKENS"] = "200"
     cluster.start_worker()
     first_jobs = {s.document_id: s.job_id for s in submissions}
-    producer.executor.reindex("acme")
+    producer.executor.delegate_reindex("acme")
 
     def reindexed() -> bool:
         for doc_id, old_job in first_jobs.items():

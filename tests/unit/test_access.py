@@ -8,6 +8,7 @@ import pytest
 
 from core.access import Action, Principal, Role
 from core.catalog import Catalog
+from core.catalog.audit import AuditTrail
 from core.catalog.keys import KeyRing
 from core.errors import Forbidden, InvalidInput, Unauthorized
 
@@ -27,7 +28,7 @@ def test_roles_grant_what_their_users_need() -> None:
 
 def test_keys_are_shown_once_stored_hashed_and_revocable(tmp_path: Path) -> None:
     catalog = Catalog.connect(f"sqlite:///{tmp_path / 'c.db'}")
-    keys = KeyRing(catalog, cache_s=0)
+    keys = KeyRing(catalog.db, AuditTrail(catalog.db), cache_s=0)
     issued = keys.issue("ann", Role.AGENT, ("support",))
     assert keys.authenticate(issued.secret) == Principal("ann", Role.AGENT, ("support",))
     with catalog.engine.connect() as conn:

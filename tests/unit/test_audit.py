@@ -15,7 +15,7 @@ from core.catalog.models import AuditRow
 @pytest.fixture
 def trail(catalog_url: str) -> Iterator[AuditTrail]:
     catalog = Catalog.connect(catalog_url)
-    yield AuditTrail(catalog)
+    yield AuditTrail(catalog.db)
     catalog.close()
 
 
@@ -29,10 +29,10 @@ def test_an_untouched_chain_verifies(trail: AuditTrail) -> None:
 def test_editing_an_entry_breaks_the_chain_there(trail: AuditTrail) -> None:
     for n in range(4):
         trail.record("ana", "question", detail={"question": f"q{n}"})
-    with trail.catalog.session() as s:
+    with trail.db.session() as s:
         s.execute(update(AuditRow).where(AuditRow.seq == 3).values(detail={"question": "edited"}))
     assert trail.verify().broken_at == 3
-    with trail.catalog.session() as s:  # forge the detail hash too: the entry hash gives it away
+    with trail.db.session() as s:  # forge the detail hash too: the entry hash gives it away
         s.execute(update(AuditRow).where(AuditRow.seq == 3).values(detail=None))
         s.execute(update(AuditRow).where(AuditRow.seq == 2).values(actor="mallory"))
     result = trail.verify()
@@ -42,7 +42,7 @@ def test_editing_an_entry_breaks_the_chain_there(trail: AuditTrail) -> None:
 def test_deleting_an_entry_in_the_middle_is_detected(trail: AuditTrail) -> None:
     for _ in range(3):
         trail.record("ana", "upload")
-    with trail.catalog.session() as s:
+    with trail.db.session() as s:
         s.query(AuditRow).filter(AuditRow.seq == 2).delete()
     assert trail.verify().reason == "entry 2 is missing"
 
@@ -66,7 +66,7 @@ def test_concurrent_writers_never_fork_the_chain(trail: AuditTrail, catalog_url:
 
     def write(name: str) -> None:
         own = None if shared else Catalog.connect(catalog_url, migrate=False)
-        writer = trail if own is None else AuditTrail(own)
+        writer = trail if own is None else AuditTrail(own.db)
         try:
             for _ in range(10):
                 writer.record(name, "question")

@@ -55,7 +55,7 @@ def test_the_worker_scales_and_waits_for_a_migrated_catalog(compose: dict[str, A
     worker = compose["services"]["worker"]
     assert "container_name" not in worker and "ports" not in worker, "--scale worker=N would clash"
     assert worker["depends_on"]["api"]["condition"] == "service_healthy"
-    assert worker["command"][:4] == ["celery", "-A", "workers.worker", "worker"]
+    assert worker["command"][:4] == ["celery", "-A", "sourcebook.worker", "worker"]
     assert "ocr" in worker["command"][worker["command"].index("-Q") + 1].split(",")
 
 

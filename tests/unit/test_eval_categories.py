@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from core.domain import Answer, Citation, Passage
 from core.errors import InvalidInput
-from eval.datasets import AnswerCase, load_golden_set
 from core.golden import UNCATEGORISED, parse_case
+from eval.datasets import AnswerCase, load_golden_set
 from eval.report import category_rows, write_report
 from eval.runner import aggregate_answers, by_category, case_record, facts_found
 

@@ -40,7 +40,7 @@ def _body(title: str) -> dict[str, Any]:
 
 
 def test_every_template_change_is_a_new_audited_version(catalog: Catalog) -> None:
-    store = TemplateStore(catalog)
+    store = TemplateStore(catalog.db, AuditTrail(catalog.db))
     assert store.create(_body("Reset"), "kim").version == 1
     with pytest.raises(Conflict, match="a template 'reset' exists already; change it with PUT"):
         store.create(_body("Again"), "kim")
@@ -56,7 +56,7 @@ def test_every_template_change_is_a_new_audited_version(catalog: Catalog) -> Non
     assert store.latest() == [] and [t.retired for t in store.latest(include_retired=True)] == [True]
     assert store.update("reset", _body("Back"), "kim").version == 3  # a change brings it back
     assert [t.version for t in store.latest()] == [3]
-    actions = [e.action for e in AuditTrail(catalog).entries() if e.action.startswith("template.")]
+    actions = [e.action for e in AuditTrail(catalog.db).entries() if e.action.startswith("template.")]
     assert actions == ["template.create", "template.update", "template.retire", "template.update"]
     with pytest.raises(IntegrityError):  # a version is never rewritten
         _rewrite_version_one(catalog)
@@ -68,7 +68,7 @@ def _rewrite_version_one(catalog: Catalog) -> None:
 
 
 def test_seeding_adds_and_updates_shipped_templates_but_never_a_persons_change(catalog: Catalog) -> None:
-    store = TemplateStore(catalog)
+    store = TemplateStore(catalog.db, AuditTrail(catalog.db))
     assert store.seed([_body("Reset")]) == ["reset"]
     assert store.seed([_body("Reset")]) == []  # unchanged: nothing written
     assert store.seed([_body("Reset v2")]) == ["reset"]
@@ -97,7 +97,7 @@ def _answer(log: AnswerLog, user: str, teams: tuple[str, ...], key: str = "k", *
 
 
 def test_review_overrides_and_golden_cases_stay_in_their_teams(catalog: Catalog) -> None:
-    log = AnswerLog(catalog)
+    log = AnswerLog(catalog.db, AuditTrail(catalog.db))
     asked = _answer(log, "ann", ("support",), template=("reset", 2, {"product": "T200"}))
     assert log.get(asked).template_version == 2
     helpful = log.add_feedback(asked, "ann", helpful=True, reason=None, flagged=False, comment=None)
@@ -142,7 +142,7 @@ def test_review_overrides_and_golden_cases_stay_in_their_teams(catalog: Catalog)
 
 
 def test_retention_purges_old_answers_but_not_an_approved_one(catalog: Catalog) -> None:
-    log = AnswerLog(catalog)
+    log = AnswerLog(catalog.db, AuditTrail(catalog.db))
     old, approved, recent = (_answer(log, "ann", ("support",), key=k) for k in ("a", "b", "c"))
     feedback = log.add_feedback(approved, "ann", helpful=False, reason=None, flagged=True, comment=None)
     log.review(

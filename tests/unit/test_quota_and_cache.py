@@ -44,7 +44,7 @@ def counters(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Counter
         return
     url = f"sqlite:///{tmp_path / 'catalog.db'}"
     catalog = Catalog.connect(url if request.param == "sqlite" else request.getfixturevalue("postgres_url"))
-    yield SqlCounters(catalog)
+    yield SqlCounters(catalog.db)
     catalog.close()
 
 

@@ -127,7 +127,7 @@ def test_an_unreachable_broker_is_a_backend_error_with_its_reason(tmp_path: Path
     executor = CeleryExecutor(cluster_settings(tmp_path, broker_url=f"redis://127.0.0.1:{port}/0"), catalog)
     try:
         with pytest.raises(BackendUnavailable, match="the task queue is unreachable"):
-            executor.reindex("acme")
+            executor.delegate_reindex("acme")
     finally:
         executor.shutdown()
         catalog.close()

@@ -1,7 +1,9 @@
 """Run the API and the web app as one: start both, wait until they answer, stop both together.
 
-``sourcebook up`` uses it. When either process exits, or on Ctrl-C, the other is stopped too
-(SIGTERM, then SIGKILL after a grace period), so no half of the pair is left running.
+``sourcebook up`` uses it; the API process builds its services through the composition root
+(``uvicorn --factory sourcebook.wiring:create_api``). When either process exits, or on Ctrl-C,
+the other is stopped too (SIGTERM, then SIGKILL after a grace period), so no half of the pair is
+left running.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ def api_service(host: str, port: int) -> Service:
         "-m",
         "uvicorn",
         "--factory",
-        "api.app:create_app",
+        "sourcebook.wiring:create_api",
         "--host",
         host,
         "--port",

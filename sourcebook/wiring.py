@@ -1,4 +1,12 @@
-"""The composition root: the one place that reads settings to choose backends."""
+"""The composition root: the one place that reads settings to choose backends.
+
+It builds everything once, in order: settings → catalog and its repositories → vector store,
+embedder, executor → use cases → the API app (``create_api``), the Celery worker
+(``sourcebook/worker.py``) and the CLI (``sourcebook/cli``). Collaborators are built on first use,
+so a CLI command that never embeds never loads the model. Nothing below this package imports it:
+each door receives these services (``api.services.Services`` and its siblings say what each
+door needs).
+"""
 
 from __future__ import annotations
 
@@ -7,19 +15,22 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from core.catalog import Catalog
+from core.catalog import Catalog, Database
 from core.protocols import Embedder, Generator, Reranker, VectorStore
 from core.settings import Settings
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from core.catalog.answers import AnswerLog
     from core.catalog.audit import AuditTrail
+    from core.catalog.keys import KeyRing
     from core.catalog.templates import TemplateStore
     from core.quota import Quotas
     from ingest.blobs import BlobStore
     from ingest.executor import LocalPoolExecutor
     from ingest.intake import Intake
-    from ingest.rebuild import RebuildReport
+    from ingest.library import Library
     from retrieval.answering import Answering
     from retrieval.cache import AnswerCache
     from retrieval.search import Searcher
@@ -30,7 +41,11 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Services:
+    """One process's services: the database, catalog and store opened now, the rest built once
+    on first use. ``close`` releases what was opened."""
+
     settings: Settings
+    database: Database
     catalog: Catalog
     store: VectorStore
     _executor: LocalPoolExecutor | CeleryExecutor | None = field(default=None, init=False)
@@ -38,8 +53,8 @@ class Services:
     @classmethod
     def open(cls, settings: Settings) -> Services:
         settings.home.mkdir(parents=True, exist_ok=True)
-        catalog = Catalog.connect(settings.catalog_url)
-        return cls(settings, catalog, open_store(settings))
+        database = Database.connect(settings.catalog_url)
+        return cls(settings, database, Catalog(database), open_store(settings))
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -127,14 +142,10 @@ class Services:
 
             self._executor = CeleryExecutor(self.settings, self.catalog)
         if self._executor is None:
-            from ingest.executor import LocalPoolExecutor
+            from ingest.library import local_pool
             from ingest.pipeline import IndexWriter
 
-            self._executor = LocalPoolExecutor(
-                IndexWriter(self.catalog, self.store),
-                workers=self.settings.workers,
-                timeout_s=self.settings.document_timeout_s,
-            )
+            self._executor = local_pool(self.settings, IndexWriter(self.catalog, self.store))
         return self._executor
 
     @cached_property
@@ -157,7 +168,7 @@ class Services:
         from core.quota import Limits, Quotas, RedisCounters, SqlCounters
 
         s = self.settings
-        counters = RedisCounters(self.redis) if self.redis is not None else SqlCounters(self.catalog)
+        counters = RedisCounters(self.redis) if self.redis is not None else SqlCounters(self.database)
         limits = Limits(
             s.rate_limit_user_per_minute,
             s.rate_limit_team_per_minute,
@@ -184,19 +195,19 @@ class Services:
     def audit(self) -> AuditTrail:
         from core.catalog.audit import AuditTrail
 
-        return AuditTrail(self.catalog)
+        return AuditTrail(self.database)
 
     @cached_property
     def templates(self) -> TemplateStore:
         from core.catalog.templates import TemplateStore
 
-        return TemplateStore(self.catalog)
+        return TemplateStore(self.database, self.audit)
 
     @cached_property
     def answers(self) -> AnswerLog:
         from core.catalog.answers import AnswerLog
 
-        return AnswerLog(self.catalog)
+        return AnswerLog(self.database, self.audit)
 
     @cached_property
     def answering(self) -> Answering:
@@ -217,56 +228,31 @@ class Services:
             max_question_chars=self.settings.max_question_chars,
         )
 
-    def delete_document(self, document_id: str) -> None:
-        """Remove a document everywhere: vectors, chunks, row and (if unshared) its original."""
-        document = self.catalog.get_document(document_id)
-        self.store.delete_document(document_id)
-        self.catalog.delete_document(document_id)
-        if not any(d.sha256 == document.sha256 for d in self.catalog.documents()):
-            self.blobs.delete(document.sha256)
+    @cached_property
+    def keys(self) -> KeyRing:
+        from core.catalog.keys import KeyRing
 
-    def reindex(self, collection: str) -> int | None:
-        """Process a collection's ready documents again; they stay searchable meanwhile.
+        return KeyRing(self.database, self.audit)
 
-        Returns how many were queued, or None when a Celery worker fans them out.
-        """
-        self.catalog.collection_team(collection)  # NotFound for an unknown collection
-        executor = self.executor
-        if self.settings.executor == "celery":
-            from workers.executor import CeleryExecutor
+    @cached_property
+    def library(self) -> Library:
+        from ingest.library import Library, local_pool
 
-            assert isinstance(executor, CeleryExecutor)
-            executor.reindex(collection)
-            return None
-        return sum(sub.outcome.value == "queued" for sub in self.intake.reindex(collection))
-
-    def rebuild_index(self) -> RebuildReport:
-        """Rebuild every ready document into a new collection beside the live one, then switch."""
-        from ingest.executor import LocalPoolExecutor
-        from ingest.rebuild import rebuild_index, require_rebuildable
-
-        s = self.settings
-        return rebuild_index(
+        settings = self.settings
+        return Library(
             self.catalog,
-            require_rebuildable(self.store),
-            lambda writer: LocalPoolExecutor(writer, workers=s.workers, timeout_s=s.document_timeout_s),
-            self.intake.task_for,
+            self.store,
+            self.blobs,
+            self.intake,
+            self.executor,
+            lambda writer: local_pool(settings, writer),
         )
-
-    def delete_collection(self, name: str) -> None:
-        for document in self.catalog.documents(name):
-            self.store.delete_document(document.id)
-        shas = {d.sha256 for d in self.catalog.documents(name)}
-        self.catalog.delete_collection(name)
-        still_used = {d.sha256 for d in self.catalog.documents()}
-        for sha in shas - still_used:
-            self.blobs.delete(sha)
 
     def close(self) -> None:
         if self._executor is not None:
             self._executor.shutdown()
         self.store.close()
-        self.catalog.close()
+        self.database.close()
 
 
 def open_store(settings: Settings) -> VectorStore:
@@ -289,3 +275,10 @@ def open_store(settings: Settings) -> VectorStore:
     from retrieval.stores.edge import EdgeVectorStore
 
     return EdgeVectorStore(settings.qdrant_path, dimension)
+
+
+def create_api(settings: Settings | None = None) -> FastAPI:
+    """The API app with this root's services: ``uvicorn --factory sourcebook.wiring:create_api``."""
+    from api.app import create_app
+
+    return create_app(settings or Settings(), Services.open)

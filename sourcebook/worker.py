@@ -1,7 +1,7 @@
-"""The worker entry point: ``celery -A workers.worker worker -Q ocr,light``.
+"""The Celery worker entry point: ``celery -A sourcebook.worker worker -Q ocr,light``.
 
 Settings come from the environment (``SOURCEBOOK_*``); each child process opens its own catalog
-connection and store on its first task.
+connection and store, through the composition root, on its first task.
 """
 
 from __future__ import annotations
@@ -10,11 +10,16 @@ from typing import Any
 
 from celery.signals import worker_process_init, worker_process_shutdown
 
-from workers import runtime, tasks
+from core.settings import Settings
+from sourcebook.wiring import Services
+from workers import tasks
 from workers.app import create_celery
+from workers.runtime import Runtime
 
-app = create_celery(runtime.settings())
-tasks.register(app)
+settings = Settings()
+runtime = Runtime(settings, Services.open)
+app = create_celery(settings)
+tasks.register(app, runtime)
 
 
 @worker_process_init.connect  # type: ignore[untyped-decorator]
@@ -24,5 +29,4 @@ def _child_started(**_: Any) -> None:
 
 @worker_process_shutdown.connect  # type: ignore[untyped-decorator]
 def _child_stopping(**_: Any) -> None:
-    if runtime.services.cache_info().currsize:
-        runtime.services().close()
+    runtime.close()

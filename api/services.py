@@ -1,0 +1,76 @@
+"""What the API needs from the composition root (``sourcebook/wiring.py`` builds it).
+
+A protocol, so that the web layer names its collaborators without importing the shell above it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from core.catalog import Catalog
+    from core.catalog.answers import AnswerLog
+    from core.catalog.audit import AuditTrail
+    from core.catalog.keys import KeyRing
+    from core.catalog.templates import TemplateStore
+    from core.protocols import Generator, VectorStore
+    from core.quota import Quotas
+    from core.settings import Settings
+    from ingest.blobs import BlobStore
+    from ingest.intake import Intake
+    from ingest.library import Library
+    from retrieval.answering import Answering
+    from retrieval.cache import AnswerCache
+    from retrieval.search import Searcher
+
+
+class Services(Protocol):
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def catalog(self) -> Catalog: ...
+
+    @property
+    def store(self) -> VectorStore: ...
+
+    @property
+    def blobs(self) -> BlobStore: ...
+
+    @property
+    def intake(self) -> Intake: ...
+
+    @property
+    def library(self) -> Library: ...
+
+    @property
+    def searcher(self) -> Searcher: ...
+
+    @property
+    def answering(self) -> Answering: ...
+
+    @property
+    def generator(self) -> Generator: ...
+
+    @property
+    def provenance(self) -> tuple[tuple[str, str], ...]: ...
+
+    @property
+    def quotas(self) -> Quotas: ...
+
+    @property
+    def answer_cache(self) -> AnswerCache | None: ...
+
+    @property
+    def keys(self) -> KeyRing: ...
+
+    @property
+    def audit(self) -> AuditTrail: ...
+
+    @property
+    def templates(self) -> TemplateStore: ...
+
+    @property
+    def answers(self) -> AnswerLog: ...
+
+    def close(self) -> None: ...

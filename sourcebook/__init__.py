@@ -1,0 +1,1 @@
+"""The shell: the composition root (``wiring``), the CLI by command group, and the launcher."""
