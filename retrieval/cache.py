@@ -57,7 +57,16 @@ def decode_answer(raw: str | bytes) -> Answer:
     data = json.loads(raw)
     citations = tuple(Citation(**(c | {"pages": tuple(c["pages"])})) for c in data["citations"])
     passages = tuple(
-        Passage(**(p | {"pages": tuple(p["pages"]), "section_path": tuple(p["section_path"])}))
+        Passage(
+            **(
+                p
+                | {
+                    "pages": tuple(p["pages"]),
+                    "section_path": tuple(p["section_path"]),
+                    "table_header": tuple(p.get("table_header", ())),
+                }
+            )
+        )
         for p in data["passages"]
     )
     provenance = tuple((str(k), str(v)) for k, v in data["provenance"])

@@ -1,14 +1,24 @@
-"""Sentence spans of a passage, with their character offsets inside it."""
+"""Sentence spans of a passage, with their character offsets inside it.
+
+Sentences inside a line come from spaCy's rule-based ``sentencizer`` on a blank English pipeline:
+spaCy is already a dependency (unstructured needs it), the blank pipeline needs no model download,
+and its tokenizer's exceptions keep abbreviations ("e.g.", "approx."), decimals ("3.5"), versions
+("4.2.1"), addresses ("192.168.4.1") and menu paths ("Settings > Picture > Expert Settings") whole.
+pysbd handles more abbreviations but is not in the stack, unmaintained since 2021 and about ten
+times slower; spaCy's statistical parsers would need a model download.
+
+What spaCy does not know, the page's structure says: a blank line, a list item or a table row
+always ends a sentence, while a hard-wrapped line (the next line goes on in lower case, or this
+one stops at a comma) does not. Citation markers written after the full stop ("…restart. [1]")
+stay with their sentence.
+"""
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
-
-# A sentence ends at . ! ? (not inside "e.g." or "3.5") before whitespace and a capital, digit or
-# opening mark; a line break always ends one (tables, lists and headings are one unit per line).
-_BOUNDARY = re.compile(r"(?<=[.!?])(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bvs\.)\s+(?=[A-Z0-9\"'(\[])|\n+")
-_MIN_CHARS = 12
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,23 +28,95 @@ class Span:
     end: int
 
 
+# A line that starts a unit of its own: a list item, a table row, a "Label: value" field.
+_LIST_ITEM = re.compile(r"^\s*([•●▪◦\-–*]|\d{1,2}[.)]|[a-z][.)])\s+")
+_TABLE_ROW = re.compile(r" \| ")
+# A line that stops mid-sentence: the next one carries on.
+_OPEN_END = re.compile(r"[,;(/&>+\-–]$|\b(a|an|and|or|the|of|to|in|on|for|with|by|at|from)$", re.IGNORECASE)
+_MARKERS = re.compile(r"^\s*(\[\d+\]\s*)+")
+_HAS_WORD = re.compile(r"\w")
+
+
+@functools.cache
+def _nlp() -> Any:
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    return nlp
+
+
 def split_sentences(text: str) -> list[Span]:
     spans: list[Span] = []
-    start = 0
-    for match in _BOUNDARY.finditer(text):
-        _add(spans, text, start, match.start())
-        start = match.end()
-    _add(spans, text, start, len(text))
+    for start, end in _units(text):
+        spans.extend(_sentences(text, start, end))
     return spans
 
 
-def _add(spans: list[Span], text: str, start: int, end: int) -> None:
+def _units(text: str) -> list[tuple[int, int]]:
+    """Ranges of ``text`` that never share a sentence: paragraphs, list items, table rows.
+    A line break inside a unit is a hard wrap."""
+    units: list[tuple[int, int]] = []
+    start = 0
+    previous = ""
+    for match in re.finditer(r"[^\n]*(\n|$)", text):
+        line = match.group().rstrip("\n")
+        if match.start() == len(text) and not line:
+            break
+        if match.start() > start and _breaks(previous, line):
+            units.append((start, match.start()))
+            start = match.start()
+        previous = line
+    if start < len(text):
+        units.append((start, len(text)))
+    return units
+
+
+def _breaks(previous: str, line: str) -> bool:
+    before, after = previous.strip(), line.strip()
+    if not before or not after:
+        return True  # a blank line ends a paragraph
+    if _LIST_ITEM.match(after) or _TABLE_ROW.search(after) or _TABLE_ROW.search(before):
+        return True
+    if after[0].islower() or _OPEN_END.search(before):
+        return False  # a hard wrap
+    return True
+
+
+def _sentences(text: str, start: int, end: int) -> list[Span]:
+    chunk = text[start:end]
+    if not _HAS_WORD.search(chunk):
+        return []
+    doc = _nlp()(chunk.replace("\n", " "))
+    bounds: list[list[int]] = []
+    for sent in doc.sents:
+        s, e = sent.start_char, sent.end_char
+        head = chunk[s:e]
+        markers = _MARKERS.match(head)
+        if markers and bounds:
+            bounds[-1][1] = s + markers.end()  # "… restart. [1]": the marker is the sentence's
+            s += markers.end()
+            head = chunk[s:e]
+        if not head.strip():
+            continue
+        if bounds and (head.lstrip()[:1].islower() or not _HAS_WORD.search(head)):
+            bounds[-1][1] = e  # a false stop after an abbreviation, or a stray mark
+            continue
+        bounds.append([s, e])
+    spans = []
+    for s, e in bounds:
+        s, e = _trim(chunk, s, e)
+        if e > s and _HAS_WORD.search(chunk[s:e]):
+            spans.append(Span(text[start + s : start + e], start + s, start + e))
+    return spans
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
-    if end - start >= _MIN_CHARS:
-        spans.append(Span(text[start:end], start, end))
+    return start, end
 
 
 _CONTENT_WORD = re.compile(r"[a-z0-9][a-z0-9\-]*")
