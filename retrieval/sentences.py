@@ -16,6 +16,7 @@ stay with their sentence.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +34,10 @@ _LIST_ITEM = re.compile(r"^\s*([•●▪◦\-–*]|\d{1,2}[.)]|[a-z][.)])\s+")
 _TABLE_ROW = re.compile(r" \| ")
 # A line that stops mid-sentence: the next one carries on.
 _OPEN_END = re.compile(r"[,;(/&>+\-–]$|\b(a|an|and|or|the|of|to|in|on|for|with|by|at|from)$", re.IGNORECASE)
-_MARKERS = re.compile(r"^\s*(\[\d+\]\s*)+")
+_TRAILER = re.compile(r"[\"')\]}»”’]*(\s*\[\d+(\s*[,;–-]\s*\d+)*\])*")
+_BETWEEN = re.compile(r"[\s\"')\]}»”’\[\d,;–-]*")
+_MAY_END = re.compile(r"[.!?][\"')\]}»”’]*\s+\S")
+_LIST_MARK_ONLY = re.compile(r"^\s*(\d{1,2}[.)]|[a-z][.)]|[•●▪◦\-–*])\s*$")
 _HAS_WORD = re.compile(r"\w")
 
 
@@ -47,10 +51,16 @@ def _nlp() -> Any:
 
 
 def split_sentences(text: str) -> list[Span]:
+    return list(_split(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _split(text: str) -> tuple[Span, ...]:
+    # Cached: the same passages come back query after query, and spaCy costs ~4 µs a character.
     spans: list[Span] = []
     for start, end in _units(text):
         spans.extend(_sentences(text, start, end))
-    return spans
+    return tuple(spans)
 
 
 def _units(text: str) -> list[tuple[int, int]]:
@@ -84,31 +94,40 @@ def _breaks(previous: str, line: str) -> bool:
 
 
 def _sentences(text: str, start: int, end: int) -> list[Span]:
-    chunk = text[start:end]
-    if not _HAS_WORD.search(chunk):
+    unit = text[start:end]
+    if not _HAS_WORD.search(unit):
         return []
-    doc = _nlp()(chunk.replace("\n", " "))
-    bounds: list[list[int]] = []
-    for sent in doc.sents:
-        s, e = sent.start_char, sent.end_char
-        head = chunk[s:e]
-        markers = _MARKERS.match(head)
-        if markers and bounds:
-            bounds[-1][1] = s + markers.end()  # "… restart. [1]": the marker is the sentence's
-            s += markers.end()
-            head = chunk[s:e]
-        if not head.strip():
+    bounds = [0, len(unit)]
+    if _MAY_END.search(unit):
+        doc = _nlp()(unit.replace("\n", " "))
+        bounds = [0] + [_boundary(unit, sent.start_char) for sent in list(doc.sents)[1:]] + [len(unit)]
+    pieces: list[list[int]] = []
+    for s, e in itertools.pairwise(bounds):
+        piece = unit[s:e].strip()
+        if not piece:
             continue
-        if bounds and (head.lstrip()[:1].islower() or not _HAS_WORD.search(head)):
-            bounds[-1][1] = e  # a false stop after an abbreviation, or a stray mark
-            continue
-        bounds.append([s, e])
+        if pieces and (piece[:1].islower() or not _HAS_WORD.search(piece)):
+            pieces[-1][1] = e  # a false stop after an abbreviation, or a stray mark
+        elif pieces and _LIST_MARK_ONLY.match(unit[pieces[-1][0] : pieces[-1][1]]):
+            pieces[-1][1] = e  # "1." belongs to its item
+        else:
+            pieces.append([s, e])
     spans = []
-    for s, e in bounds:
-        s, e = _trim(chunk, s, e)
-        if e > s and _HAS_WORD.search(chunk[s:e]):
+    for s, e in pieces:
+        s, e = _trim(unit, s, e)
+        if e > s:
             spans.append(Span(text[start + s : start + e], start + s, start + e))
     return spans
+
+
+def _boundary(unit: str, start: int) -> int:
+    """Where a sentence spaCy starts at ``start`` really starts: right after the full stop and
+    the closing marks and citation markers ("… Restart. [1]") that follow it."""
+    stop = max(unit.rfind(mark, 0, start + 1) for mark in ".!?")
+    if stop < 0 or not _BETWEEN.fullmatch(unit, stop + 1, start):
+        return start
+    after = _TRAILER.match(unit, stop + 1)
+    return after.end() if after else stop + 1
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
