@@ -88,9 +88,8 @@ def _breaks(previous: str, line: str) -> bool:
         return True  # a blank line ends a paragraph
     if _LIST_ITEM.match(after) or _TABLE_ROW.search(after) or _TABLE_ROW.search(before):
         return True
-    if after[0].islower() or _OPEN_END.search(before):
-        return False  # a hard wrap
-    return True
+    # A hard wrap: the line goes on in lower case, or the one above stops mid-phrase.
+    return not (after[0].islower() or _OPEN_END.search(before))
 
 
 def _sentences(text: str, start: int, end: int) -> list[Span]:

@@ -108,7 +108,9 @@ def _text_lines(page: Any) -> list[Line | Table]:
     finally:
         textpage.close()
     grids = _grids(page)
-    cell_of = [_cell(grids, box) if not char.isspace() else None for char, box in zip(text, boxes, strict=True)]
+    cell_of = [
+        _cell(grids, box) if not char.isspace() else None for char, box in zip(text, boxes, strict=True)
+    ]
     content: list[tuple[int, Line | Table]] = []
     start = 0
     for end, char in enumerate(text + "\n"):

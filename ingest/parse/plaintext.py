@@ -43,7 +43,7 @@ def _read(path: Path) -> str:
 
         encoding, _ = detect_file_encoding(filename=str(path))
         return data.decode(encoding or "latin-1", errors="replace")
-    except Exception as exc:  # noqa: BLE001 - an undecodable file is the user's to fix
+    except Exception as exc:
         raise IngestFailed(f"unreadable text file ({type(exc).__name__})") from exc
 
 

@@ -23,7 +23,7 @@ def parse_pptx(path: Path) -> ParsedDocument:
     try:
         deck = Presentation(str(path))
         slides = list(deck.slides)
-    except Exception as exc:  # noqa: BLE001 - python-pptx raises many kinds on a broken file
+    except Exception as exc:
         raise IngestFailed(f"corrupt or unreadable presentation file ({type(exc).__name__})") from exc
     elements: list[Element] = []
     for number, slide in enumerate(slides, start=1):

@@ -242,7 +242,10 @@ def test_a_ruled_pdf_table_keeps_its_rows_and_header() -> None:
     assert tables[0].table_header == ("Model", "Supply voltage", "Wi-Fi", "Display", "Warranty")
     rows = tables[0].text.splitlines()
     assert rows[0] == "Model | Supply voltage | Wi-Fi | Display | Warranty"
-    assert "T300 Pro | 24 VAC, C-wire required | Wi-Fi 6 dual band + Thread | 4.0 in colour touch | 5 years" in rows
+    assert (
+        "T300 Pro | 24 VAC, C-wire required | Wi-Fi 6 dual band + Thread | 4.0 in colour touch | 5 years"
+        in rows
+    )
 
 
 def test_a_wrapped_pdf_list_item_is_one_element() -> None:
@@ -308,3 +311,17 @@ def test_office_tables_carry_their_header() -> None:
     parsed = parse(SAMPLES / "compatibility-and-error-codes.xlsx", detect.XLSX, LIMITS)
     tables = [e for e in parsed.elements if e.kind is ElementKind.TABLE]
     assert tables[1].table_header == ("Code", "Meaning", "Likely cause", "Action")
+
+
+@pytest.mark.slow
+def test_an_inline_icon_does_not_cut_a_menu_path_and_button_labels_are_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "manual.html"
+    path.write_text(
+        "<html><body><h2>Navigation buttons</h2><ul><li>From Settings, tap <img src='i.png'/>"
+        " <b>Display</b> &gt; <b>Navigation bar</b>.</li></ul>"
+        "<p>Settings &gt; Picture &gt; Expert Settings Try Now</p></body></html>",
+        encoding="utf-8",
+    )
+    texts = [" ".join(e.text.split()) for e in parse(path, detect.HTML, LIMITS).elements]
+    assert any(t.startswith("From Settings, tap Display > Navigation bar") for t in texts)
+    assert "Settings > Picture > Expert Settings" in texts
