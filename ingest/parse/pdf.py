@@ -152,7 +152,7 @@ def _grids(page: Any) -> list[_Grid]:
                 segments.append((left, bottom, right, top))
     except Exception:  # noqa: BLE001 - no grid is better than no text
         return []
-    if len(segments) < 6 or len(segments) > 4000:
+    if len(segments) < 6 or len(segments) > 800:  # a drawing, not a table: grouping is quadratic
         return []
     groups: list[list[tuple[float, float, float, float]]] = []
     for segment in segments:
