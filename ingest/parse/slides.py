@@ -51,6 +51,9 @@ def _slide(slide: Any, number: int) -> list[Element]:
                 elements.append(table)
         elif getattr(shape, "has_text_frame", False) and shape.has_text_frame:
             elements.extend(_text_frame(shape.text_frame, number))
+        else:
+            elements.extend(_other_text(shape, number))
+    elements.extend(_unread_text(slide, {e.text for e in elements}, number))
     if slide.has_notes_slide:
         notes = slide.notes_slide.notes_text_frame
         if notes is not None:
@@ -77,8 +80,43 @@ def _text_frame(frame: Any, page: int) -> list[Element]:
     return [Element(kind, text, page, level=level) for text, level in paragraphs]
 
 
+_DRAWING_TEXT = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
+
+
+def _other_text(shape: Any, page: int) -> list[Element]:
+    """Text in a shape python-pptx has no type for (SmartArt, an alternate-content frame): the
+    DrawingML paragraphs in its XML, one element each."""
+    texts = []
+    for paragraph in shape._element.iter(_DRAWING_TEXT + "p"):
+        text = " ".join("".join(t.text or "" for t in paragraph.iter(_DRAWING_TEXT + "t")).split())
+        if text:
+            texts.append(text)
+    kind = ElementKind.LIST if len(texts) > 1 else ElementKind.TEXT
+    return [Element(kind, text, page) for text in texts]
+
+
+def _unread_text(slide: Any, seen: set[str], page: int) -> list[Element]:
+    """Paragraphs of the slide's XML that no shape above gave (python-pptx skips shapes it does
+    not know, such as an alternate-content block); table cells are read with their table."""
+    out = []
+    for paragraph in slide._element.iter(_DRAWING_TEXT + "p"):
+        text = " ".join("".join(t.text or "" for t in paragraph.iter(_DRAWING_TEXT + "t")).split())
+        in_table = any(True for _ in paragraph.iterancestors(_DRAWING_TEXT + "tbl"))
+        if text and not in_table and text not in seen:
+            seen.add(text)
+            out.append(Element(ElementKind.TEXT, text, page))
+    return out
+
+
 def _table(table: Any, page: int) -> Element | None:
     rows = [[" ".join(cell.text.split()) for cell in row.cells] for row in table.rows]
+    for r, row in enumerate(table.rows):  # a merged cell's text stands in every cell it covers
+        for c, cell in enumerate(row.cells):
+            if cell.is_merge_origin:
+                for dr in range(cell.span_height):
+                    for dc in range(cell.span_width):
+                        if r + dr < len(rows) and c + dc < len(rows[r + dr]):
+                            rows[r + dr][c + dc] = rows[r][c]
     rows = [row for row in rows if any(row)]
     if not rows:
         return None
