@@ -89,7 +89,7 @@ def _breaks(previous: str, line: str) -> bool:
     if _LIST_ITEM.match(after) or _TABLE_ROW.search(after) or _TABLE_ROW.search(before):
         return True
     # A hard wrap: the line goes on in lower case, or the one above stops mid-phrase.
-    return not (after[0].islower() or _OPEN_END.search(before))
+    return not (after[0].islower() or after[0] == "(" or _OPEN_END.search(before))
 
 
 def _sentences(text: str, start: int, end: int) -> list[Span]:

@@ -76,12 +76,13 @@ _OPEN_END = re.compile(r"([,;(/&>+\-–]|\b(a|an|and|or|the|of|to|in|on|for|with
 
 
 def _join_wrapped(lines: list[str]) -> str:
-    """A paragraph's lines: a hard wrap (the next line goes on in lower case, or this one stops
+    """A paragraph's lines: a hard wrap (the next line goes on in lower case or a bracket, or this one stops
     at a comma or a preposition) becomes a space; any other break (a heading above its text, a
     list item) stays a line break."""
     text = lines[0]
     for line in lines[1:]:
-        wrapped = (line[:1].islower() or bool(_OPEN_END.search(text))) and not _LIST_MARK.match(line)
+        goes_on = line[:1].islower() or line[:1] == "(" or bool(_OPEN_END.search(text))
+        wrapped = goes_on and not _LIST_MARK.match(line)
         if wrapped and text.endswith("-") and line[:1].islower() and text[-2:-1].islower():
             text = text[:-1] + line  # a word hyphenated across lines
         else:

@@ -325,3 +325,21 @@ def test_an_inline_icon_does_not_cut_a_menu_path_and_button_labels_are_dropped(t
     texts = [" ".join(e.text.split()) for e in parse(path, detect.HTML, LIMITS).elements]
     assert any(t.startswith("From Settings, tap Display > Navigation bar") for t in texts)
     assert "Settings > Picture > Expert Settings" in texts
+
+
+def test_ocr_lines_of_a_paragraph_join_where_the_sentence_goes_on() -> None:
+    from ingest.parse.ocr import _join_wrapped
+
+    lines = [
+        "Symptom",
+        "The thermostat shows E-212 when the auxiliary",
+        "heat does not run, and the",
+        "fan stops.",
+        "3. On your phone, join NW-SETUP-xxxx",
+        "(xxxx = last 4 digits).",
+        "4. Open a browser.",
+    ]
+    assert _join_wrapped(lines) == (
+        "Symptom\nThe thermostat shows E-212 when the auxiliary heat does not run, and the fan stops.\n"
+        "3. On your phone, join NW-SETUP-xxxx (xxxx = last 4 digits).\n4. Open a browser."
+    )
