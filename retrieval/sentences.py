@@ -50,6 +50,11 @@ def _nlp() -> Any:
     return nlp
 
 
+def warm_up() -> None:
+    """Load spaCy (seconds: it imports thinc, and torch where installed) ahead of the first answer."""
+    split_sentences("Warm up. The sentence splitter loads on first use.")
+
+
 def split_sentences(text: str) -> list[Span]:
     return list(_split(text))
 
