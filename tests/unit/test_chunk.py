@@ -243,3 +243,19 @@ def test_every_piece_of_a_split_table_carries_the_header_row() -> None:
 def test_text_chunks_have_no_table_header() -> None:
     chunks = chunker().chunk("doc", [title("Intro"), para("Plain prose here.")])
     assert [c.table_header for c in chunks] == [()]
+
+
+def test_the_table_header_travels_through_the_vector_payload_to_the_passage() -> None:
+    from core.domain import Document, DocumentStatus
+    from retrieval.stores import payload
+
+    document = Document("d1", "acme", "codes.xlsx", "x", "0" * 64, 10, DocumentStatus.READY)
+    chunk = Chunk("d1", 3, "E-101 | No power", (2,), kind=ElementKind.TABLE, table_header=("Code", "Meaning"))
+    passage = payload.passage(chunk.id, 0.5, payload.chunk_payload(document, chunk))
+    assert passage.table_header == ("Code", "Meaning")
+    assert (
+        payload.passage(
+            chunk.id, 0.5, {**payload.chunk_payload(document, chunk)} | {"table_header": []}
+        ).table_header
+        == ()
+    )
