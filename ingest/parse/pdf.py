@@ -59,6 +59,7 @@ def parse_pdf(path: Path, limits: ParseLimits) -> ParsedDocument:
         raise IngestFailed(f"corrupt or unreadable PDF ({exc})") from exc
     finally:
         pdf.close()
+    pages = [_without_page_number_line(page) if isinstance(page, list) else page for page in pages]
     pages = _without_running_lines(pages)
     layout = Layout.of(
         [line for page in pages if isinstance(page, list) for line in page if isinstance(line, Line)]
@@ -217,6 +218,23 @@ def _tables(text: str, cell_of: list[tuple[int, int, int] | None]) -> list[tuple
         if table:
             tables.append((first[g], Table(table)))
     return tables
+
+
+_PAGE_NUMBER = re.compile(r"\bpage \d+( of \d+)?$", re.IGNORECASE)
+
+
+def _without_page_number_line(page: list[Line | Table]) -> list[Line | Table]:
+    """Drop a footer or header that ends in "Page N" (first or last line), even on a document's
+    only text page, where no other page shows it is running."""
+    lines = [i for i, item in enumerate(page) if isinstance(item, Line)]
+    ends = {lines[0], lines[-1]} if lines else set()
+    return [
+        item
+        for i, item in enumerate(page)
+        if not (
+            i in ends and isinstance(item, Line) and _PAGE_NUMBER.search(item.text) and len(item.text) < 120
+        )
+    ]
 
 
 def _running_key(text: str) -> str:

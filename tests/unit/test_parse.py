@@ -343,3 +343,9 @@ def test_ocr_lines_of_a_paragraph_join_where_the_sentence_goes_on() -> None:
         "Symptom\nThe thermostat shows E-212 when the auxiliary heat does not run, and the fan stops.\n"
         "3. On your phone, join NW-SETUP-xxxx (xxxx = last 4 digits).\n4. Open a browser."
     )
+
+
+def test_a_page_number_footer_on_the_only_text_page_is_not_a_heading() -> None:
+    parsed = parse(SAMPLES / "installer-bulletin-2024-07.pdf", detect.PDF, LIMITS)
+    assert not any("IB-2024-07 Page 1" in e.text for e in parsed.elements)
+    assert any(e.text.startswith("Page 2 of this bulletin") for e in parsed.elements)
