@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from api.services import Services
 from core.access import Role
 from core.catalog.keys import KeyRing
 from core.settings import Settings
+from retrieval import sentences
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,8 @@ def create_app(settings: Settings, open_services: Callable[[Settings], Services]
         _bootstrap_admin_key(services.keys, settings)
         _apply_audit_retention(services)
         _seed_templates(services)
+        # The answer path splits sentences with spaCy: load it now, not in the first question's time.
+        threading.Thread(target=sentences.warm_up, name="warm-up-sentences", daemon=True).start()
         resumed = services.intake.resume()
         if resumed:
             log.warning("resumed %d documents left unfinished by the last run", len(resumed))

@@ -41,12 +41,20 @@ def passage_to_dict(passage: Passage) -> dict[str, Any]:
     return dataclasses.asdict(passage) | {
         "pages": list(passage.pages),
         "section_path": list(passage.section_path),
+        "table_header": list(passage.table_header),
     }
 
 
 def passage_from_dict(data: Mapping[str, Any]) -> Passage:
     return Passage(
-        **(dict(data) | {"pages": tuple(data["pages"]), "section_path": tuple(data["section_path"])})
+        **(
+            dict(data)
+            | {
+                "pages": tuple(data["pages"]),
+                "section_path": tuple(data["section_path"]),
+                "table_header": tuple(data.get("table_header", ())),  # rows stored before it existed
+            }
+        )
     )
 
 

@@ -66,6 +66,8 @@ class Element:
     page: int
     level: int = 0
     bbox: tuple[float, float, float, float] | None = None
+    # A table's column names (its header row, also the first line of ``text``); () for others.
+    table_header: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,9 @@ class Chunk:
     char_start: int = 0
     char_end: int = 0
     kind: ElementKind = ElementKind.TEXT
+    # A table chunk's column names, in every chunk of a table split by rows (the text of the
+    # second and later ones starts with a data row): read a row as "Column: value" records.
+    table_header: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -87,10 +92,16 @@ class Chunk:
 
     @property
     def embedding_text(self) -> str:
-        """What the embedder sees: the heading path gives a chunk the context its text lacks."""
+        """What the embedder sees: the heading path gives a chunk the context its text lacks, and
+        the header row a table's later rows."""
+        text = self.text
+        if self.table_header:
+            header = " | ".join(self.table_header)
+            if not text.startswith(header):
+                text = header + "\n" + text
         if not self.section_path:
-            return self.text
-        return " > ".join(self.section_path) + "\n\n" + self.text
+            return text
+        return " > ".join(self.section_path) + "\n\n" + text
 
 
 def chunk_id(document_id: str, index: int) -> str:
@@ -112,6 +123,7 @@ class Passage:
     char_start: int = 0
     char_end: int = 0
     media_type: str = ""
+    table_header: tuple[str, ...] = ()  # the column names when the passage is (part of) a table
 
 
 @dataclass(frozen=True, slots=True)

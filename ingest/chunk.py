@@ -3,7 +3,9 @@
 Each section's running text is one span of the document text; a span longer than the budget is
 split by llama-index's ``SentenceSplitter`` (sentence-aware, with overlap) using the embedder's
 own tokenizer, so a chunk never exceeds what the model reads. Tables stay whole where they fit,
-and split by rows where they do not.
+and split by rows where they do not; every piece of a table keeps the table's header row in its
+metadata (``Chunk.table_header``) and in what the embedder reads, while its text stays the exact
+slice of the document that its offsets name.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class _Span:
     end: int
     section: tuple[str, ...]
     kind: ElementKind
+    table_header: tuple[str, ...] = ()
 
 
 class Chunker:
@@ -63,6 +66,7 @@ class Chunker:
                         char_start=start,
                         char_end=end,
                         kind=span.kind,
+                        table_header=span.table_header,
                     )
                 )
         return chunks
@@ -89,7 +93,8 @@ class Chunker:
             elif element.kind is ElementKind.TABLE:
                 close_run()
                 end = starts[i] + len(element.text)
-                spans.append(_Span(starts[i], end, tuple(h for _, h in headings), ElementKind.TABLE))
+                section = tuple(h for _, h in headings)
+                spans.append(_Span(starts[i], end, section, ElementKind.TABLE, element.table_header))
             else:
                 run.append(i)
         close_run()
@@ -107,7 +112,8 @@ class Chunker:
         if len(self.tokenize(body)) <= budget:
             return [(span.start, span.end)]
         if span.kind is ElementKind.TABLE:
-            return self._split_rows(body, span.start, budget)
+            header = len(self.tokenize(" | ".join(span.table_header))) + 1 if span.table_header else 0
+            return self._split_rows(body, span.start, max(budget - header, _MIN_BUDGET))
         return self._split_sentences(body, span.start, budget)
 
     def _split_rows(self, body: str, base: int, budget: int) -> list[tuple[int, int]]:

@@ -54,6 +54,14 @@ def parse(path: Path, media_type: str, limits: ParseLimits) -> ParsedDocument:
         from ingest.parse.pdf import parse_pdf
 
         parsed = parse_pdf(path, limits)
+    elif media_type == detect.PPTX:
+        from ingest.parse.slides import parse_pptx
+
+        parsed = parse_pptx(path)
+    elif media_type == detect.TEXT:
+        from ingest.parse.plaintext import parse_text
+
+        parsed = parse_text(path)
     elif media_type in detect.IMAGES:
         from ingest.parse.images import parse_image
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 from PIL import Image
@@ -65,9 +66,28 @@ def _recognise(image: Image.Image, languages: str, rotation: int) -> OcrResult:
     paragraphs: dict[tuple[int, int], list[str]] = {}
     for (block, par, _line), words in lines.items():
         paragraphs.setdefault((block, par), []).append(" ".join(words))
-    texts = tuple("\n".join(ls) for ls in paragraphs.values())
+    texts = tuple(_join_wrapped(ls) for ls in paragraphs.values())
     mean = sum(confidences) / len(confidences) if confidences else 0.0
     return OcrResult(texts, mean, rotation)
+
+
+_LIST_MARK = re.compile(r"^([•●▪◦\-–*]|\d{1,2}[.)])\s")
+_OPEN_END = re.compile(r"([,;(/&>+\-–]|\b(a|an|and|or|the|of|to|in|on|for|with|by|at|from))$", re.IGNORECASE)
+
+
+def _join_wrapped(lines: list[str]) -> str:
+    """A paragraph's lines: a hard wrap (the next line goes on in lower case or a bracket, or this one stops
+    at a comma or a preposition) becomes a space; any other break (a heading above its text, a
+    list item) stays a line break."""
+    text = lines[0]
+    for line in lines[1:]:
+        goes_on = line[:1].islower() or line[:1] == "(" or bool(_OPEN_END.search(text))
+        wrapped = goes_on and not _LIST_MARK.match(line)
+        if wrapped and text.endswith("-") and line[:1].islower() and text[-2:-1].islower():
+            text = text[:-1] + line  # a word hyphenated across lines
+        else:
+            text += (" " if wrapped else "\n") + line
+    return text
 
 
 def _detect_rotation(image: Image.Image) -> int:

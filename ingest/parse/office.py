@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,9 @@ def _partition(path: Path, media_type: str) -> list[Any]:
     if media_type == detect.HTML:
         from unstructured.partition.html import partition_html
 
+        markup = _without_inline_images(path)
+        if markup is not None:
+            return list(partition_html(text=markup))
         return list(partition_html(filename=str(path)))
     if media_type == detect.MARKDOWN:
         from unstructured.partition.md import partition_md
@@ -103,30 +107,50 @@ def parse_with_unstructured(path: Path, media_type: str) -> ParsedDocument:
                 Element(ElementKind.TITLE, str(page_name), getattr(item.metadata, "page_number", None) or 1)
             )
         category = _KINDS.get(item.category)
-        text = _table_text(item) if category is ElementKind.TABLE else str(item.text).strip()
+        rows = _table_rows(item) if category is ElementKind.TABLE else []
+        text = (
+            "\n".join(" | ".join(row) for row in rows) if rows else _UI_LABEL.sub("", str(item.text)).strip()
+        )
         if category is None or not text:
             continue
         page = getattr(item.metadata, "page_number", None) or 1
         level = getattr(item.metadata, "category_depth", None) or 0
-        elements.append(Element(category, text, int(page), level=int(level)))
+        header = tuple(rows[0]) if len(rows) > 1 else ()  # the first row names the columns
+        elements.append(Element(category, text, int(page), level=int(level), table_header=header))
     pages = max((e.page for e in elements), default=1)
     return ParsedDocument(tuple(elements), pages)
 
 
-def _table_text(item: Any) -> str:
-    """A table as one row per line, cells separated by `` | `` (its HTML keeps the grid)."""
+# A manual's on-screen button ("Settings > Picture > Expert Settings Try Now"): not the page's text.
+_UI_LABEL = re.compile(r"(^|\s+)Try Now\s*$")
+_IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+
+
+def _without_inline_images(path: Path) -> str | None:
+    """The page without its <img> tags: unstructured ends a list item or paragraph at an inline
+    icon ("From Settings, tap [icon] Display > Navigation bar"), cutting the menu path off."""
+    try:
+        markup = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None  # let unstructured detect the encoding
+    return _IMG.sub(" ", markup)
+
+
+def _table_rows(item: Any) -> list[list[str]]:
+    """A table's rows of cell texts from its HTML (which keeps the grid); [] when it has none.
+    As text, a table is one row per line with cells separated by `` | ``."""
     html = getattr(item.metadata, "text_as_html", None)
     if not html:
-        return str(item.text).strip()
+        return []
     from lxml import html as lxml_html
 
     try:
         tree = lxml_html.fromstring(html)
     except Exception:  # noqa: BLE001 - fall back to the flat text
-        return str(item.text).strip()
+        return []
     rows = []
     for row in tree.iter("tr"):
         cells = [" ".join(cell.text_content().split()) for cell in row if cell.tag in {"td", "th"}]
         if any(cells):
-            rows.append(" | ".join(cells))
-    return "\n".join(rows) or str(item.text).strip()
+            rows.append(cells)
+    return rows

@@ -2,6 +2,12 @@
 
 pypdfium2 (PDFium, the engine in Chrome) reads the text layer and renders pages for OCR: it copes
 with the broken and hostile files in shared/eval-data/pdf-badinput and needs no poppler.
+
+Ruled tables are read as tables: the page's thin horizontal and vertical path objects are its
+grid lines, each character goes to the cell its centre falls in, and the table becomes one
+element with its header row, so a spec line still says which model it belongs to. (pdfplumber
+does the same from pdfminer's objects; it is not in the stack, and PDFium already knows where
+every glyph and line is.)
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ def parse_pdf(path: Path, limits: ParseLimits) -> ParsedDocument:
             raise IngestFailed("PDF has no pages")
         if page_count > limits.max_pages:
             raise TooLarge(f"PDF has {page_count} pages, more than the limit of {limits.max_pages}")
-        pages: list[list[Line] | tuple[str, ...]] = []
+        pages: list[list[Line | Table] | tuple[str, ...]] = []
         for number in range(1, page_count + 1):
             page = pdf[number - 1]
             try:
@@ -53,8 +59,11 @@ def parse_pdf(path: Path, limits: ParseLimits) -> ParsedDocument:
         raise IngestFailed(f"corrupt or unreadable PDF ({exc})") from exc
     finally:
         pdf.close()
+    pages = [_without_page_number_line(page) if isinstance(page, list) else page for page in pages]
     pages = _without_running_lines(pages)
-    layout = Layout.of([line for page in pages if isinstance(page, list) for line in page])
+    layout = Layout.of(
+        [line for page in pages if isinstance(page, list) for line in page if isinstance(line, Line)]
+    )
     elements: list[Element] = []
     ocr_pages: list[int] = []
     for number, content in enumerate(pages, start=1):
@@ -71,9 +80,25 @@ class Line:
     text: str
     size: float  # glyph box height: the font size as rendered
     top: float
+    left: float = 0.0
 
 
-def _text_lines(page: Any) -> list[Line]:
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A ruled table read from the page: rows of cell texts, the first row its header."""
+
+    rows: tuple[tuple[str, ...], ...]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(" | ".join(row) for row in self.rows)
+
+    def element(self, page: int) -> Element:
+        header = self.rows[0] if len(self.rows) > 1 else ()
+        return Element(ElementKind.TABLE, self.text, page, table_header=header)
+
+
+def _text_lines(page: Any) -> list[Line | Table]:
     textpage = page.get_textpage()
     try:
         count = textpage.count_chars()
@@ -83,35 +108,155 @@ def _text_lines(page: Any) -> list[Line]:
         boxes = [textpage.get_charbox(i, loose=True) for i in range(count)]
     finally:
         textpage.close()
-    lines: list[Line] = []
+    grids = _grids(page)
+    cell_of = [
+        _cell(grids, box) if not char.isspace() else None for char, box in zip(text, boxes, strict=True)
+    ]
+    content: list[tuple[int, Line | Table]] = []
     start = 0
     for end, char in enumerate(text + "\n"):
         if char != "\n":
             continue
-        segment = text[start:end].rstrip("\r")
-        heights = [boxes[j][3] - boxes[j][1] for j in range(start, end) if not text[j].isspace()]
+        kept = [j for j in range(start, end) if cell_of[j] is None]
+        segment = "".join(text[j] for j in kept).rstrip("\r")
+        heights = [boxes[j][3] - boxes[j][1] for j in kept if not text[j].isspace()]
         if segment.strip() and heights:
-            lines.append(Line(segment.strip(), max(heights), max(boxes[j][3] for j in range(start, end))))
+            top = max(boxes[j][3] for j in kept)
+            left = min(boxes[j][0] for j in kept if not text[j].isspace())
+            # The median glyph: a list's number or bullet is often set in another font.
+            size = statistics.median_high(heights)
+            content.append((kept[0], Line(" ".join(segment.split()), size, top, left)))
         start = end + 1
-    return lines
+    content.extend(_tables(text, cell_of))
+    return [item for _, item in sorted(content, key=lambda pair: pair[0])]
+
+
+@dataclass(frozen=True, slots=True)
+class _Grid:
+    xs: tuple[float, ...]  # column boundaries, left to right
+    ys: tuple[float, ...]  # row boundaries, top to bottom (PDF y grows upwards)
+
+
+_THIN = 2.0
+
+
+def _grids(page: Any) -> list[_Grid]:
+    """The ruled grids on a page: groups of touching thin horizontal and vertical lines."""
+    import pypdfium2.raw as pdfium_c
+
+    segments: list[tuple[float, float, float, float]] = []
+    try:
+        for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=4):
+            left, bottom, right, top = obj.get_bounds()
+            width, height = right - left, top - bottom
+            if (height <= _THIN and width > 3 * _THIN) or (width <= _THIN and height > 3 * _THIN):
+                segments.append((left, bottom, right, top))
+    except Exception:  # noqa: BLE001 - no grid is better than no text
+        return []
+    if len(segments) < 6 or len(segments) > 800:  # a drawing, not a table: grouping is quadratic
+        return []
+    groups: list[list[tuple[float, float, float, float]]] = []
+    for segment in segments:
+        touching = [g for g in groups if any(_touch(segment, other) for other in g)]
+        merged = [segment] + [s for g in touching for s in g]
+        groups = [g for g in groups if g not in touching] + [merged]
+    grids = []
+    for group in groups:
+        xs = _distinct([(s[0] + s[2]) / 2 for s in group if s[2] - s[0] <= _THIN])
+        ys = _distinct([(s[1] + s[3]) / 2 for s in group if s[3] - s[1] <= _THIN])
+        if len(xs) >= 3 and len(ys) >= 3:  # at least two columns and two rows
+            grids.append(_Grid(tuple(xs), tuple(sorted(ys, reverse=True))))
+    return grids
+
+
+def _touch(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] <= b[2] + _THIN and b[0] <= a[2] + _THIN and a[1] <= b[3] + _THIN and b[1] <= a[3] + _THIN
+
+
+def _distinct(values: list[float]) -> list[float]:
+    out: list[float] = []
+    for value in sorted(values):
+        if not out or value - out[-1] > _THIN:
+            out.append(value)
+    return out
+
+
+def _cell(grids: list[_Grid], box: tuple[float, float, float, float]) -> tuple[int, int, int] | None:
+    x, y = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    for g, grid in enumerate(grids):
+        if grid.xs[0] < x < grid.xs[-1] and grid.ys[-1] < y < grid.ys[0]:
+            column = next(i for i in range(len(grid.xs) - 1) if x < grid.xs[i + 1])
+            row = next(i for i in range(len(grid.ys) - 1) if y > grid.ys[i + 1])
+            return g, row, column
+    return None
+
+
+def _tables(text: str, cell_of: list[tuple[int, int, int] | None]) -> list[tuple[int, Table]]:
+    """Each grid's characters as cell texts, in the order PDFium reads them."""
+    cells: dict[int, dict[tuple[int, int], list[str]]] = {}
+    first: dict[int, int] = {}
+    last: dict[tuple[int, int, int], int] = {}
+    for j, where in enumerate(cell_of):
+        if where is None:
+            continue
+        g, row, column = where
+        first.setdefault(g, j)
+        parts = cells.setdefault(g, {}).setdefault((row, column), [])
+        if where in last and last[where] != j - 1:
+            parts.append(" ")  # a space or a line break inside the cell
+        parts.append(text[j])
+        last[where] = j
+    tables = []
+    for g, grid_cells in cells.items():
+        rows = 1 + max(r for r, _ in grid_cells)
+        columns = 1 + max(c for _, c in grid_cells)
+        table = tuple(
+            tuple(" ".join("".join(grid_cells.get((r, c), [])).split()) for c in range(columns))
+            for r in range(rows)
+        )
+        table = tuple(row for row in table if any(row))
+        if table:
+            tables.append((first[g], Table(table)))
+    return tables
+
+
+_PAGE_NUMBER = re.compile(r"\bpage \d+( of \d+)?$", re.IGNORECASE)
+
+
+def _without_page_number_line(page: list[Line | Table]) -> list[Line | Table]:
+    """Drop a footer or header that ends in "Page N" (first or last line), even on a document's
+    only text page, where no other page shows it is running."""
+    lines = [i for i, item in enumerate(page) if isinstance(item, Line)]
+    ends = {lines[0], lines[-1]} if lines else set()
+    return [
+        item
+        for i, item in enumerate(page)
+        if not (
+            i in ends and isinstance(item, Line) and _PAGE_NUMBER.search(item.text) and len(item.text) < 120
+        )
+    ]
 
 
 def _running_key(text: str) -> str:
     return re.sub(r"\d+", "#", " ".join(text.split()).lower())
 
 
-def _without_running_lines(pages: list[list[Line] | tuple[str, ...]]) -> list[list[Line] | tuple[str, ...]]:
+def _without_running_lines(
+    pages: list[list[Line | Table] | tuple[str, ...]],
+) -> list[list[Line | Table] | tuple[str, ...]]:
     """Drop running headers and footers: a line (page numbers aside) on half the pages or more."""
     text_pages = [page for page in pages if isinstance(page, list)]
     if len(text_pages) < 2:
         return pages
     counts: dict[str, int] = {}
     for page in text_pages:
-        for key in {_running_key(line.text) for line in page}:
+        for key in {_running_key(line.text) for line in page if isinstance(line, Line)}:
             counts[key] = counts.get(key, 0) + 1
     running = {key for key, n in counts.items() if n >= max(2, len(text_pages) / 2) and len(key) < 150}
     return [
-        [line for line in page if _running_key(line.text) not in running] if isinstance(page, list) else page
+        [line for line in page if isinstance(line, Table) or _running_key(line.text) not in running]
+        if isinstance(page, list)
+        else page
         for page in pages
     ]
 
@@ -134,12 +279,18 @@ class Layout:
         sizes = {round(line.size, 1) for line in lines if line.size > body * 1.08}
         return cls(body, tuple(sorted(sizes, reverse=True)), spacing)
 
-    def elements(self, lines: list[Line], page: int) -> list[Element]:
+    def elements(self, lines: list[Line | Table], page: int) -> list[Element]:
         """Group a page's lines into paragraphs and headings by font size and vertical gaps."""
         elements: list[Element] = []
         block: list[Line] = []
         for line in lines:
-            if block and self._breaks(block[-1], line):
+            if isinstance(line, Table):
+                if block:
+                    elements.append(self._element(block, page))
+                    block = []
+                elements.append(line.element(page))
+                continue
+            if block and self._breaks(block[-1], line, block[0]):
                 elements.append(self._element(block, page))
                 block = []
             block.append(line)
@@ -147,8 +298,12 @@ class Layout:
             elements.append(self._element(block, page))
         return elements
 
-    def _breaks(self, previous: Line, line: Line) -> bool:
+    def _breaks(self, previous: Line, line: Line, first: Line) -> bool:
         gap = previous.top - line.top
+        if _LIST_MARK.match(first.text) and line.left <= first.left + 1:
+            return True  # a list item's lines are indented past its mark; what is not, follows it
+        if line.text[:1].islower() and previous.text[-1:] not in ".!?:" and 0 < gap <= self.spacing * 1.45:
+            return False  # a hard-wrapped sentence goes on
         return (
             abs(round(line.size, 1) - round(previous.size, 1)) > 0.5
             or gap > self.spacing * 1.45

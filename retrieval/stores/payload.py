@@ -52,6 +52,7 @@ def chunk_payload(document: Document, chunk: Chunk) -> dict[str, Any]:
         "section_path": list(chunk.section_path),
         "char_start": chunk.char_start,
         "char_end": chunk.char_end,
+        "table_header": list(chunk.table_header),
         "ingested_at": (document.created_at or datetime.now(UTC)).timestamp(),
     }
 
@@ -69,6 +70,7 @@ def passage(point_id: Any, score: float, payload: dict[str, Any]) -> Passage:
         char_start=int(payload.get("char_start", 0)),
         char_end=int(payload.get("char_end", 0)),
         media_type=payload.get("media_type", ""),
+        table_header=tuple(payload.get("table_header", ())),
     )
 
 

@@ -222,3 +222,40 @@ def test_offsets_cover_a_section_of_repeated_sentences() -> None:
         assert previous.char_start < current.char_start  # offsets advance
         assert current.char_start <= previous.char_end  # and leave no gap
     assert chunks[-1].char_end == len(text.rstrip())
+
+
+def test_every_piece_of_a_split_table_carries_the_header_row() -> None:
+    header = ("Code", "Meaning", "Action")
+    rows = [" | ".join(header)] + [
+        f"E-{i:03} | Fault number {i} of the relay | Replace relay {i}" for i in range(40)
+    ]
+    elements = [title("Error codes"), Element(ElementKind.TABLE, "\n".join(rows), 2, table_header=header)]
+    chunks = chunker().chunk("doc", elements)
+    assert len(chunks) > 2
+    assert_offsets_exact(chunks, elements)  # the text stays the document's own slice...
+    for c in chunks:
+        assert c.table_header == header  # ...and the header travels as metadata
+        assert c.embedding_text.startswith("Error codes\n\nCode | Meaning | Action\n")
+        assert len(TOKENIZE(c.embedding_text)) <= MAX_TOKENS
+    assert not chunks[1].text.startswith("Code")
+
+
+def test_text_chunks_have_no_table_header() -> None:
+    chunks = chunker().chunk("doc", [title("Intro"), para("Plain prose here.")])
+    assert [c.table_header for c in chunks] == [()]
+
+
+def test_the_table_header_travels_through_the_vector_payload_to_the_passage() -> None:
+    from core.domain import Document, DocumentStatus
+    from retrieval.stores import payload
+
+    document = Document("d1", "acme", "codes.xlsx", "x", "0" * 64, 10, DocumentStatus.READY)
+    chunk = Chunk("d1", 3, "E-101 | No power", (2,), kind=ElementKind.TABLE, table_header=("Code", "Meaning"))
+    passage = payload.passage(chunk.id, 0.5, payload.chunk_payload(document, chunk))
+    assert passage.table_header == ("Code", "Meaning")
+    assert (
+        payload.passage(
+            chunk.id, 0.5, {**payload.chunk_payload(document, chunk)} | {"table_header": []}
+        ).table_header
+        == ()
+    )

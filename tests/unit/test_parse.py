@@ -230,3 +230,122 @@ def test_a_corrupt_docx_is_ingest_failed(tmp_path: Path) -> None:
         parse(path, detect.DOCX, LIMITS)
     # The kind comes from the media type; the exception name (from unstructured) may vary.
     assert re.fullmatch(r"corrupt or unreadable document file \(\w+\)", caught.value.reason)
+
+
+# -- structure kept --------------------------------------------------------------------------------
+
+
+def test_a_ruled_pdf_table_keeps_its_rows_and_header() -> None:
+    parsed = parse(SAMPLES / "t-series-user-manual.pdf", detect.PDF, LIMITS)
+    tables = [e for e in parsed.elements if e.kind is ElementKind.TABLE]
+    assert len(tables) == 1 and tables[0].page == 2
+    assert tables[0].table_header == ("Model", "Supply voltage", "Wi-Fi", "Display", "Warranty")
+    rows = tables[0].text.splitlines()
+    assert rows[0] == "Model | Supply voltage | Wi-Fi | Display | Warranty"
+    assert (
+        "T300 Pro | 24 VAC, C-wire required | Wi-Fi 6 dual band + Thread | 4.0 in colour touch | 5 years"
+        in rows
+    )
+
+
+def test_a_wrapped_pdf_list_item_is_one_element() -> None:
+    parsed = parse(SAMPLES / "t-series-user-manual.pdf", detect.PDF, LIMITS)
+    texts = [e.text for e in parsed.elements if e.kind is ElementKind.LIST]
+    assert (
+        "4. Mount the wall plate with the built-in bubble level facing up, using the screws and anchors provided."
+        in texts
+    )
+    assert not any(e.text == "provided." for e in parsed.elements)
+
+
+def test_pptx_slide_bodies_are_text_and_slide_titles_headings() -> None:
+    parsed = parse(SAMPLES / "firmware-release-notes-4-2.pptx", detect.PPTX, LIMITS)
+    titles = [(e.text, e.page, e.level) for e in parsed.elements if e.kind is ElementKind.TITLE]
+    assert titles == [
+        ("Firmware 4.2 Release Notes", 1, 0),
+        ("What is new in 4.2.0 (released 20 May 2024)", 2, 1),
+        ("4.2.1 hotfix (released 3 June 2024)", 3, 1),
+        ("Rollout and requirements", 4, 1),
+    ]
+    hotfix = [e.text for e in parsed.elements if e.page == 3 and e.kind is ElementKind.LIST]
+    assert hotfix == [
+        "Fixes Wi-Fi not reconnecting after a router reboot",
+        "Fixes the T200 display freezing when the humidity graph is opened",
+        "Recommended for all T-series thermostats",
+    ]
+
+
+def test_pptx_speaker_notes_and_tables_are_kept(tmp_path: Path) -> None:
+    pptx = pytest.importorskip("pptx")
+    deck = pptx.Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[5])  # title only
+    slide.shapes.title.text = "Prices"
+    shape = slide.shapes.add_table(3, 2, 0, 1_500_000, 4_000_000, 1_000_000)
+    for r, row in enumerate([("Plan", "Price"), ("Basic", "GBP 0"), ("Plus", "GBP 4")]):
+        for c, value in enumerate(row):
+            shape.table.cell(r, c).text = value
+    slide.notes_slide.notes_text_frame.text = "Say that Plus is billed monthly."
+    path = tmp_path / "deck.pptx"
+    deck.save(str(path))
+    parsed = parse(path, detect.PPTX, LIMITS)
+    table = next(e for e in parsed.elements if e.kind is ElementKind.TABLE)
+    assert table.text == "Plan | Price\nBasic | GBP 0\nPlus | GBP 4"
+    assert table.table_header == ("Plan", "Price")
+    assert "Say that Plus is billed monthly." in all_text(parsed)
+
+
+def test_plain_text_fields_are_units_and_hard_wraps_are_joined() -> None:
+    parsed = parse(SAMPLES / "known-issues.txt", detect.TEXT, LIMITS)
+    texts = [e.text for e in parsed.elements]
+    assert (
+        "Workaround: Remove the thermostat from the wall plate for 30 seconds and refit it. The reading "
+        "usually recovers for several weeks. If it returns within 7 days, offer a replacement under warranty."
+    ) in texts
+    assert "Status: OPEN - hardware investigation in progress" in texts
+    headings = [e.text for e in parsed.elements if e.kind is ElementKind.TITLE]
+    assert "KI-034 Humidity reading stuck at 0% on T200 hardware revision B" in headings
+    assert all(len(t) < 300 for t in texts)
+
+
+def test_office_tables_carry_their_header() -> None:
+    parsed = parse(SAMPLES / "compatibility-and-error-codes.xlsx", detect.XLSX, LIMITS)
+    tables = [e for e in parsed.elements if e.kind is ElementKind.TABLE]
+    assert tables[1].table_header == ("Code", "Meaning", "Likely cause", "Action")
+
+
+@pytest.mark.slow
+def test_an_inline_icon_does_not_cut_a_menu_path_and_button_labels_are_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "manual.html"
+    path.write_text(
+        "<html><body><h2>Navigation buttons</h2><ul><li>From Settings, tap <img src='i.png'/>"
+        " <b>Display</b> &gt; <b>Navigation bar</b>.</li></ul>"
+        "<p>Settings &gt; Picture &gt; Expert Settings Try Now</p></body></html>",
+        encoding="utf-8",
+    )
+    texts = [" ".join(e.text.split()) for e in parse(path, detect.HTML, LIMITS).elements]
+    assert any(t.startswith("From Settings, tap Display > Navigation bar") for t in texts)
+    assert "Settings > Picture > Expert Settings" in texts
+
+
+def test_ocr_lines_of_a_paragraph_join_where_the_sentence_goes_on() -> None:
+    from ingest.parse.ocr import _join_wrapped
+
+    lines = [
+        "Symptom",
+        "The thermostat shows E-212 when the auxiliary",
+        "heat does not run, and the",
+        "fan stops.",
+        "3. On your phone, join NW-SETUP-xxxx",
+        "(xxxx = last 4 digits).",
+        "4. Open a browser.",
+    ]
+    assert _join_wrapped(lines) == (
+        "Symptom\nThe thermostat shows E-212 when the auxiliary heat does not run, and the fan stops.\n"
+        "3. On your phone, join NW-SETUP-xxxx (xxxx = last 4 digits).\n4. Open a browser."
+    )
+
+
+def test_a_page_number_footer_on_the_only_text_page_is_not_a_heading() -> None:
+    parsed = parse(SAMPLES / "installer-bulletin-2024-07.pdf", detect.PDF, LIMITS)
+    assert not any("IB-2024-07 Page 1" in e.text for e in parsed.elements)
+    assert any(e.text.startswith("Page 2 of this bulletin") for e in parsed.elements)
