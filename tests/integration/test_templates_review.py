@@ -33,6 +33,8 @@ GOLDEN_KEYS = {
     "expected_sources",
     "origin",
     "notes",
+    "expected_facts",
+    "category",
 }
 
 
@@ -317,6 +319,7 @@ def test_feedback_review_and_approval_serve_the_reviewed_answer_to_the_team_only
     assert set(case) == GOLDEN_KEYS and case["id"] == promoted.json()["case_id"]
     assert case["collection"] == "support-kb" and case["origin"] == "review" and case["answerable"] is True
     assert case["expected_answer"] == correction
+    assert case["expected_facts"] == [] and case["category"] == "uncategorised"  # a person labels it later
     assert case["expected_sources"] == [{"source_name": "faq.md", "document_id": faq["id"], "pages": [1]}]
     assert case["template"] == {
         "id": "how-to-task",
