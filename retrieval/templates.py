@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from core.errors import InvalidFields
-from retrieval.answer_shape import LENGTHS, STYLES, AnswerOptions
+from retrieval.answer_shape import LENGTHS, SHAPES, STYLES, AnswerOptions
 from retrieval.template_sandbox import RENDER_ERRORS, pattern_problems, render_pattern
 
 FOLDER = Path(__file__).resolve().parent / "question_templates"
@@ -106,7 +106,8 @@ class QuestionTemplate:
             "fields": [f.as_dict() for f in self.fields],
             "question": self.question,
             "filters": {key: list(patterns) for key, patterns in self.filters},
-            "answer": {"length": self.answer.length, "style": self.answer.style},
+            "answer": {"length": self.answer.length, "style": self.answer.style}
+            | ({"shape": self.answer.shape} if self.answer.shape else {}),
         }
 
     def offered_to(self, role: str, teams: Sequence[str]) -> bool:
@@ -325,14 +326,17 @@ def _answer(problems: _Problems, raw: Any) -> AnswerOptions:
         problems.add("answer", "must be a mapping with length and style")
         return AnswerOptions()
     length, style = raw.get("length", "medium"), raw.get("style", "prose")
+    shape = raw.get("shape", "")
     for key in raw:
-        if key not in ("length", "style"):
-            problems.add(f"answer.{key}", "is not an answer option (use length, style)")
+        if key not in ("length", "style", "shape"):
+            problems.add(f"answer.{key}", "is not an answer option (use length, style, shape)")
+    if shape not in SHAPES:
+        problems.add("answer.shape", f"{shape!r} is not one of {', '.join(s for s in SHAPES if s)}")
     if length not in LENGTHS:
         problems.add("answer.length", f"{length!r} is not one of {', '.join(LENGTHS)}")
     if style not in STYLES:
         problems.add("answer.style", f"{style!r} is not one of {', '.join(STYLES)}")
-    return AnswerOptions(str(length), str(style))
+    return AnswerOptions(str(length), str(style), str(shape))
 
 
 def _check_pattern(problems: _Problems, where: str, pattern: str, names: set[str]) -> None:
