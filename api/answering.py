@@ -19,7 +19,7 @@ from typing import Any
 
 from core.access import Principal
 from core.catalog.answers import Override
-from core.domain import Answer, Citation, Passage
+from core.domain import Answer, AnswerHints, Citation, Passage
 from core.errors import InvalidInput
 from core.protocols import SearchFilter
 from core.services import Services
@@ -197,7 +197,8 @@ def _generated(
         return answer, True, []
     found = services.searcher.search(question, search_filter, limit=passages)
     passage_flags = _passage_flags(found)
-    answer = services.generator.answer(question, found)
+    hints = AnswerHints(template.values, shape=template.options.shape) if template is not None else None
+    answer = services.generator.answer(question, found, hints)
     answer = replace(answer, provenance=services.provenance, notes=(*answer.notes, *passage_flags))
     if template is not None:
         answer = shape_answer(answer, template.options)

@@ -147,7 +147,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1 / (1 + np.exp(-np.clip(design @ weights + bias, -30, 30)))
 
     lines = ["# Evidence model fit (bench/evidence_fit.py)", "", "| feature | weight |", "|---|---|"]
-    lines += [f"| {n} | {w:+.3f} |" for n, w in zip(FEATURES, weights, strict=True)] + [f"| bias | {bias:+.3f} |"]
+    lines += [f"| {n} | {w:+.3f} |" for n, w in zip(FEATURES, weights, strict=True)] + [
+        f"| bias | {bias:+.3f} |"
+    ]
     chosen = None
     for label, subset in [
         ("fit: " + "+".join(FIT_SETS), train),
@@ -168,7 +170,10 @@ def main(argv: list[str] | None = None) -> int:
         if chosen is None:
             ok = [c for c in curve if c["false_refusals"] <= MAX_FALSE_REFUSALS]
             chosen = max(ok, key=lambda c: c["threshold"])["threshold"] if ok else 0.5
-    lines += ["", f"Chosen threshold: {chosen} (highest with false refusals <= {MAX_FALSE_REFUSALS} on the fit sets)."]
+    lines += [
+        "",
+        f"Chosen threshold: {chosen} (highest with false refusals <= {MAX_FALSE_REFUSALS} on the fit sets).",
+    ]
     (RESULTS / "evidence_fit.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     if args.write:

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.domain import Answer, Citation, Passage
+from core.domain import Answer, AnswerHints, Citation, Passage
 from core.protocols import Embedder
 from retrieval.evidence import EvidenceModel, Features, load_model
-from retrieval.question import AnswerHints, Question, analyze, content_stems, family, identifiers, is_code, mentions
+from retrieval.question import Question, analyze, content_stems, family, identifiers, is_code, mentions
 from retrieval.records import Unit, read_passage
 
 REFUSAL = (
@@ -130,7 +130,9 @@ class ExtractiveGenerator:
         vectors = self.embedder.embed([asked.text, *(item[2].said(()) for item in pool)])
         cosines = np.asarray(vectors[1:]) @ np.asarray(vectors[0])
         out = []
-        for (rank, passage, unit, found, key, heading, novelty, follows), cosine in zip(pool, cosines, strict=True):
+        for (rank, passage, unit, found, key, heading, novelty, follows), cosine in zip(
+            pool, cosines, strict=True
+        ):
             features = Features(
                 cosine=float(cosine),
                 key_terms=key,
@@ -181,9 +183,8 @@ class ExtractiveGenerator:
             stems = content_stems(c.unit.said(()))
             adds = bool((asked.key_terms & stems) - covered)
             close = c.probability >= best.probability - 0.15
-            if adds or close:
-                if _add(chosen, c):
-                    covered |= stems
+            if (adds or close) and _add(chosen, c):
+                covered |= stems
         if asked.shape == "steps" or _novelty(best.unit, content_stems(asked.text)) < RESTATES:
             _follow(chosen, best, every, limit if asked.shape == "steps" else len(chosen) + 1)
         return chosen, uncovered
@@ -220,7 +221,9 @@ def _add(chosen: list[Candidate], c: Candidate) -> bool:
     """Add ``c`` unless it is chosen already or says what a chosen sentence says."""
     words = content_stems(c.unit.text)
     for other in chosen:
-        if other.unit is c.unit or (other.passage.chunk_id == c.passage.chunk_id and other.unit.start == c.unit.start):
+        if other.unit is c.unit or (
+            other.passage.chunk_id == c.passage.chunk_id and other.unit.start == c.unit.start
+        ):
             return False
         kept = content_stems(other.unit.text)
         if len(words & kept) / max(min(len(words), len(kept)), 1) > 0.8:
@@ -237,7 +240,7 @@ def _follow(chosen: list[Candidate], best: Candidate, every: list[Candidate], li
     if at is None:
         return
     for unit in units[at + 1 :]:
-        if len(chosen) >= limit or unit.heading or unit.paragraph != best.unit.paragraph and not unit.item:
+        if len(chosen) >= limit or unit.heading or (unit.paragraph != best.unit.paragraph and not unit.item):
             break
         known = scored.get((best.passage.chunk_id, unit.start))
         if known is not None and known.features.conflict:

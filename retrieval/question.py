@@ -12,28 +12,191 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from core.domain import AnswerHints
 
 # One stop-word list for the composer: function words and the words that only make a question.
 STOP_WORDS = frozenset(
-    """
-    a about above after again all also am an and any are as at be been before being below between
-    both but by can could did do does doing done down during each either else ever every for from
-    further get gets got had has have having he her here hers him his how i if in into is it its
-    itself just me more most my no nor not of off on once only or other our ours out over own same
-    she should so some such than that the their theirs them then there these they this those
-    through to too under until up upon very was we were what whatever when where whether which
-    while who whom whose why will with would yes yet you your yours
-    """.split()
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "done",
+        "down",
+        "during",
+        "each",
+        "either",
+        "else",
+        "ever",
+        "every",
+        "for",
+        "from",
+        "further",
+        "get",
+        "gets",
+        "got",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "him",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "no",
+        "nor",
+        "not",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "upon",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "whatever",
+        "when",
+        "where",
+        "whether",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "whose",
+        "why",
+        "will",
+        "with",
+        "would",
+        "yes",
+        "yet",
+        "you",
+        "your",
+        "yours",
+    ]
 )
 # Words that phrase a question (or a template's pattern) without naming what it is about: they
 # never count as evidence. Kept short: a word here is ignored in every question.
 BOILERPLATE = frozenset(
-    """
-    mean means meaning say says said policy policies cause causes caused fix fixes fixed happen
-    happens tell explain describe know need needs want please way ways thing things kind type
-    differ differs difference differences compare compared comparison versus vs between both
-    """.split()
+    [
+        "mean",
+        "means",
+        "meaning",
+        "say",
+        "says",
+        "said",
+        "policy",
+        "policies",
+        "cause",
+        "causes",
+        "caused",
+        "fix",
+        "fixes",
+        "fixed",
+        "happen",
+        "happens",
+        "tell",
+        "explain",
+        "describe",
+        "know",
+        "need",
+        "needs",
+        "want",
+        "please",
+        "way",
+        "ways",
+        "thing",
+        "things",
+        "kind",
+        "type",
+        "differ",
+        "differs",
+        "difference",
+        "differences",
+        "compare",
+        "compared",
+        "comparison",
+        "versus",
+        "vs",
+        "between",
+        "both",
+    ]
 )
 COMPARISON_WORDS = frozenset({"differ", "differs", "difference", "differences", "compare", "versus", "vs"})
 
@@ -102,7 +265,7 @@ def stem(word: str) -> str:
             if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "lsz":
                 w = w[:-1]  # "resetting" -> "resett" -> "reset"
             return w.rstrip("e") if len(w) > 4 else w
-    if w.endswith("es") and w[-3] in "sxz" or w.endswith(("ches", "shes")):
+    if (w.endswith("es") and w[-3] in "sxz") or w.endswith(("ches", "shes")):
         return w[:-2]
     if w.endswith("s") and not w.endswith(("ss", "us", "is")):
         w = w[:-1]
@@ -113,19 +276,10 @@ def content_stems(text: str, *, drop: Iterable[str] = ()) -> set[str]:
     """The stems of a text's content words: no stop words, no words in ``drop``."""
     dropped = set(drop)
     return {
-        stem(w) for w in _WORD.findall(text.lower()) if w not in STOP_WORDS and w not in dropped and len(w) > 1
+        stem(w)
+        for w in _WORD.findall(text.lower())
+        if w not in STOP_WORDS and w not in dropped and len(w) > 1
     }
-
-
-@dataclass(frozen=True, slots=True)
-class AnswerHints:
-    """What a question template knows about a question: the values chosen in its fields (exact
-    constraints on the evidence), its pattern (whose own words are boilerplate) and the shape of
-    answer it wants (``lookup``, ``steps``, ``compare``; empty: decided from the question)."""
-
-    values: Mapping[str, object] = field(default_factory=dict)
-    pattern: str = ""
-    shape: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,9 @@ from retrieval.evidence import FEATURES, load_model
 from retrieval.extractive import REFUSAL, ExtractiveGenerator
 from retrieval.question import AnswerHints, analyze, stem
 from retrieval.records import read_passage, table_header
-from retrieval.templates import parse_template, shipped
 from retrieval.search import collapse_duplicates
 from retrieval.sentences import split_sentences
+from retrieval.templates import parse_template, shipped
 
 DOCUMENT = (
     "Northwind T-series.\n\n"
@@ -115,8 +115,9 @@ def test_a_table_row_is_read_with_its_column_names_and_quoted_as_is() -> None:
     )
     assert answer.citations[0].quote == "E-104 | Internal temperature sensor fault | Replace under warranty"
     assert table[answer.citations[0].char_start : answer.citations[0].char_end] == answer.citations[0].quote
-    assert answer.text == "E-104: Meaning: Internal temperature sensor fault; Action: Replace under warranty [1]"
-
+    assert (
+        answer.text == "E-104: Meaning: Internal temperature sensor fault; Action: Replace under warranty [1]"
+    )
 
 
 def _doc(text: str, name: str = "manual", section: tuple[str, ...] = ()) -> Passage:
@@ -124,14 +125,20 @@ def _doc(text: str, name: str = "manual", section: tuple[str, ...] = ()) -> Pass
 
 
 def test_question_analysis_finds_identifiers_and_drops_template_boilerplate() -> None:
-    asked = analyze("What does error E-101 mean on the T300 Pro with firmware 4.2.1, what causes it and how do I fix it?")
+    asked = analyze(
+        "What does error E-101 mean on the T300 Pro with firmware 4.2.1, what causes it and how do I fix it?"
+    )
     assert set(asked.ids) == {"e101", "t300pro", "4.2.1"}
     assert asked.key_terms == {stem("error"), stem("firmware")}  # "mean", "causes", "fix" say nothing
     assert stem("causes") == stem("cause") and stem("resetting") == stem("reset")
 
 
 def test_template_values_are_constraints_and_its_pattern_words_are_boilerplate() -> None:
-    hints = AnswerHints({"topic": "the restocking fee", "tier": "Pro Installer"}, "What does the policy say about {{ topic }}?", "")
+    hints = AnswerHints(
+        {"topic": "the restocking fee", "tier": "Pro Installer"},
+        "What does the policy say about {{ topic }}?",
+        "",
+    )
     asked = analyze("What does the policy say about the restocking fee?", hints)
     assert asked.key_terms == {stem("restocking"), stem("fee")}
 
@@ -166,7 +173,9 @@ def test_a_sentence_about_another_model_does_not_answer_for_this_one() -> None:
 
 def test_an_error_code_no_document_names_is_refused_in_words_an_agent_can_act_on() -> None:
     table = "Code | Meaning\nE-101 | No power on R\nE-104 | Sensor fault"
-    answer = ExtractiveGenerator(HashingEmbedder(), threshold=0.05).answer("What does error E-150 mean?", [_doc(table)])
+    answer = ExtractiveGenerator(HashingEmbedder(), threshold=0.05).answer(
+        "What does error E-150 mean?", [_doc(table)]
+    )
     assert answer.refused
     assert answer.refusal_reason == (
         "No document found mentions E-150: check the code or model, or escalate the question."
@@ -180,7 +189,9 @@ def test_a_heading_never_stands_alone_as_an_answer() -> None:
     )
     assert all(c.quote != "Warranty for T-series thermostats" for c in answer.citations)
     units = read_passage(_doc(text))
-    assert units[0].heading and not units[1].heading and units[1].context == "Warranty for T-series thermostats"
+    assert (
+        units[0].heading and not units[1].heading and units[1].context == "Warranty for T-series thermostats"
+    )
 
 
 def test_a_question_in_the_documents_is_a_heading_not_an_answer() -> None:
@@ -217,7 +228,9 @@ def test_steps_read_on_after_the_best_sentence() -> None:
 def test_a_table_header_from_the_chunk_metadata_is_used_when_present() -> None:
     rows = "E-102 | C-wire missing | Fit the C wire"
     split = _doc(rows)
-    with_header = type("Chunk", (), {"table_header": ["Code", "Meaning", "Action"], "text": rows, "section_path": ()})()
+    with_header = type(
+        "Chunk", (), {"table_header": ["Code", "Meaning", "Action"], "text": rows, "section_path": ()}
+    )()
     assert table_header(split) is None
     assert table_header(with_header) == ["Code", "Meaning", "Action"]  # type: ignore[arg-type]
 
@@ -225,7 +238,7 @@ def test_a_table_header_from_the_chunk_metadata_is_used_when_present() -> None:
 def test_an_unknown_answer_shape_is_a_template_problem() -> None:
     body = next(t for t in shipped() if t.id == "troubleshoot-error-code").body()
     assert body["answer"]["shape"] == "lookup"
-    with pytest.raises(InvalidFields, match="answer.shape"):
+    with pytest.raises(InvalidFields, match=r"answer\.shape"):
         parse_template(body | {"answer": {"length": "short", "style": "prose", "shape": "essay"}})
 
 
