@@ -31,7 +31,7 @@ from core.protocols import SearchFilter
 from eval.datasets import AnswerSet, load_golden_set, load_qa
 from eval.gate import DATA, ROOT
 from eval.index import IndexRecipe, open_index
-from eval.metrics import contains_answer
+from eval.metrics import contains_answer, is_yes_no
 from retrieval.evidence import FEATURES, MODEL_FILE
 from retrieval.question import analyze
 
@@ -61,6 +61,8 @@ def collect(cache: Path | None) -> list[dict[str, Any]]:
         with open_index(dataset.corpus, IndexRecipe(), embedder, cache=cache) as index:
             searcher = Searcher(index.store, embedder, None, fusion="dbsf")
             for case in dataset.cases:
+                if case.answers and is_yes_no(list(case.answers)):
+                    continue  # "no" is in many sentences: no sentence-level label
                 passages = searcher.search(case.question, SearchFilter(), limit=5, mode="hybrid")
                 for c in generator.candidates(analyze(case.question), passages):
                     gold_source = not case.sources or any(

@@ -88,7 +88,7 @@ class ExtractiveGenerator:
                     support=round(c.probability, 4),
                 )
             )
-            parts.append(f"{_as_sentence(c.unit.said(asked.entities))} [{marker}]")
+            parts.append(f"{_as_sentence(c.unit.said(asked.entities, asked.key_terms))} [{marker}]")
         notes = tuple(f"The documents do not say this for the {name}." for name in uncovered)
         return Answer(question, " ".join(parts), tuple(citations), passages=tuple(passages), notes=notes)
 

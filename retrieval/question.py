@@ -230,8 +230,8 @@ _VERSION = re.compile(r"\d+(?:\.\d+){2,3}")
 def is_code(key: str) -> bool:
     """A code, model name (letters and digits) or version (4.2.1), as opposed to a plain number,
     amount or date."""
-    letters_and_digits = any(c.isalpha() for c in key) and any(c.isdigit() for c in key)
-    return letters_and_digits or bool(_VERSION.fullmatch(key))
+    letters_then_digits = key[:1].isalpha() and any(c.isdigit() for c in key)  # not "19th", "4k"
+    return letters_then_digits or bool(_VERSION.fullmatch(key))
 
 
 def family(key: str) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from core.domain import Passage
-from retrieval.question import identifiers
+from retrieval.question import content_stems, identifiers
 from retrieval.sentences import split_sentences
 
 _ITEM = re.compile(r"^\s*(?:[-*•▪◦]|\d{1,2}[.)]|[a-z][.)])\s+")
@@ -30,15 +30,19 @@ class Unit:
     paragraph: int = 0
     item: bool = False  # a list item
 
-    def said(self, entities: Sequence[str]) -> str:
-        """How the answer says it: a table row as a record with its column names (only the
-        compared entities' columns when a comparison names some), anything else verbatim."""
+    def said(self, entities: Sequence[str] = (), key_terms: frozenset[str] = frozenset()) -> str:
+        """How the answer says it: a table row as a record with its column names, narrowed to
+        the columns a question names (a compared model's column, a column called what the
+        question asks about) when it names some; anything else verbatim."""
         if self.record is None:
             return self.text
         (_, subject), *cells = self.record
-        if entities:
-            wanted = [(n, v) for n, v in cells if set(identifiers(n)) & set(entities)]
-            cells = wanted or cells
+        wanted = [
+            (n, v)
+            for n, v in cells
+            if set(identifiers(n)) & set(entities) or content_stems(n) & key_terms
+        ]
+        cells = wanted or cells
         named = "; ".join(f"{name}: {value}" if name else value for name, value in cells if value)
         return f"{subject}: {named}" if subject and named else subject or named
 

@@ -246,3 +246,18 @@ def test_the_evidence_model_names_every_feature_for_every_embedder() -> None:
     for name in ("all-MiniLM-L6-v2", "hashing"):
         model = load_model(name)
         assert len(model.weights) == len(FEATURES) and 0 < model.threshold < 1
+
+
+def test_a_comparison_over_a_spec_table_says_each_model_s_value_of_the_asked_column() -> None:
+    table = (
+        "Model | Wi-Fi | Warranty\n"
+        "T100 | 2.4 GHz | 2 years\n"
+        "T200 | 2.4/5 GHz | 3 years\n"
+        "T300 Pro | Wi-Fi 6 | 5 years"
+    )
+    answer = ExtractiveGenerator(HashingEmbedder(), threshold=0.05).answer(
+        "How do the T100 and the T300 Pro differ in warranty?", [_doc(table)]
+    )
+    assert "T100: Warranty: 2 years" in answer.text and "T300 Pro: Warranty: 5 years" in answer.text
+    assert "T200" not in answer.text
+    assert {c.quote for c in answer.citations} >= {"T100 | 2.4 GHz | 2 years", "T300 Pro | Wi-Fi 6 | 5 years"}
