@@ -146,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def probabilities(subset: list[dict[str, Any]]) -> np.ndarray:
         design = np.array([r["x"] for r in subset])
-        return 1 / (1 + np.exp(-np.clip(design @ weights + bias, -30, 30)))
+        result: np.ndarray = 1 / (1 + np.exp(-np.clip(design @ weights + bias, -30, 30)))
+        return result
 
     lines = ["# Evidence model fit (bench/evidence_fit.py)", "", "| feature | weight |", "|---|---|"]
     lines += [f"| {n} | {w:+.3f} |" for n, w in zip(FEATURES, weights, strict=True)] + [

@@ -27,6 +27,7 @@ REFUSAL = (
     "The documents in this knowledge base do not answer this question. "
     "The closest passages are listed below; escalate it if you need an answer."
 )
+STEPS = 6  # a "steps" answer reads on up to this many sentences
 RESTATES = 0.34  # below this share of new words, a sentence only repeats the question
 
 
@@ -153,7 +154,7 @@ class ExtractiveGenerator:
     def _select(
         self, asked: Question, usable: list[Candidate], every: list[Candidate]
     ) -> tuple[list[Candidate], list[str]]:
-        limit = max(self.max_sentences, 5 if asked.shape == "steps" else 0, len(asked.entities))
+        limit = max(self.max_sentences, len(asked.entities))
         chosen: list[Candidate] = []
         uncovered: list[str] = []
         if asked.entities:
@@ -186,7 +187,7 @@ class ExtractiveGenerator:
             if (adds or close) and _add(chosen, c):
                 covered |= stems
         if asked.shape == "steps" or _novelty(best.unit, content_stems(asked.text)) < RESTATES:
-            _follow(chosen, best, every, limit if asked.shape == "steps" else len(chosen) + 1)
+            _follow(chosen, best, every, STEPS if asked.shape == "steps" else len(chosen) + 1)
         return chosen, uncovered
 
     def _why(self, asked: Question, candidates: list[Candidate], missing: list[str]) -> tuple[str, str]:
