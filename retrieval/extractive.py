@@ -12,6 +12,7 @@ the threshold the answer is a refusal in words an agent can act on, the closest 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -99,21 +100,19 @@ class ExtractiveGenerator:
         """Every answer-capable unit of the passages, with its features and probability (best
         first); only the most promising ones are embedded (about a second for all on a CPU)."""
         question_stems = content_stems(asked.text)
+        read = [read_passage(p) for p in passages]
+        weight = _term_weights(asked, passages)
         pool = []
         for rank, passage in enumerate(passages):
-            units = read_passage(passage)
+            units = read[rank]
             for index, unit in enumerate(units):
                 if unit.heading:
                     continue  # headings and questions give context, never an answer
                 context = f"{unit.context}\n{unit.said(())}"
                 found = identifiers(context)
                 stems = content_stems(context)
-                key = len(asked.key_terms & stems) / len(asked.key_terms) if asked.key_terms else 0.5
-                heading = (
-                    len(asked.key_terms & content_stems(unit.context)) / len(asked.key_terms)
-                    if asked.key_terms
-                    else 0.0
-                )
+                key = _coverage(asked.key_terms & stems, weight) if asked.key_terms else 0.5
+                heading = _coverage(asked.key_terms & content_stems(unit.context), weight)
                 own = content_stems(unit.text)
                 novelty = len(own - question_stems) / len(own) if own else 0.0
                 previous = units[index - 1] if index else None
@@ -257,10 +256,32 @@ def _novelty(unit: Unit, question_stems: set[str]) -> float:
     return len(own - question_stems) / len(own) if own else 0.0
 
 
+def _term_weights(asked: Question, passages: Sequence[Passage]) -> dict[str, float]:
+    """Each key term's weight, by how few of the retrieved passages hold it: the company's name,
+    in every passage, says little; "chief executive", in none, says what is asked."""
+    held = [content_stems(p.text) for p in passages]
+    n = len(held)
+    return {t: math.log(1 + (n + 1) / (1 + sum(t in h for h in held))) for t in asked.key_terms}
+
+
+def _coverage(found: set[str] | frozenset[str], weight: dict[str, float]) -> float:
+    total = sum(weight.values())
+    return sum(weight[t] for t in found) / total if total else 0.0
+
+
 def _id_coverage(asked: Question, found: dict[str, str]) -> float:
+    """The share of the question's identifiers the evidence names; a code whose kind the
+    evidence does not mention at all (the model, beside an error table's row) counts half."""
     if not asked.ids:
         return 1.0
-    return sum(mentions(found, key) for key in asked.ids) / len(asked.ids)
+    kinds = {family(k) for k in found if is_code(k)}
+    score = 0.0
+    for key in asked.ids:
+        if mentions(found, key):
+            score += 1.0
+        elif is_code(key) and family(key) not in kinds:
+            score += 0.5
+    return score / len(asked.ids)
 
 
 def _conflicts(asked: Question, found: dict[str, str]) -> bool:

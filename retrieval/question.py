@@ -207,6 +207,7 @@ _IDENTIFIER = re.compile(
     r"(?<![\w.])(?:[A-Za-z]+[-/]?)?\d[\w]*(?:[-./]\w+)*(?:\s+(?:Pro|Plus|Max|Mini|Lite|Ultra|XL))?(?![\w])"
 )
 _WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
+_LABEL = re.compile(r"\b([A-Za-z]+)\s+(" + _IDENTIFIER.pattern + ")")
 _MODEL_SUFFIX = re.compile(r"\s+(pro|plus|max|mini|lite|ultra|xl)$")
 
 
@@ -264,12 +265,12 @@ def stem(word: str) -> str:
             w = w[: -len(suffix)]
             if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "lsz":
                 w = w[:-1]  # "resetting" -> "resett" -> "reset"
-            return w.rstrip("e") if len(w) > 4 else w
+            return w.rstrip("e") if len(w) >= 4 else w
     if (w.endswith("es") and w[-3] in "sxz") or w.endswith(("ches", "shes")):
         return w[:-2]
     if w.endswith("s") and not w.endswith(("ss", "us", "is")):
         w = w[:-1]
-    return w.rstrip("e") if len(w) > 4 else w
+    return w.rstrip("e") if len(w) >= 4 else w
 
 
 def content_stems(text: str, *, drop: Iterable[str] = ()) -> set[str]:
@@ -311,6 +312,11 @@ def analyze(text: str, hints: AnswerHints | None = None) -> Question:
                         ids.setdefault(key, spelled)
         boilerplate |= {w for w in _WORD.findall(_PATTERN_CODE.sub(" ", hints.pattern.lower()))}
     id_words = {w for spelled in ids.values() for w in _WORD.findall(spelled.lower())}
+    # The word before an identifier names its kind ("error E-101", "firmware 4.2.1", "part
+    # WB-300R"): the identifier says it already, and the evidence need not repeat it.
+    id_words |= {
+        m.group(1).lower() for m in _LABEL.finditer(text) if is_code(normalize_identifier(m.group(2)))
+    }
     key_terms = frozenset(content_stems(text, drop=boilerplate | id_words))
     codes = [k for k in ids if is_code(k)]
     words = set(_WORD.findall(text.lower()))

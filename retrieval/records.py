@@ -38,9 +38,7 @@ class Unit:
             return self.text
         (_, subject), *cells = self.record
         wanted = [
-            (n, v)
-            for n, v in cells
-            if set(identifiers(n)) & set(entities) or content_stems(n) & key_terms
+            (n, v) for n, v in cells if set(identifiers(n)) & set(entities) or content_stems(n) & key_terms
         ]
         cells = wanted or cells
         named = "; ".join(f"{name}: {value}" if name else value for name, value in cells if value)
@@ -117,7 +115,7 @@ def _read(text: str, section_path: tuple[str, ...], header: tuple[str, ...] | No
                     bool(_ITEM.match(sentence)),
                 )
             )
-            if heading:
+            if heading and any(c.isalnum() for c in sentence):
                 context = sentence.lstrip("#").strip()
     return tuple(units)
 
@@ -132,7 +130,7 @@ def _is_heading(sentence: str, text: str, start: int, end: int, section_titles: 
     whole_line = (start == 0 or text[start - 1] == "\n") and (end == len(text) or text[end] == "\n")
     return (
         whole_line
-        and len(words) <= 10
+        and len(words) <= 12
         and not _TERMINAL.search(bare)
         and not _KEY_VALUE.search(bare)
         and not _ITEM.match(sentence)

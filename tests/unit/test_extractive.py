@@ -126,11 +126,14 @@ def _doc(text: str, name: str = "manual", section: tuple[str, ...] = ()) -> Pass
 
 def test_question_analysis_finds_identifiers_and_drops_template_boilerplate() -> None:
     asked = analyze(
-        "What does error E-101 mean on the T300 Pro with firmware 4.2.1, what causes it and how do I fix it?"
+        "What does error E-101 mean on the T300 Pro after a reset with firmware 4.2.1, "
+        "what causes it and how do I fix it?"
     )
     assert set(asked.ids) == {"e101", "t300pro", "4.2.1"}
-    assert asked.key_terms == {stem("error"), stem("firmware")}  # "mean", "causes", "fix" say nothing
+    # "mean", "causes", "fix" say nothing; "error" and "firmware" only name the identifiers' kind
+    assert asked.key_terms == {stem("reset")}
     assert stem("causes") == stem("cause") and stem("resetting") == stem("reset")
+    assert stem("wiring") == stem("wire") and stem("replacing") == stem("replace")
 
 
 def test_template_values_are_constraints_and_its_pattern_words_are_boilerplate() -> None:
