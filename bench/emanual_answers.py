@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import time
@@ -22,10 +23,11 @@ from pathlib import Path
 
 from core.protocols import SearchFilter
 from eval.datasets import Corpus, fingerprint
-from eval.gate import DATA
+from eval.gate import DATA as _DATA
 from eval.index import IndexRecipe, cache_root, open_index
 from eval.metrics import percentile
 
+DATA = Path(os.environ.get("SOURCEBOOK_EVAL_DATA", _DATA))  # a worktree sees it elsewhere
 SET = DATA / "qa-emanual-s10"
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -33,12 +34,14 @@ import numpy as np
 from core.domain import Passage
 from core.protocols import SearchFilter
 from eval.datasets import AnswerCase, AnswerSet, load_golden_set, load_qa
-from eval.gate import DATA, ROOT
+from eval.gate import DATA as _DATA
+from eval.gate import ROOT
 from eval.index import IndexRecipe, open_index
 from eval.metrics import contains_answer, is_yes_no
 from retrieval.evidence import FEATURES, MODEL_FILE
 from retrieval.question import analyze
 
+DATA = Path(os.environ.get("SOURCEBOOK_EVAL_DATA", _DATA))  # a worktree sees it elsewhere
 RESULTS = Path(__file__).resolve().parent / "results"
 FIT_SETS = ("cmu", "cmu-ablated", "acme")
 HELD_OUT = ("xquad", "xquad-ablated")
