@@ -1,7 +1,7 @@
 """Answers over a real product manual nobody here wrote: the Galaxy S10 e-manual and 50 real
 user questions with annotated answers (../shared/eval-data/qa-emanual-s10, all answerable).
 
-    python bench/emanual_answers.py [--cache DIR] [--out FILE]
+    python -m bench.emanual_answers [--cache DIR] [--out FILE]
 
 The manual goes through the product's own ingestion (one HTML file) into a cached eval index;
 each question is searched (hybrid, 5 passages) and answered by the extractive generator. The
