@@ -2,7 +2,7 @@
 
 A logistic model over a few features of (question, sentence): embedding cosine, the share of the
 question's key terms and identifiers the sentence (with its heading) holds, whether it names
-another model or code of the same family, how much it says beyond restating the question, its
+another model or code of the same family, its
 passage's rank, whether its heading matches, whether it is a table record, and whether it follows
 a sentence that restates the question (a symptom before its remedy). The coefficients and the
 threshold live in ``evidence_model.json`` beside this module, one entry per embedder; they are
@@ -26,7 +26,6 @@ class Features:
     key_terms: float
     identifiers: float
     conflict: bool
-    novelty: float
     rank: float
     heading: float
     table: bool

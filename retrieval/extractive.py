@@ -3,10 +3,10 @@
 No model writes anything, so nothing can be invented. The composer reads evidence, not mere
 similarity: each candidate sentence gets a calibrated probability of answering the question
 (``retrieval.evidence``: a small logistic model over cosine similarity, key-term and identifier
-coverage, rank, heading match and novelty), a sentence that names another model or code than the
+coverage, rank, heading match), a sentence that names another model or code than the
 one asked about is no evidence, headings and questions never answer, a table row answers as a
 record with its column names (its quote stays the verbatim row), a comparison gets evidence per
-entity, and a sentence that restates the question gives way to the one that answers it. Below
+entity, and a sentence that only restates the question is context for the one that answers it. Below
 the threshold the answer is a refusal in words an agent can act on, the closest passages shown.
 """
 
@@ -29,7 +29,7 @@ REFUSAL = (
     "The closest passages are listed below; escalate it if you need an answer."
 )
 STEPS = 6  # a "steps" answer reads on up to this many sentences
-RESTATES = 0.34  # below this share of new words, a sentence only repeats the question
+RESTATES = 0.15  # below this share of words the question lacks, a sentence only repeats it
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,13 +108,10 @@ class ExtractiveGenerator:
             for index, unit in enumerate(units):
                 if unit.heading:
                     continue  # headings and questions give context, never an answer
-                context = f"{unit.context}\n{unit.said(())}"
-                found = identifiers(context)
-                stems = content_stems(context)
-                key = _coverage(asked.key_terms & stems, weight) if asked.key_terms else 0.5
-                heading = _coverage(asked.key_terms & content_stems(unit.context), weight)
                 own = content_stems(unit.text)
                 novelty = len(own - question_stems) / len(own) if own else 0.0
+                if novelty < RESTATES:
+                    continue  # says only what the question says (a symptom): its remedy follows
                 previous = units[index - 1] if index else None
                 follows = bool(
                     previous is not None
@@ -122,7 +119,13 @@ class ExtractiveGenerator:
                     and _novelty(previous, question_stems) < RESTATES
                     and previous.paragraph == unit.paragraph
                 )
-                pool.append((rank, passage, unit, found, key, heading, novelty, follows))
+                lead = previous.text if follows and previous is not None else ""
+                context = f"{unit.context}\n{lead}\n{unit.said(())}"
+                found = identifiers(context)
+                stems = content_stems(context)
+                key = _coverage(asked.key_terms & stems, weight) if asked.key_terms else 0.5
+                heading = _coverage(asked.key_terms & content_stems(unit.context), weight)
+                pool.append((rank, passage, unit, found, key, heading, follows))
         if not pool:
             return []
         pool.sort(key=lambda item: (item[4] + _id_coverage(asked, item[3]), -item[0]), reverse=True)
@@ -130,15 +133,12 @@ class ExtractiveGenerator:
         vectors = self.embedder.embed([asked.text, *(item[2].said(()) for item in pool)])
         cosines = np.asarray(vectors[1:]) @ np.asarray(vectors[0])
         out = []
-        for (rank, passage, unit, found, key, heading, novelty, follows), cosine in zip(
-            pool, cosines, strict=True
-        ):
+        for (rank, passage, unit, found, key, heading, follows), cosine in zip(pool, cosines, strict=True):
             features = Features(
                 cosine=float(cosine),
                 key_terms=key,
                 identifiers=_id_coverage(asked, found),
                 conflict=_conflicts(asked, found),
-                novelty=novelty,
                 rank=1.0 / (1 + rank),
                 heading=heading,
                 table=unit.record is not None,
@@ -185,8 +185,8 @@ class ExtractiveGenerator:
             close = c.probability >= best.probability - 0.15
             if (adds or close) and _add(chosen, c):
                 covered |= stems
-        if asked.shape == "steps" or _novelty(best.unit, content_stems(asked.text)) < RESTATES:
-            _follow(chosen, best, every, STEPS if asked.shape == "steps" else len(chosen) + 1)
+        if asked.shape == "steps":
+            _follow(chosen, best, every, STEPS)
         return chosen, uncovered
 
     def _why(self, asked: Question, candidates: list[Candidate], missing: list[str]) -> tuple[str, str]:
