@@ -63,7 +63,7 @@ def collect(cache: Path | None, only: str | None = None) -> list[dict[str, Any]]
     from retrieval.search import Searcher
 
     embedder = create_embedder("minilm")
-    generator = ExtractiveGenerator(embedder, embed_budget=14)
+    generator = ExtractiveGenerator(embedder)
     rows: list[dict[str, Any]] = []
 
     def add(name: str, case: AnswerCase, passages: list[Passage], answerable: bool) -> None:

@@ -49,7 +49,7 @@ class ExtractiveGenerator:
         *,
         max_sentences: int = 3,
         threshold: float | None = None,
-        embed_budget: int = 14,
+        embed_budget: int = 12,
         model: EvidenceModel | None = None,
     ) -> None:
         self.embedder = embedder
@@ -110,11 +110,12 @@ class ExtractiveGenerator:
                     continue  # headings and questions give context, never an answer
                 own = content_stems(unit.text)
                 novelty = len(own - question_stems) / len(own) if own else 0.0
-                if novelty < RESTATES:
-                    continue  # says only what the question says (a symptom): its remedy follows
+                if novelty < RESTATES and asked.wants_remedy:
+                    continue  # restates the symptom asked about: context for the remedy after it
                 previous = units[index - 1] if index else None
                 follows = bool(
-                    previous is not None
+                    asked.wants_remedy
+                    and previous is not None
                     and not previous.heading
                     and _novelty(previous, question_stems) < RESTATES
                     and previous.paragraph == unit.paragraph

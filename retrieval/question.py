@@ -208,7 +208,6 @@ _IDENTIFIER = re.compile(
 )
 _WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
 _LABEL = re.compile(r"\b([A-Za-z]+)\s+(" + _IDENTIFIER.pattern + ")")
-_MODEL_SUFFIX = re.compile(r"\s+(pro|plus|max|mini|lite|ultra|xl)$")
 
 
 def normalize_identifier(text: str) -> str:
@@ -290,6 +289,7 @@ class Question:
     key_terms: frozenset[str]  # stems of the words that say what is asked
     entities: tuple[str, ...]  # identifier keys compared with each other (two or more), else ()
     shape: str  # "lookup", "steps", "compare" or "" (a plain answer)
+    wants_remedy: bool = False  # asks why or what to do: a sentence restating it is no answer
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -297,6 +297,11 @@ class Question:
 
 
 _STEPS = re.compile(r"^\s*how (do|can|should) (i|we|you|customers?|installers?)\b|\bsteps?\b", re.I)
+_REMEDY = re.compile(
+    r"^\s*why\b|\bwhat (should|can|do) (i|we|you|customers?) do\b|\bwhat to do\b|"
+    r"\bhow (do|can) (i|we|you) (fix|stop|solve|get rid of)\b",
+    re.I,
+)
 _PATTERN_CODE = re.compile(r"\{[{%].*?[%}]\}", re.S)
 
 
@@ -328,4 +333,4 @@ def analyze(text: str, hints: AnswerHints | None = None) -> Question:
     entities = tuple(compared) if len(compared) >= 2 and joined else ()
     if not shape:
         shape = "compare" if entities and compares else "steps" if _STEPS.search(text) else ""
-    return Question(text, ids, key_terms, entities, shape)
+    return Question(text, ids, key_terms, entities, shape, bool(_REMEDY.search(text)))

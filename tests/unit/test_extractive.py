@@ -264,3 +264,11 @@ def test_a_comparison_over_a_spec_table_says_each_model_s_value_of_the_asked_col
     assert "T100: Warranty: 2 years" in answer.text and "T300 Pro: Warranty: 5 years" in answer.text
     assert "T200" not in answer.text
     assert {c.quote for c in answer.citations} >= {"T100 | 2.4 GHz | 2 years", "T300 Pro | Wi-Fi 6 | 5 years"}
+
+
+def test_a_sentence_that_restates_a_how_question_still_answers_it() -> None:
+    text = "Memory : View memory usage.\n\nStorage : View the device storage."
+    answer = ExtractiveGenerator(HashingEmbedder(), threshold=0.05, max_sentences=1).answer(
+        "How do I view memory usage?", [_doc(text)]
+    )
+    assert answer.citations[0].quote == "Memory : View memory usage."
