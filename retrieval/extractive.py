@@ -101,6 +101,7 @@ class ExtractiveGenerator:
         first); only the most promising ones are embedded (about a second for all on a CPU)."""
         question_stems = content_stems(asked.text)
         read = [read_passage(p) for p in passages]
+        passage_ids = [identifiers(" ".join((*p.section_path, p.text))) for p in passages]
         weight = _term_weights(asked, passages)
         pool = []
         for rank, passage in enumerate(passages):
@@ -123,22 +124,25 @@ class ExtractiveGenerator:
                 lead = previous.text if follows and previous is not None else ""
                 context = f"{unit.context}\n{lead}\n{unit.said(())}"
                 found = identifiers(context)
+                around = passage_ids[rank]
                 stems = content_stems(context)
                 key = _coverage(asked.key_terms & stems, weight) if asked.key_terms else 0.5
                 heading = _coverage(asked.key_terms & content_stems(unit.context), weight)
-                pool.append((rank, passage, unit, found, key, heading, follows))
+                pool.append((rank, passage, unit, found, around, key, heading, follows))
         if not pool:
             return []
-        pool.sort(key=lambda item: (item[4] + _id_coverage(asked, item[3]), -item[0]), reverse=True)
+        pool.sort(key=lambda item: (item[5] + _id_coverage(asked, item[3], item[4]), -item[0]), reverse=True)
         pool = pool[: self.embed_budget]
         vectors = self.embedder.embed([asked.text, *(item[2].said(()) for item in pool)])
         cosines = np.asarray(vectors[1:]) @ np.asarray(vectors[0])
         out = []
-        for (rank, passage, unit, found, key, heading, follows), cosine in zip(pool, cosines, strict=True):
+        for (rank, passage, unit, found, around, key, heading, follows), cosine in zip(
+            pool, cosines, strict=True
+        ):
             features = Features(
                 cosine=float(cosine),
                 key_terms=key,
-                identifiers=_id_coverage(asked, found),
+                identifiers=_id_coverage(asked, found, around),
                 conflict=_conflicts(asked, found),
                 rank=1.0 / (1 + rank),
                 heading=heading,
@@ -270,9 +274,10 @@ def _coverage(found: set[str] | frozenset[str], weight: dict[str, float]) -> flo
     return sum(weight[t] for t in found) / total if total else 0.0
 
 
-def _id_coverage(asked: Question, found: dict[str, str]) -> float:
-    """The share of the question's identifiers the evidence names; a code whose kind the
-    evidence does not mention at all (the model, beside an error table's row) counts half."""
+def _id_coverage(asked: Question, found: dict[str, str], around: dict[str, str]) -> float:
+    """The share of the question's identifiers the evidence names; one named only elsewhere in
+    its passage (the bulletin's title names the code, the sentence gives the part) or a code whose
+    kind the evidence does not mention at all (the model, beside an error table's row) counts half."""
     if not asked.ids:
         return 1.0
     kinds = {family(k) for k in found if is_code(k)}
@@ -280,7 +285,7 @@ def _id_coverage(asked: Question, found: dict[str, str]) -> float:
     for key in asked.ids:
         if mentions(found, key):
             score += 1.0
-        elif is_code(key) and family(key) not in kinds:
+        elif mentions(around, key) or (is_code(key) and family(key) not in kinds):
             score += 0.5
     return score / len(asked.ids)
 

@@ -302,6 +302,7 @@ _REMEDY = re.compile(
     r"\bhow (do|can) (i|we|you) (fix|stop|solve|get rid of)\b",
     re.I,
 )
+_HOW = re.compile(r"\bhow\s+(many|much|long|often|soon|far|big|old|late|early)\b", re.I)
 _PATTERN_CODE = re.compile(r"\{[{%].*?[%}]\}", re.S)
 
 
@@ -322,6 +323,8 @@ def analyze(text: str, hints: AnswerHints | None = None) -> Question:
     id_words |= {
         m.group(1).lower() for m in _LABEL.finditer(text) if is_code(normalize_identifier(m.group(2)))
     }
+    # "how many", "how long", "how often" ask for an amount: the word says nothing of the subject.
+    id_words |= {m.group(1).lower() for m in _HOW.finditer(text)}
     key_terms = frozenset(content_stems(text, drop=boilerplate | id_words))
     codes = [k for k in ids if is_code(k)]
     words = set(_WORD.findall(text.lower()))
