@@ -167,7 +167,9 @@ class ExtractiveGenerator:
                     continue
                 # An entity's evidence need only be as good as the answer's threshold, loosened a
                 # little: the question's other entity pulled the similarity of both sentences.
-                own = [c for c in usable if mentions(c.evidence_ids, key)] or [
+                # It must be about what is compared too: "Covers the T100 and T300 Pro models."
+                # names both and says nothing of their warranty.
+                own = [c for c in usable if mentions(c.evidence_ids, key) and c.features.key_terms > 0] or [
                     c
                     for c in every
                     if mentions(c.evidence_ids, key)
@@ -187,7 +189,7 @@ class ExtractiveGenerator:
                 break
             stems = content_stems(c.unit.said(()))
             adds = bool((asked.key_terms & stems) - covered)
-            close = c.probability >= best.probability - 0.15
+            close = c.probability >= best.probability * 0.5
             if (adds or close) and _add(chosen, c):
                 covered |= stems
         if asked.shape == "steps":

@@ -272,3 +272,11 @@ def test_a_sentence_that_restates_a_how_question_still_answers_it() -> None:
         "How do I view memory usage?", [_doc(text)]
     )
     assert answer.citations[0].quote == "Memory : View memory usage."
+
+
+def test_a_sentence_naming_both_compared_models_but_not_the_aspect_is_no_comparison() -> None:
+    text = "Covers the T100, T200 and T300 Pro models.\n\nThe T100 has a 2 year warranty.\n\nThe T300 Pro has a 5 year warranty."
+    answer = ExtractiveGenerator(HashingEmbedder(), threshold=0.05, max_sentences=2).answer(
+        "How do the T100 and the T300 Pro differ in warranty?", [_doc(text)]
+    )
+    assert "2 year" in answer.text and "5 year" in answer.text
