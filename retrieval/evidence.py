@@ -3,8 +3,9 @@
 A logistic model over a few features of (question, sentence): embedding cosine, the share of the
 question's key terms and identifiers the sentence (with its heading) holds, whether it names
 another model or code of the same family, its
-passage's rank, whether its heading matches, whether it is a table record, and whether it follows
-a sentence that restates the question (a symptom before its remedy). The coefficients and the
+passage's rank, whether its heading matches, whether it is a table record, whether it follows
+a sentence that restates the question (a symptom before its remedy), and how much of what the
+question asks about no retrieved passage mentions at all (a near miss: "Zigbee", "instalments"). The coefficients and the
 threshold live in ``evidence_model.json`` beside this module, one entry per embedder; they are
 refitted, with a precision/recall curve and the threshold's reason, by ``bench/evidence_fit.py``.
 """
@@ -30,6 +31,7 @@ class Features:
     heading: float
     table: bool
     follows_restatement: bool
+    unmatched: float  # share of the question's key terms (by weight) that no retrieved passage holds
 
     def vector(self) -> list[float]:
         return [float(v) for v in astuple(self)]

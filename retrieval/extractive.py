@@ -103,6 +103,8 @@ class ExtractiveGenerator:
         read = [read_passage(p) for p in passages]
         passage_ids = [identifiers(" ".join((*p.section_path, p.text))) for p in passages]
         weight = _term_weights(asked, passages)
+        held = set().union(*(content_stems(" ".join((*p.section_path, p.text))) for p in passages))
+        unmatched = _coverage(asked.key_terms - held, weight)
         pool = []
         for rank, passage in enumerate(passages):
             units = read[rank]
@@ -148,6 +150,7 @@ class ExtractiveGenerator:
                 heading=heading,
                 table=unit.record is not None,
                 follows_restatement=follows,
+                unmatched=unmatched,
             )
             out.append(Candidate(rank, passage, unit, features, self.model.probability(features), found))
         out.sort(key=lambda c: c.probability, reverse=True)
