@@ -191,8 +191,10 @@ class ExtractiveGenerator:
             if len(chosen) >= limit:
                 break
             stems = content_stems(c.unit.said(()))
-            adds = bool((asked.key_terms & stems) - covered)
-            close = c.probability >= best.probability * 0.5
+            # A further sentence either says what the best one says nearly as surely, or covers
+            # a key term it left out and is at least half as sure: a second part, not noise.
+            adds = bool((asked.key_terms & stems) - covered) and c.probability >= best.probability * 0.5
+            close = c.probability >= best.probability * 0.8
             if (adds or close) and _add(chosen, c):
                 covered |= stems
         if asked.shape == "steps":
