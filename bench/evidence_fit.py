@@ -7,7 +7,8 @@ is evidence when it holds a gold answer; unanswerable ones: no sentence is) and 
 golden cases (the expected fact in the sentence, cited from the expected file; the unanswerable
 cases: no sentence is). Each question is searched as the product searches (hybrid, 5 passages)
 and every candidate the composer would score becomes one row of features. XQuAD (with CMU's
-questions as off-topic negatives) and the e-manual set are held out: they only report.
+questions as off-topic negatives) is held out: it only reports (the e-manual set has its own
+bench, bench/emanual_answers.py).
 
 On-topic questions the collection cannot answer: each answerable CMU and XQuAD question asked
 again with its gold document removed from the results ("-ablated": for XQuAD the article's other
