@@ -7,6 +7,7 @@ All frozen and slotted: they are facts, passed between processes and never mutat
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -149,3 +150,14 @@ class Answer:
     notes: tuple[str, ...] = ()  # e.g. sentences a generator wrote that were dropped as unsupported
     # What produced it: generator, model and prompt versions (filled in by the service).
     provenance: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerHints:
+    """What a question template knows about its question, for the generator: the values chosen in
+    its fields (exact constraints on the evidence), its pattern (whose own words say nothing about
+    the subject) and the shape of answer it wants ("lookup", "steps", "compare"; "": judge)."""
+
+    values: Mapping[str, object] = field(default_factory=dict)
+    pattern: str = ""
+    shape: str = ""

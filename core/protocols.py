@@ -10,7 +10,7 @@ from typing import Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from core.domain import Answer, Chunk, Document, Passage
+from core.domain import Answer, AnswerHints, Chunk, Document, Passage
 
 Vectors = npt.NDArray[np.float32]
 SearchMode = Literal["dense", "sparse", "hybrid"]
@@ -91,7 +91,9 @@ class Reranker(Protocol):
 class Generator(Protocol):
     """Writes an answer from passages; every sentence cites one, or the answer is a refusal."""
 
-    def answer(self, question: str, passages: Sequence[Passage]) -> Answer: ...
+    def answer(
+        self, question: str, passages: Sequence[Passage], hints: AnswerHints | None = None
+    ) -> Answer: ...
 
 
 class Redactor(Protocol):

@@ -306,9 +306,10 @@ def run_answers(
     from retrieval.search import Searcher
 
     options: AnswerConfig = config.answers
-    reranker = SentenceReranker(CachingEmbedder(embedder)) if options.reranker == "sentence" else None
-    searcher = Searcher(store, embedder, reranker, fusion=options.fusion)
-    generator = ExtractiveGenerator(embedder, threshold=options.threshold)
+    cached = CachingEmbedder(embedder)  # one cache for the question and the sentences, as the product has
+    reranker = SentenceReranker(cached) if options.reranker == "sentence" else None
+    searcher = Searcher(store, cached, reranker, fusion=options.fusion)
+    generator = ExtractiveGenerator(cached, threshold=options.threshold)
 
     def ask(case: AnswerCase) -> Answer:
         passages = searcher.search(case.question, SearchFilter(), limit=options.passages, mode=options.mode)

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from core.access import Principal
 from core.answer_codec import Reviewed, answer_from_row, answer_to_row
 from core.catalog.answers import Override
-from core.domain import Answer, Document, Passage
+from core.domain import Answer, AnswerHints, Document, Passage
 from core.errors import InvalidInput
 from core.protocols import Generator, Redactor, SearchFilter, SearchMode
 from core.quota import Quotas
@@ -278,7 +278,8 @@ class Answering:
         """
         found = self.searcher.search(question, search_filter, limit=passages)
         passage_flags = _passage_flags(found)
-        answer = self.generator.answer(question, found)
+        hints = AnswerHints(template.values, shape=template.options.shape) if template is not None else None
+        answer = self.generator.answer(question, found, hints)
         answer = replace(answer, provenance=self.provenance, notes=(*answer.notes, *passage_flags))
         if template is not None:
             answer = shape_answer(answer, template.options)

@@ -1,109 +1,45 @@
 """The default generator: an answer composed of the passages' own sentences, each one cited.
 
-No model writes anything, so nothing can be invented: the answer is the few sentences that best
-support the question (embedding similarity blended with the share of the question's words they
-contain), without near-repeats, in reading order, each followed by ``[n]``. Below the support
-threshold the answer is a refusal that shows the closest passages instead.
+No model writes anything, so nothing can be invented. The composer reads evidence, not mere
+similarity: each candidate sentence gets a calibrated probability of answering the question
+(``retrieval.evidence``: a small logistic model over cosine similarity, key-term and identifier
+coverage, rank, heading match), a sentence that names another model or code than the
+one asked about is no evidence, headings and questions never answer, a table row answers as a
+record with its column names (its quote stays the verbatim row), a comparison gets evidence per
+entity, and a sentence that only restates the question is context for the one that answers it. Below
+the threshold the answer is a refusal in words an agent can act on, the closest passages shown.
 """
 
 from __future__ import annotations
 
-import re
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from core.domain import Answer, Citation, Passage
-from core.protocols import Embedder, Vectors
-from retrieval.sentences import Span, split_sentences
+from core.domain import Answer, AnswerHints, Citation, Passage
+from core.protocols import Embedder
+from retrieval.evidence import EvidenceModel, Features, load_model
+from retrieval.question import Question, analyze, content_stems, family, identifiers, is_code, mentions
+from retrieval.records import Unit, read_passage
 
 REFUSAL = (
     "The documents in this knowledge base do not answer this question. "
     "The closest passages are listed below; escalate it if you need an answer."
 )
-# Per embedder, as their similarity scales differ. MiniLM: chosen by bench/answers.py on the CMU
-# Wikipedia set (best refusal F1), then checked on XQuAD (held out). The hashing double: by hand.
-THRESHOLDS = {"all-MiniLM-L6-v2": 0.53, "hashing": 0.22}
-
-_WORD = re.compile(r"[a-z0-9][a-z0-9\-]*")
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "can",
-        "do",
-        "does",
-        "for",
-        "from",
-        "has",
-        "have",
-        "how",
-        "i",
-        "in",
-        "is",
-        "it",
-        "its",
-        "may",
-        "of",
-        "on",
-        "or",
-        "the",
-        "this",
-        "that",
-        "to",
-        "was",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "will",
-        "with",
-        "you",
-        "your",
-        "my",
-        "our",
-    ]
-)
+STEPS = 6  # a "steps" answer reads on up to this many sentences
+RESTATES = 0.15  # below this share of words the question lacks, a sentence only repeats it
 
 
 @dataclass(frozen=True, slots=True)
-class _Candidate:
+class Candidate:
     passage_rank: int
     passage: Passage
-    span: Span
-    support: float
-
-
-def _words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
-
-
-def _table_header(text: str) -> list[str] | None:
-    """The first row of a passage that is a table (rows of `` | ``-separated cells), if it is one."""
-    lines = text.splitlines()
-    if len(lines) >= 2 and " | " in lines[0] and " | " in lines[1]:
-        return [cell.strip() for cell in lines[0].split(" | ")]
-    return None
-
-
-def _with_header(row: str, header: list[str] | None) -> str:
-    """A table row read with its column names ("Code: E-104; Meaning: sensor fault"), so that it
-    can be compared with a question; the quote stays the row itself."""
-    if header is None or " | " not in row:
-        return row
-    cells = [cell.strip() for cell in row.split(" | ")]
-    if cells == header or len(cells) != len(header):
-        return row
-    return "; ".join(f"{name}: {cell}" for name, cell in zip(header, cells, strict=True) if cell)
+    unit: Unit
+    features: Features
+    probability: float
+    evidence_ids: dict[str, str]
 
 
 class ExtractiveGenerator:
@@ -113,30 +49,32 @@ class ExtractiveGenerator:
         *,
         max_sentences: int = 3,
         threshold: float | None = None,
-        semantic_weight: float = 0.7,
         embed_budget: int = 12,
-        cache_size: int = 20_000,
+        model: EvidenceModel | None = None,
     ) -> None:
         self.embedder = embedder
         self.embed_budget = embed_budget
-        self.cache_size = cache_size
-        self._cache: dict[str, Vectors] = {}
         self.max_sentences = max_sentences
-        self.threshold = threshold if threshold is not None else THRESHOLDS.get(embedder.name, 0.4)
-        self.semantic_weight = semantic_weight
+        self.model = model or load_model(embedder.name)
+        self.threshold = threshold if threshold is not None else self.model.threshold
 
-    def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
-        candidates = self._score(question, passages)
-        if not candidates or candidates[0].support < self.threshold:
+    def answer(self, question: str, passages: Sequence[Passage], hints: AnswerHints | None = None) -> Answer:
+        asked = analyze(question, hints)
+        candidates = self.candidates(asked, passages)
+        missing = _unnamed_codes(asked, passages)
+        usable = [c for c in candidates if c.probability >= self.threshold and not c.features.conflict]
+        if missing or not usable:
+            reason, detail = self._why(asked, candidates, missing)
             return Answer(
                 question,
                 REFUSAL,
                 refused=True,
-                refusal_reason=self._why(candidates),
+                refusal_reason=reason,
                 passages=tuple(passages),
+                notes=(detail,),
             )
-        chosen = self._select(candidates)
-        chosen.sort(key=lambda c: (c.passage_rank, c.span.start))
+        chosen, uncovered = self._select(asked, usable, candidates)
+        chosen.sort(key=lambda c: (c.passage_rank, c.unit.start))
         citations = []
         parts = []
         for marker, c in enumerate(chosen, start=1):
@@ -146,66 +84,254 @@ class ExtractiveGenerator:
                     document_id=c.passage.document_id,
                     title=c.passage.source_name,
                     pages=c.passage.pages,
-                    quote=c.span.text,
-                    char_start=c.passage.char_start + c.span.start,
-                    char_end=c.passage.char_start + c.span.end,
-                    support=round(c.support, 4),
+                    quote=c.unit.text,
+                    char_start=c.passage.char_start + c.unit.start,
+                    char_end=c.passage.char_start + c.unit.end,
+                    support=round(c.probability, 4),
                 )
             )
-            parts.append(f"{' '.join(c.span.text.split())} [{marker}]")
-        return Answer(question, " ".join(parts), tuple(citations), passages=tuple(passages))
+            parts.append(f"{_as_sentence(c.unit.said(asked.entities, asked.key_terms))} [{marker}]")
+        notes = tuple(f"The documents do not say this for the {name}." for name in uncovered)
+        return Answer(question, " ".join(parts), tuple(citations), passages=tuple(passages), notes=notes)
 
-    def _score(self, question: str, passages: Sequence[Passage]) -> list[_Candidate]:
-        asked = _words(question)
-        spans = []
+    # -- evidence ------------------------------------------------------------------------------
+
+    def candidates(self, asked: Question, passages: Sequence[Passage]) -> list[Candidate]:
+        """Every answer-capable unit of the passages, with its features and probability (best
+        first); only the most promising ones are embedded (about a second for all on a CPU)."""
+        question_stems = content_stems(asked.text)
+        read = [read_passage(p) for p in passages]
+        passage_ids = [identifiers(" ".join((*p.section_path, p.text))) for p in passages]
+        weight = _term_weights(asked, passages)
+        held = set().union(*(content_stems(" ".join((*p.section_path, p.text))) for p in passages))
+        unmatched = _coverage(asked.key_terms - held, weight)
+        pool = []
         for rank, passage in enumerate(passages):
-            header = _table_header(passage.text)
-            for span in split_sentences(passage.text):
-                scored = _with_header(span.text, header)
-                overlap = len(asked & _words(scored)) / len(asked) if asked else 0.0
-                spans.append((rank, passage, span, overlap, scored))
-        if not spans:
+            units = read[rank]
+            for index, unit in enumerate(units):
+                if unit.heading:
+                    continue  # headings and questions give context, never an answer
+                own = content_stems(unit.text)
+                novelty = len(own - question_stems) / len(own) if own else 0.0
+                if novelty < RESTATES and asked.wants_remedy:
+                    continue  # restates the symptom asked about: context for the remedy after it
+                previous = units[index - 1] if index else None
+                follows = bool(
+                    asked.wants_remedy
+                    and previous is not None
+                    and not previous.heading
+                    and _novelty(previous, question_stems) < RESTATES
+                    and previous.paragraph == unit.paragraph
+                )
+                lead = previous.text if follows and previous is not None else ""
+                context = f"{unit.context}\n{lead}\n{unit.said(())}"
+                found = identifiers(context)
+                around = passage_ids[rank]
+                stems = content_stems(context)
+                key = _coverage(asked.key_terms & stems, weight) if asked.key_terms else 0.5
+                heading = _coverage(asked.key_terms & content_stems(unit.context), weight)
+                pool.append((rank, passage, unit, found, around, key, heading, follows))
+        if not pool:
             return []
-        # Embedding every sentence of every passage costs about a second on a CPU; the sentences
-        # that share no word with the question and sit in low passages rarely win, so only the
-        # most promising ones are embedded.
-        spans.sort(key=lambda item: (item[3], -item[0]), reverse=True)
-        spans = spans[: self.embed_budget]
-        question_vector = self._vectors([question])[0]
-        similarity = self._vectors([scored for *_, scored in spans]) @ question_vector
-        candidates = []
-        for (rank, passage, span, overlap, _scored), cosine in zip(spans, similarity, strict=True):
-            support = self.semantic_weight * float(cosine) + (1 - self.semantic_weight) * overlap
-            support -= 0.01 * rank  # ties go to the better-ranked passage
-            candidates.append(_Candidate(rank, passage, span, support))
-        candidates.sort(key=lambda c: c.support, reverse=True)
-        return candidates
+        pool.sort(key=lambda item: (item[5] + _id_coverage(asked, item[3], item[4]), -item[0]), reverse=True)
+        pool = pool[: self.embed_budget]
+        vectors = self.embedder.embed([asked.text, *(item[2].said(()) for item in pool)])
+        cosines = np.asarray(vectors[1:]) @ np.asarray(vectors[0])
+        out = []
+        for (rank, passage, unit, found, around, key, heading, follows), cosine in zip(
+            pool, cosines, strict=True
+        ):
+            features = Features(
+                cosine=float(cosine),
+                key_terms=key,
+                identifiers=_id_coverage(asked, found, around),
+                conflict=_conflicts(asked, found),
+                rank=1.0 / (1 + rank),
+                heading=heading,
+                table=unit.record is not None,
+                follows_restatement=follows,
+                unmatched=unmatched,
+            )
+            out.append(Candidate(rank, passage, unit, features, self.model.probability(features), found))
+        out.sort(key=lambda c: c.probability, reverse=True)
+        return out
 
-    def _vectors(self, texts: list[str]) -> Vectors:
-        """Embeddings, remembered: popular passages are asked about again and again."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if missing:
-            for text, vector in zip(missing, self.embedder.embed(missing), strict=True):
-                self._cache[text] = vector
-            while len(self._cache) > self.cache_size:
-                self._cache.pop(next(iter(self._cache)))
-        return np.stack([self._cache[t] for t in texts])
+    # -- choosing ------------------------------------------------------------------------------
 
-    def _select(self, candidates: list[_Candidate]) -> list[_Candidate]:
-        best = candidates[0].support
-        chosen: list[_Candidate] = []
-        kept_words: list[set[str]] = []
-        for c in candidates:
-            if len(chosen) == self.max_sentences or c.support < max(self.threshold, best * 0.8):
+    def _select(
+        self, asked: Question, usable: list[Candidate], every: list[Candidate]
+    ) -> tuple[list[Candidate], list[str]]:
+        limit = max(self.max_sentences, len(asked.entities))
+        chosen: list[Candidate] = []
+        uncovered: list[str] = []
+        if asked.entities:
+            for key in asked.entities:
+                if any(mentions(c.evidence_ids, key) for c in chosen):
+                    continue
+                # An entity's evidence need only be as good as the answer's threshold, loosened a
+                # little: the question's other entity pulled the similarity of both sentences.
+                # It must be about what is compared too: "Covers the T100 and T300 Pro models."
+                # names both and says nothing of their warranty.
+                own = [c for c in usable if mentions(c.evidence_ids, key) and c.features.key_terms > 0] or [
+                    c
+                    for c in every
+                    if mentions(c.evidence_ids, key)
+                    and not c.features.conflict
+                    and c.probability >= self.threshold * 0.75
+                    and c.features.key_terms > 0
+                ]
+                if own:
+                    _add(chosen, own[0])
+                else:
+                    uncovered.append(asked.ids[key])
+        best = usable[0]
+        _add(chosen, best)
+        covered = set().union(*(content_stems(c.unit.said(())) for c in chosen))
+        for c in usable[1:]:
+            if len(chosen) >= limit:
                 break
-            words = _words(c.span.text)
-            if any(len(words & w) / max(min(len(words), len(w)), 1) > 0.8 for w in kept_words):
-                continue  # says what a chosen sentence already says
-            chosen.append(c)
-            kept_words.append(words)
-        return chosen
+            stems = content_stems(c.unit.said(()))
+            # A further sentence either says what the best one says nearly as surely, or covers
+            # a key term it left out and is at least half as sure: a second part, not noise.
+            adds = bool((asked.key_terms & stems) - covered) and c.probability >= best.probability * 0.5
+            close = c.probability >= best.probability * 0.8
+            if (adds or close) and _add(chosen, c):
+                covered |= stems
+        if asked.shape == "steps":
+            _follow(chosen, best, every, STEPS)
+        return chosen, uncovered
 
-    def _why(self, candidates: list[_Candidate]) -> str:
+    def _why(self, asked: Question, candidates: list[Candidate], missing: list[str]) -> tuple[str, str]:
+        """(what the agent reads, the score detail for engineers)."""
+        best = max((c.probability for c in candidates), default=0.0)
+        detail = f"evidence score {best:.2f}; answers need {self.threshold:.2f}"
         if not candidates:
-            return "no passage in the visible collections matches the question"
-        return f"the best supporting sentence scores {candidates[0].support:.2f}, below {self.threshold:.2f}"
+            return "No document in the collections you can see matches this question.", detail
+        if missing:
+            names = ", ".join(missing)
+            return (
+                f"No document found mentions {names}: check the code or model, or escalate the question.",
+                detail,
+            )
+        conflicting = [c for c in candidates if c.features.conflict and c.probability >= self.threshold]
+        if conflicting:
+            other = _other_names(asked, conflicting[0].evidence_ids)
+            asked_names = ", ".join(asked.ids[k] for k in asked.codes)
+            return (
+                f"The closest passages are about {other}, not the {asked_names}; "
+                "nothing found answers it for the model or code asked.",
+                detail,
+            )
+        return (
+            "The closest passages are on this topic, but none of them says what was asked. "
+            "Rephrase the question with the exact term the documents would use, or escalate it.",
+            detail,
+        )
+
+
+def _add(chosen: list[Candidate], c: Candidate) -> bool:
+    """Add ``c`` unless it is chosen already or says what a chosen sentence says."""
+    words = content_stems(c.unit.text)
+    for other in chosen:
+        if other.unit is c.unit or (
+            other.passage.chunk_id == c.passage.chunk_id and other.unit.start == c.unit.start
+        ):
+            return False
+        kept = content_stems(other.unit.text)
+        if len(words & kept) / max(min(len(words), len(kept)), 1) > 0.8:
+            return False
+    chosen.append(c)
+    return True
+
+
+def _follow(chosen: list[Candidate], best: Candidate, every: list[Candidate], limit: int) -> None:
+    """Steps and remedies read on: the sentences after the best one in its paragraph or list."""
+    units = read_passage(best.passage)
+    scored = {(c.passage.chunk_id, c.unit.start): c for c in every}
+    at = next((i for i, u in enumerate(units) if u.start == best.unit.start), None)
+    if at is None:
+        return
+    for unit in units[at + 1 :]:
+        if len(chosen) >= limit or unit.heading or (unit.paragraph != best.unit.paragraph and not unit.item):
+            break
+        known = scored.get((best.passage.chunk_id, unit.start))
+        if known is not None and known.features.conflict:
+            break
+        c = known or Candidate(
+            best.passage_rank, best.passage, unit, best.features, best.probability, best.evidence_ids
+        )
+        _add(chosen, c)
+
+
+def _novelty(unit: Unit, question_stems: set[str]) -> float:
+    own = content_stems(unit.text)
+    return len(own - question_stems) / len(own) if own else 0.0
+
+
+def _term_weights(asked: Question, passages: Sequence[Passage]) -> dict[str, float]:
+    """Each key term's weight, by how few of the retrieved passages hold it: the company's name,
+    in every passage, says little; "chief executive", in none, says what is asked."""
+    held = [content_stems(p.text) for p in passages]
+    n = len(held)
+    return {t: math.log(1 + (n + 1) / (1 + sum(t in h for h in held))) for t in asked.key_terms}
+
+
+def _coverage(found: set[str] | frozenset[str], weight: dict[str, float]) -> float:
+    total = sum(weight.values())
+    return sum(weight[t] for t in found) / total if total else 0.0
+
+
+def _id_coverage(asked: Question, found: dict[str, str], around: dict[str, str]) -> float:
+    """The share of the question's identifiers the evidence names; one named only elsewhere in
+    its passage (the bulletin's title names the code, the sentence gives the part) or a code whose
+    kind the evidence does not mention at all (the model, beside an error table's row) counts half."""
+    if not asked.ids:
+        return 1.0
+    kinds = {family(k) for k in found if is_code(k)}
+    score = 0.0
+    for key in asked.ids:
+        if mentions(found, key):
+            score += 1.0
+        elif mentions(around, key) or (is_code(key) and family(key) not in kinds):
+            score += 0.5
+    return score / len(asked.ids)
+
+
+def _conflicts(asked: Question, found: dict[str, str]) -> bool:
+    """Evidence about another code of a family the question names, and not about the one asked
+    (the legacy T-50 when the question is about the T100)."""
+    for kind in {family(k) for k in asked.codes}:
+        if any(mentions(found, k) for k in asked.codes if family(k) == kind):
+            continue
+        if any(is_code(k) and family(k) == kind for k in found):
+            return True
+    return False
+
+
+def _other_names(asked: Question, found: dict[str, str]) -> str:
+    families = {family(k) for k in asked.codes}
+    others = [v for k, v in found.items() if is_code(k) and family(k) in families and k not in asked.ids]
+    return ", ".join(others[:2]) or "something else"
+
+
+def _unnamed_codes(asked: Question, passages: Sequence[Passage]) -> list[str]:
+    """Codes the question names that no passage mentions while the passages name others of their
+    kind (error E-150 when the table lists E-101 to E-305), or when none of its codes is named."""
+    if not asked.codes:
+        return []
+    found: dict[str, str] = {}
+    for passage in passages:
+        found |= identifiers(" ".join((*passage.section_path, passage.text)))
+    missing = [k for k in asked.codes if not mentions(found, k)]
+    present = {family(k) for k in found if is_code(k)}
+    if asked.entities and any(k not in missing for k in asked.entities):
+        missing = [k for k in missing if k not in asked.entities]  # said per entity instead
+    if not missing:
+        return []
+    if len(missing) == len(asked.codes) or any(family(k) in present for k in missing):
+        return [asked.ids[k] for k in missing]
+    return []
+
+
+def _as_sentence(text: str) -> str:
+    return " ".join(text.split())

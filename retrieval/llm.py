@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from openai.types.chat import ChatCompletionMessageParam
 
-from core.domain import Answer, Citation, Passage
+from core.domain import Answer, AnswerHints, Citation, Passage
 from core.errors import BackendUnavailable
 from core.protocols import Embedder, Generator
 from retrieval.extractive import REFUSAL
@@ -173,7 +173,7 @@ class OpenAICompatibleGenerator:
         system, user = self.prompt.render(question, passages)
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
-    def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
+    def answer(self, question: str, passages: Sequence[Passage], hints: AnswerHints | None = None) -> Answer:
         if not passages:
             return Answer(question, REFUSAL, refused=True, refusal_reason="no passage matches the question")
         try:

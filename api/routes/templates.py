@@ -36,6 +36,9 @@ class AnswerOptionsIO(BaseModel):
 
     length: Literal["short", "medium", "long"] = "medium"
     style: Literal["prose", "bullets"] = "prose"
+    shape: Literal["", "lookup", "steps", "compare"] = Field(
+        "", description="What evidence the answer wants: a table row, steps, a per-entity comparison."
+    )
 
 
 class TemplateIn(BaseModel):

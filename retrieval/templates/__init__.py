@@ -7,7 +7,14 @@ retrieval filters in ``sandbox``; ``answer_shape`` applies the answer options (l
 bullets).
 """
 
-from retrieval.templates.answer_shape import LENGTHS, STYLES, AnswerOptions, answer_sentences, shape_answer
+from retrieval.templates.answer_shape import (
+    LENGTHS,
+    SHAPES,
+    STYLES,
+    AnswerOptions,
+    answer_sentences,
+    shape_answer,
+)
 from retrieval.templates.model import (
     CHOICE_KINDS,
     DATE_FILTERS,
@@ -29,6 +36,7 @@ __all__ = [
     "LENGTHS",
     "LIST_FILTERS",
     "MAX_QUESTION_CHARS",
+    "SHAPES",
     "STYLES",
     "AnswerOptions",
     "QuestionTemplate",

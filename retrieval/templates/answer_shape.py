@@ -10,6 +10,8 @@ from core.domain import Answer
 
 LENGTHS = {"short": 1, "medium": 3, "long": None}  # at most this many cited sentences
 STYLES = ("prose", "bullets")
+# What the composer looks for (retrieval/extractive.py); "" lets it judge from the question.
+SHAPES = ("", "lookup", "steps", "compare")
 _SENTENCE = re.compile(r"(.+?)(?:\s*\[(\d+)\])(?=\s|$)|(.+?)$", re.S)
 
 
@@ -17,6 +19,7 @@ _SENTENCE = re.compile(r"(.+?)(?:\s*\[(\d+)\])(?=\s|$)|(.+?)$", re.S)
 class AnswerOptions:
     length: str = "medium"
     style: str = "prose"
+    shape: str = ""  # lookup: a table row; steps: a list read on; compare: evidence per entity
 
 
 def shape_answer(answer: Answer, options: AnswerOptions) -> Answer:

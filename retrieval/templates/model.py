@@ -86,7 +86,8 @@ class QuestionTemplate:
             "fields": [f.as_dict() for f in self.fields],
             "question": self.question,
             "filters": {key: list(patterns) for key, patterns in self.filters},
-            "answer": {"length": self.answer.length, "style": self.answer.style},
+            "answer": {"length": self.answer.length, "style": self.answer.style}
+            | ({"shape": self.answer.shape} if self.answer.shape else {}),
         }
 
     def offered_to(self, role: str, teams: Sequence[str]) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from core.errors import InvalidFields
-from retrieval.templates.answer_shape import LENGTHS, STYLES, AnswerOptions
+from retrieval.templates.answer_shape import LENGTHS, SHAPES, STYLES, AnswerOptions
 from retrieval.templates.model import (
     CHOICE_KINDS,
     DATE_FILTERS,
@@ -224,14 +224,17 @@ def _answer(problems: Problems, raw: Any) -> AnswerOptions:
         problems.add("answer", "must be a mapping with length and style")
         return AnswerOptions()
     length, style = raw.get("length", "medium"), raw.get("style", "prose")
+    shape = raw.get("shape", "")
     for key in raw:
-        if key not in ("length", "style"):
-            problems.add(f"answer.{key}", "is not an answer option (use length, style)")
+        if key not in ("length", "style", "shape"):
+            problems.add(f"answer.{key}", "is not an answer option (use length, style, shape)")
+    if shape not in SHAPES:
+        problems.add("answer.shape", f"{shape!r} is not one of {', '.join(s for s in SHAPES if s)}")
     if length not in LENGTHS:
         problems.add("answer.length", f"{length!r} is not one of {', '.join(LENGTHS)}")
     if style not in STYLES:
         problems.add("answer.style", f"{style!r} is not one of {', '.join(STYLES)}")
-    return AnswerOptions(str(length), str(style))
+    return AnswerOptions(str(length), str(style), str(shape))
 
 
 def _check_pattern(problems: Problems, where: str, pattern: str, names: set[str]) -> None:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
+
 from core.domain import Passage
+from core.errors import InvalidFields
 from ingest.embed import HashingEmbedder
+from retrieval.evidence import FEATURES, load_model
 from retrieval.extractive import REFUSAL, ExtractiveGenerator
+from retrieval.question import AnswerHints, analyze, stem
+from retrieval.records import read_passage, table_header
 from retrieval.search import collapse_duplicates
+from retrieval.templates import parse_template, shipped
 
 DOCUMENT = (
     "Northwind T-series.\n\n"
@@ -62,13 +69,14 @@ def test_below_the_threshold_it_refuses_and_shows_the_closest_passages() -> None
     assert answer.text == REFUSAL
     assert answer.citations == ()
     assert answer.passages == (refunds,)
-    assert answer.refusal_reason and "below 0.90" in answer.refusal_reason
+    assert answer.refusal_reason and "0.9" not in answer.refusal_reason  # words for agents
+    assert any("answers need 0.90" in note for note in answer.notes)  # the score, for engineers
 
 
 def test_no_passages_is_a_refusal_with_a_reason() -> None:
     answer = ExtractiveGenerator(HashingEmbedder()).answer("anything", [])
     assert answer.refused
-    assert answer.refusal_reason == "no passage in the visible collections matches the question"
+    assert answer.refusal_reason == "No document in the collections you can see matches this question."
 
 
 def test_near_duplicate_passages_collapse_to_the_better_ranked() -> None:
@@ -95,3 +103,168 @@ def test_a_table_row_is_read_with_its_column_names_and_quoted_as_is() -> None:
     )
     assert answer.citations[0].quote == "E-104 | Internal temperature sensor fault | Replace under warranty"
     assert table[answer.citations[0].char_start : answer.citations[0].char_end] == answer.citations[0].quote
+    assert (
+        answer.text == "E-104: Meaning: Internal temperature sensor fault; Action: Replace under warranty [1]"
+    )
+
+
+def _doc(text: str, name: str = "manual", section: tuple[str, ...] = ()) -> Passage:
+    return Passage(f"c-{name}", name, "kb", f"{name}.pdf", text, (1,), 0.9, section, 0, len(text))
+
+
+def test_question_analysis_finds_identifiers_and_drops_template_boilerplate() -> None:
+    asked = analyze(
+        "What does error E-101 mean on the T300 Pro after a reset with firmware 4.2.1, "
+        "what causes it and how do I fix it?"
+    )
+    assert set(asked.ids) == {"e101", "t300pro", "4.2.1"}
+    # "mean", "causes", "fix" say nothing; "error" and "firmware" only name the identifiers' kind
+    assert asked.key_terms == {stem("reset")}
+    assert stem("causes") == stem("cause") and stem("resetting") == stem("reset")
+    assert stem("wiring") == stem("wire") and stem("replacing") == stem("replace")
+
+
+def test_template_values_are_constraints_and_its_pattern_words_are_boilerplate() -> None:
+    hints = AnswerHints(
+        {"topic": "the restocking fee", "tier": "Pro Installer"},
+        "What does the policy say about {{ topic }}?",
+        "",
+    )
+    asked = analyze("What does the policy say about the restocking fee?", hints)
+    assert asked.key_terms == {stem("restocking"), stem("fee")}
+
+
+def test_a_comparison_names_its_entities_and_wants_evidence_for_each() -> None:
+    asked = analyze("How do the T100 and the T300 Pro differ in warranty?")
+    assert asked.entities == ("t100", "t300pro") and asked.shape == "compare"
+    text = "The T100 has a 2 year warranty.\n\nThe T300 Pro has a 5 year warranty."
+    answer = ExtractiveGenerator(HashingEmbedder(), threshold=0.05, max_sentences=1).answer(
+        "How do the T100 and the T300 Pro differ in warranty?", [_doc(text)]
+    )
+    assert "2 year" in answer.text and "5 year" in answer.text
+
+
+def test_a_comparison_says_which_entity_the_documents_do_not_cover() -> None:
+    text = "The T100 has a 2 year warranty and a plastic case.\n\nThe T200 has a 3 year warranty."
+    answer = ExtractiveGenerator(HashingEmbedder(), threshold=0.05).answer(
+        "How do the T100 and the T300 Pro differ in warranty?", [_doc(text)]
+    )
+    assert "T100 has a 2 year warranty" in answer.text
+    assert "T200" not in answer.text  # another model is no evidence
+    assert answer.notes == ("The documents do not say this for the T300 Pro.",)
+
+
+def test_a_sentence_about_another_model_does_not_answer_for_this_one() -> None:
+    text = "Support for the legacy T-50 ends on 31 December 2024."
+    answer = ExtractiveGenerator(HashingEmbedder(), threshold=0.05).answer(
+        "When does support for the T100 end?", [_doc(text + "\n\nThe T100 case is white.")]
+    )
+    assert answer.refused or "T-50" not in answer.text
+
+
+def test_an_error_code_no_document_names_is_refused_in_words_an_agent_can_act_on() -> None:
+    table = "Code | Meaning\nE-101 | No power on R\nE-104 | Sensor fault"
+    answer = ExtractiveGenerator(HashingEmbedder(), threshold=0.05).answer(
+        "What does error E-150 mean?", [_doc(table)]
+    )
+    assert answer.refused
+    assert answer.refusal_reason == (
+        "No document found mentions E-150: check the code or model, or escalate the question."
+    )
+
+
+def test_a_heading_never_stands_alone_as_an_answer() -> None:
+    text = "Warranty for T-series thermostats\nRegister the thermostat within 30 days of purchase."
+    answer = ExtractiveGenerator(HashingEmbedder(), threshold=0.05).answer(
+        "What is the warranty for T-series thermostats?", [_doc(text)]
+    )
+    assert all(c.quote != "Warranty for T-series thermostats" for c in answer.citations)
+    units = read_passage(_doc(text))
+    assert (
+        units[0].heading and not units[1].heading and units[1].context == "Warranty for T-series thermostats"
+    )
+
+
+def test_a_question_in_the_documents_is_a_heading_not_an_answer() -> None:
+    text = "How many thermostats can I add to one account?\nOne account can hold up to 20 thermostats."
+    answer = ExtractiveGenerator(HashingEmbedder(), threshold=0.05, max_sentences=1).answer(
+        "How many thermostats can I add to one account?", [_doc(text)]
+    )
+    assert answer.citations[0].quote == "One account can hold up to 20 thermostats."
+
+
+def test_the_remedy_follows_the_sentence_that_restates_the_symptom() -> None:
+    text = "The TV smells of plastic. This is normal for a new set and fades after a few days of use."
+    answer = ExtractiveGenerator(HashingEmbedder(), threshold=0.05, max_sentences=1).answer(
+        "Why does the TV smell of plastic?", [_doc(text)]
+    )
+    assert "fades after a few days" in answer.text
+
+
+def test_steps_read_on_after_the_best_sentence() -> None:
+    text = (
+        "To factory reset the thermostat:\n"
+        "1. Press and hold the dial for 10 seconds.\n"
+        "2. Choose Reset on the screen.\n"
+        "3. Confirm with the dial.\n\n"
+        "The case is made of recycled plastic."
+    )
+    answer = ExtractiveGenerator(HashingEmbedder(), threshold=0.05, max_sentences=1).answer(
+        "How do I factory reset the thermostat?", [_doc(text)]
+    )
+    assert "Press and hold" in answer.text and "Confirm with the dial" in answer.text
+    assert "recycled" not in answer.text
+
+
+def test_a_table_header_from_the_chunk_metadata_is_used_when_present() -> None:
+    rows = "E-102 | C-wire missing | Fit the C wire"
+    split = _doc(rows)
+    with_header = type(
+        "Chunk", (), {"table_header": ["Code", "Meaning", "Action"], "text": rows, "section_path": ()}
+    )()
+    assert table_header(split) is None
+    assert table_header(with_header) == ["Code", "Meaning", "Action"]  # type: ignore[arg-type]
+
+
+def test_an_unknown_answer_shape_is_a_template_problem() -> None:
+    body = next(t for t in shipped() if t.id == "troubleshoot-error-code").body()
+    assert body["answer"]["shape"] == "lookup"
+    with pytest.raises(InvalidFields, match=r"answer\.shape"):
+        parse_template(body | {"answer": {"length": "short", "style": "prose", "shape": "essay"}})
+
+
+def test_the_evidence_model_names_every_feature_for_every_embedder() -> None:
+    for name in ("all-MiniLM-L6-v2", "hashing"):
+        model = load_model(name)
+        assert len(model.weights) == len(FEATURES) and 0 < model.threshold < 1
+
+
+def test_a_comparison_over_a_spec_table_says_each_model_s_value_of_the_asked_column() -> None:
+    table = (
+        "Model | Wi-Fi | Warranty\n"
+        "T100 | 2.4 GHz | 2 years\n"
+        "T200 | 2.4/5 GHz | 3 years\n"
+        "T300 Pro | Wi-Fi 6 | 5 years"
+    )
+    answer = ExtractiveGenerator(HashingEmbedder(), threshold=0.05).answer(
+        "How do the T100 and the T300 Pro differ in warranty?", [_doc(table)]
+    )
+    assert "T100: Warranty: 2 years" in answer.text and "T300 Pro: Warranty: 5 years" in answer.text
+    assert "T200" not in answer.text
+    assert {c.quote for c in answer.citations} >= {"T100 | 2.4 GHz | 2 years", "T300 Pro | Wi-Fi 6 | 5 years"}
+
+
+def test_a_sentence_that_restates_a_how_question_still_answers_it() -> None:
+    text = "Memory : View memory usage.\n\nStorage : View the device storage."
+    answer = ExtractiveGenerator(HashingEmbedder(), threshold=0.05, max_sentences=1).answer(
+        "How do I view memory usage?", [_doc(text)]
+    )
+    assert answer.citations[0].quote == "Memory : View memory usage."
+
+
+def test_a_sentence_naming_both_compared_models_but_not_the_aspect_is_no_comparison() -> None:
+    text = "Covers the T100, T200 and T300 Pro models.\n\nThe T100 has a 2 year warranty.\n\nThe T300 Pro has a 5 year warranty."
+    answer = ExtractiveGenerator(HashingEmbedder(), threshold=0.05, max_sentences=2).answer(
+        "How do the T100 and the T300 Pro differ in warranty?", [_doc(text)]
+    )
+    assert "2 year" in answer.text and "5 year" in answer.text

@@ -1,0 +1,339 @@
+"""What a question asks for: its identifiers, its key terms, and whether it compares entities.
+
+The extractive composer reads evidence with this: an identifier the question names (an error
+code "E-101", a model "T300 Pro", a firmware "4.2.1", a part "WB-300R", an amount, a date) must
+appear in the evidence, and a sentence about another identifier of the same family (the legacy
+"T-50" when the question is about the "T100") is not evidence at all. Key terms are the
+question's content words, stemmed, without the words every question of its kind uses ("what
+does the policy say about", "what causes it and how do I fix it"), which carry no evidence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from core.domain import AnswerHints
+
+# One stop-word list for the composer: function words and the words that only make a question.
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "done",
+        "down",
+        "during",
+        "each",
+        "either",
+        "else",
+        "ever",
+        "every",
+        "for",
+        "from",
+        "further",
+        "get",
+        "gets",
+        "got",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "him",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "no",
+        "nor",
+        "not",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "upon",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "whatever",
+        "when",
+        "where",
+        "whether",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "whose",
+        "why",
+        "will",
+        "with",
+        "would",
+        "yes",
+        "yet",
+        "you",
+        "your",
+        "yours",
+    ]
+)
+# Words that phrase a question (or a template's pattern) without naming what it is about: they
+# never count as evidence. Kept short: a word here is ignored in every question.
+BOILERPLATE = frozenset(
+    [
+        "mean",
+        "means",
+        "meaning",
+        "say",
+        "says",
+        "said",
+        "policy",
+        "policies",
+        "cause",
+        "causes",
+        "caused",
+        "fix",
+        "fixes",
+        "fixed",
+        "happen",
+        "happens",
+        "tell",
+        "explain",
+        "describe",
+        "know",
+        "need",
+        "needs",
+        "want",
+        "please",
+        "way",
+        "ways",
+        "thing",
+        "things",
+        "kind",
+        "type",
+        "differ",
+        "differs",
+        "difference",
+        "differences",
+        "compare",
+        "compared",
+        "comparison",
+        "versus",
+        "vs",
+        "between",
+        "both",
+    ]
+)
+COMPARISON_WORDS = frozenset({"differ", "differs", "difference", "differences", "compare", "versus", "vs"})
+
+# An identifier: a token holding a digit (E-101, T100, 4.2.1, WB-300R, 2024-07-22, 45), with a
+# model's trailing word kept ("T300 Pro"). Codes (letters and digits) are strict; plain numbers
+# are weaker evidence (a sentence may spell them out).
+_IDENTIFIER = re.compile(
+    r"(?<![\w.])(?:[A-Za-z]+[-/]?)?\d[\w]*(?:[-./]\w+)*(?:\s+(?:Pro|Plus|Max|Mini|Lite|Ultra|XL))?(?![\w])"
+)
+_WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
+_LABEL = re.compile(r"\b([A-Za-z]+)\s+(" + _IDENTIFIER.pattern + ")")
+
+
+def normalize_identifier(text: str) -> str:
+    """One spelling for an identifier: "T-50", "t50" and "T 50" are the same model."""
+    return re.sub(r"[^a-z0-9.]", "", text.lower()).strip(".")
+
+
+def identifiers(text: str) -> dict[str, str]:
+    """The identifiers in ``text``: normalised key -> the spelling found first."""
+    found: dict[str, str] = {}
+    for match in _IDENTIFIER.finditer(text):
+        spelled = match.group(0).strip()
+        found.setdefault(normalize_identifier(spelled), spelled)
+    return found
+
+
+_VERSION = re.compile(r"\d+(?:\.\d+){2,3}")
+
+
+def is_code(key: str) -> bool:
+    """A code, model name (letters and digits) or version (4.2.1), as opposed to a plain number,
+    amount or date."""
+    letters_then_digits = key[:1].isalpha() and any(c.isdigit() for c in key)  # not "19th", "4k"
+    return letters_then_digits or bool(_VERSION.fullmatch(key))
+
+
+def family(key: str) -> str:
+    """What kind of code: its leading letters ("t" for the T100 and the T-50, "e" for E-101), or
+    "version" for 4.2.1."""
+    if _VERSION.fullmatch(key):
+        return "version"
+    match = re.match(r"[a-z]*", key)
+    return match.group(0) if match else ""
+
+
+def mentions(evidence: Mapping[str, str], key: str) -> bool:
+    """Whether evidence identifiers name ``key`` ("t300" is named by "T300 Pro"; not the reverse)."""
+    if key in evidence:
+        return True
+    return any(k.startswith(key) and k[len(key) :].isalpha() for k in evidence if is_code(key))
+
+
+def stem(word: str) -> str:
+    """A light suffix stemmer (plural, -ing, -ed, -ly): enough to match "causes"/"cause",
+    "resetting"/"reset", "returned"/"return" without a language model."""
+    w = word.lower()
+    if len(w) <= 3 or any(c.isdigit() for c in w):
+        return w
+    for suffix, replacement in (("ies", "y"), ("sses", "ss"), ("ness", ""), ("ments", ""), ("ment", "")):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            return w[: -len(suffix)] + replacement
+    for suffix in ("ing", "edly", "ed", "ly"):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            w = w[: -len(suffix)]
+            if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "lsz":
+                w = w[:-1]  # "resetting" -> "resett" -> "reset"
+            return w.rstrip("e") if len(w) >= 4 else w
+    if (w.endswith("es") and w[-3] in "sxz") or w.endswith(("ches", "shes")):
+        return w[:-2]
+    if w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        w = w[:-1]
+    return w.rstrip("e") if len(w) >= 4 else w
+
+
+def content_stems(text: str, *, drop: Iterable[str] = ()) -> set[str]:
+    """The stems of a text's content words: no stop words, no words in ``drop``."""
+    dropped = set(drop)
+    return {
+        stem(w)
+        for w in _WORD.findall(text.lower())
+        if w not in STOP_WORDS and w not in dropped and len(w) > 1
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    text: str
+    ids: dict[str, str]  # identifiers the evidence must name: key -> spelling
+    key_terms: frozenset[str]  # stems of the words that say what is asked
+    entities: tuple[str, ...]  # identifier keys compared with each other (two or more), else ()
+    shape: str  # "lookup", "steps", "compare" or "" (a plain answer)
+    wants_remedy: bool = False  # asks why or what to do: a sentence restating it is no answer
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(k for k in self.ids if is_code(k))
+
+
+_STEPS = re.compile(r"^\s*how (do|can|should) (i|we|you|customers?|installers?)\b|\bsteps?\b", re.I)
+_REMEDY = re.compile(
+    r"^\s*why\b|\bwhat (should|can|do) (i|we|you|customers?) do\b|\bwhat to do\b|"
+    r"\bhow (do|can) (i|we|you) (fix|stop|solve|get rid of)\b",
+    re.I,
+)
+_HOW = re.compile(r"\bhow\s+(many|much|long|often|soon|far|big|old|late|early)\b", re.I)
+_PATTERN_CODE = re.compile(r"\{[{%].*?[%}]\}", re.S)
+
+
+def analyze(text: str, hints: AnswerHints | None = None) -> Question:
+    """Identifiers, key terms, compared entities and wanted shape of a question."""
+    ids = identifiers(text)
+    boilerplate = set(BOILERPLATE)
+    if hints is not None:
+        for value in hints.values.values():
+            for item in value if isinstance(value, list | tuple) else [value]:
+                if isinstance(item, str):
+                    for key, spelled in identifiers(item).items():
+                        ids.setdefault(key, spelled)
+        boilerplate |= {w for w in _WORD.findall(_PATTERN_CODE.sub(" ", hints.pattern.lower()))}
+    id_words = {w for spelled in ids.values() for w in _WORD.findall(spelled.lower())}
+    # The word before an identifier names its kind ("error E-101", "firmware 4.2.1", "part
+    # WB-300R"): the identifier says it already, and the evidence need not repeat it.
+    id_words |= {
+        m.group(1).lower() for m in _LABEL.finditer(text) if is_code(normalize_identifier(m.group(2)))
+    }
+    # "how many", "how long", "how often" ask for an amount: the word says nothing of the subject.
+    id_words |= {m.group(1).lower() for m in _HOW.finditer(text)}
+    key_terms = frozenset(content_stems(text, drop=boilerplate | id_words))
+    codes = [k for k in ids if is_code(k)]
+    words = set(_WORD.findall(text.lower()))
+    shape = hints.shape if hints is not None and hints.shape else ""
+    compares = bool(words & COMPARISON_WORDS) or shape == "compare"
+    families = [family(k) for k in codes]
+    compared = [k for k, f in zip(codes, families, strict=True) if families.count(f) >= 2]
+    joined = compares or " and " in text or " or " in text
+    entities = tuple(compared) if len(compared) >= 2 and joined else ()
+    if not shape:
+        shape = "compare" if entities and compares else "steps" if _STEPS.search(text) else ""
+    return Question(text, ids, key_terms, entities, shape, bool(_REMEDY.search(text)))
