@@ -24,7 +24,11 @@ if TYPE_CHECKING:
 
     from core.catalog.answers import AnswerLog
     from core.catalog.audit import AuditTrail
+    from core.catalog.feedback import FeedbackLog
+    from core.catalog.golden import GoldenSets
     from core.catalog.keys import KeyRing
+    from core.catalog.overrides import Overrides
+    from core.catalog.review import ReviewQueue
     from core.catalog.templates import TemplateStore
     from core.quota import Quotas
     from ingest.blobs import BlobStore
@@ -207,7 +211,31 @@ class Services:
     def answers(self) -> AnswerLog:
         from core.catalog.answers import AnswerLog
 
-        return AnswerLog(self.database, self.audit)
+        return AnswerLog(self.database)
+
+    @cached_property
+    def feedback(self) -> FeedbackLog:
+        from core.catalog.feedback import FeedbackLog
+
+        return FeedbackLog(self.database)
+
+    @cached_property
+    def review_queue(self) -> ReviewQueue:
+        from core.catalog.review import ReviewQueue
+
+        return ReviewQueue(self.database, self.audit)
+
+    @cached_property
+    def overrides(self) -> Overrides:
+        from core.catalog.overrides import Overrides
+
+        return Overrides(self.database)
+
+    @cached_property
+    def golden_sets(self) -> GoldenSets:
+        from core.catalog.golden import GoldenSets
+
+        return GoldenSets(self.database, self.audit)
 
     @cached_property
     def answering(self) -> Answering:
@@ -220,6 +248,7 @@ class Services:
             generator=self.generator,
             quotas=self.quotas,
             answers=self.answers,
+            overrides=self.overrides,
             audit=self.audit,
             catalog=self.catalog,
             redactor=PiiDetector(),
