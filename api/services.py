@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from core.catalog import Catalog
+    from core.catalog import Catalog, Jobs
     from core.catalog.answers import AnswerLog
     from core.catalog.audit import AuditTrail
     from core.catalog.feedback import FeedbackLog
@@ -33,6 +33,9 @@ class Services(Protocol):
 
     @property
     def catalog(self) -> Catalog: ...
+
+    @property
+    def jobs(self) -> Jobs: ...
 
     @property
     def store(self) -> VectorStore: ...

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from core.catalog import Catalog, Database
+from core.catalog import Catalog, Database, Jobs
 from core.protocols import Embedder, Generator, Reranker, VectorStore
 from core.settings import Settings
 
@@ -51,6 +51,7 @@ class Services:
     settings: Settings
     database: Database
     catalog: Catalog
+    jobs: Jobs
     store: VectorStore
     _executor: LocalPoolExecutor | CeleryExecutor | None = field(default=None, init=False)
 
@@ -58,7 +59,7 @@ class Services:
     def open(cls, settings: Settings) -> Services:
         settings.home.mkdir(parents=True, exist_ok=True)
         database = Database.connect(settings.catalog_url)
-        return cls(settings, database, Catalog(database), open_store(settings))
+        return cls(settings, database, Catalog(database), Jobs(database), open_store(settings))
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -144,19 +145,19 @@ class Services:
         if self._executor is None and self.settings.executor == "celery":
             from workers.executor import CeleryExecutor
 
-            self._executor = CeleryExecutor(self.settings, self.catalog)
+            self._executor = CeleryExecutor(self.settings, self.catalog, self.jobs)
         if self._executor is None:
             from ingest.library import local_pool
             from ingest.pipeline import IndexWriter
 
-            self._executor = local_pool(self.settings, IndexWriter(self.catalog, self.store))
+            self._executor = local_pool(self.settings, IndexWriter(self.catalog, self.jobs, self.store))
         return self._executor
 
     @cached_property
     def intake(self) -> Intake:
         from ingest.intake import Intake
 
-        return Intake(self.settings, self.catalog, self.blobs, self.executor)
+        return Intake(self.settings, self.catalog, self.jobs, self.blobs, self.executor)
 
     @cached_property
     def redis(self) -> Any:
@@ -270,6 +271,7 @@ class Services:
         settings = self.settings
         return Library(
             self.catalog,
+            self.jobs,
             self.store,
             self.blobs,
             self.intake,

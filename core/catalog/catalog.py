@@ -1,8 +1,7 @@
-"""The SQL catalog: collections, documents, chunks and jobs, on SQLite or PostgreSQL."""
+"""The SQL catalog: collections, documents and chunks, on SQLite or PostgreSQL (jobs: ``jobs.py``)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -13,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from core.catalog.database import MIGRATIONS, Database
 from core.catalog.models import ChunkRow, CollectionRow, DocumentRow, JobRow
-from core.domain import Chunk, Document, DocumentStatus, ElementKind, JobState
+from core.domain import Chunk, Document, DocumentStatus, ElementKind
 from core.errors import NotFound
 
-__all__ = ["MIGRATIONS", "Catalog", "CollectionInfo", "Job"]
+__all__ = ["MIGRATIONS", "Catalog", "CollectionInfo"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,22 +29,9 @@ class CollectionInfo:
     pii_patterns: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Job:
-    id: str
-    collection: str
-    source_name: str
-    state: JobState
-    stage: str
-    progress: float
-    attempts: int
-    document_id: str | None
-    error: str | None
-
-
 class Catalog:
-    """Collections, documents, chunks and jobs: their rows in the database. Every method is its
-    own transaction."""
+    """Collections, documents and chunks: their rows in the database. Every method is its own
+    transaction."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -135,17 +121,11 @@ class Catalog:
             s.delete(row)
             return ids
 
-    def _collection_id(self, s: Session, name: str) -> int:
-        cid = s.scalar(select(CollectionRow.id).where(CollectionRow.name == name))
-        if cid is None:
-            raise NotFound(f"no collection named {name!r}")
-        return cid
-
     # -- documents --------------------------------------------------------------------------
 
     def add_document(self, doc: Document) -> None:
         with self.session() as s:
-            s.add(document_row(doc, self._collection_id(s, doc.collection)))
+            s.add(document_row(doc, collection_id(s, doc.collection)))
 
     def get_document(self, document_id: str) -> Document:
         with self.session() as s:
@@ -219,59 +199,12 @@ class Catalog:
         with self.session() as s:
             return s.scalar(query) or 0
 
-    # -- jobs -------------------------------------------------------------------------------
 
-    def create_job(self, collection: str, source_name: str) -> str:
-        job_id = uuid.uuid4().hex
-        with self.session() as s:
-            s.add(
-                JobRow(
-                    id=job_id,
-                    collection_id=self._collection_id(s, collection),
-                    source_name=source_name,
-                    state=JobState.QUEUED.value,
-                )
-            )
-        return job_id
-
-    def update_job(self, job_id: str, **values: Any) -> None:
-        if isinstance(values.get("state"), JobState):
-            values["state"] = values["state"].value
-        with self.session() as s:
-            row = s.get(JobRow, job_id)
-            if row is None:
-                raise NotFound(f"no job with id {job_id!r}")
-            for key, value in values.items():
-                setattr(row, key, value)
-
-    def latest_job(self, document_id: str) -> Job | None:
-        query = (
-            select(JobRow.id)
-            .where(JobRow.document_id == document_id)
-            .order_by(JobRow.created_at.desc())
-            .limit(1)
-        )
-        with self.session() as s:
-            job_id = s.scalar(query)
-        return None if job_id is None else self.get_job(job_id)
-
-    def get_job(self, job_id: str) -> Job:
-        with self.session() as s:
-            row = s.get(JobRow, job_id)
-            if row is None:
-                raise NotFound(f"no job with id {job_id!r}")
-            name = s.scalar(select(CollectionRow.name).where(CollectionRow.id == row.collection_id))
-            return Job(
-                id=row.id,
-                collection=name or "",
-                source_name=row.source_name,
-                state=JobState(row.state),
-                stage=row.stage,
-                progress=row.progress,
-                attempts=row.attempts,
-                document_id=row.document_id,
-                error=row.error,
-            )
+def collection_id(s: Session, name: str) -> int:
+    cid = s.scalar(select(CollectionRow.id).where(CollectionRow.name == name))
+    if cid is None:
+        raise NotFound(f"no collection named {name!r}")
+    return cid
 
 
 # One mapping per model between its row and its domain value: the only places that list fields.
