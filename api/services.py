@@ -8,10 +8,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from core.catalog import Catalog
+    from core.catalog import Catalog, Jobs
     from core.catalog.answers import AnswerLog
     from core.catalog.audit import AuditTrail
+    from core.catalog.feedback import FeedbackLog
+    from core.catalog.golden import GoldenSets
     from core.catalog.keys import KeyRing
+    from core.catalog.review import ReviewQueue
     from core.catalog.templates import TemplateStore
     from core.protocols import Generator, VectorStore
     from core.quota import Quotas
@@ -30,6 +33,9 @@ class Services(Protocol):
 
     @property
     def catalog(self) -> Catalog: ...
+
+    @property
+    def jobs(self) -> Jobs: ...
 
     @property
     def store(self) -> VectorStore: ...
@@ -72,5 +78,14 @@ class Services(Protocol):
 
     @property
     def answers(self) -> AnswerLog: ...
+
+    @property
+    def feedback(self) -> FeedbackLog: ...
+
+    @property
+    def review_queue(self) -> ReviewQueue: ...
+
+    @property
+    def golden_sets(self) -> GoldenSets: ...
 
     def close(self) -> None: ...

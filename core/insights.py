@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from core.catalog.answers import AnswerRecord, Feedback
+from core.catalog.answers import AnswerRecord
+from core.catalog.feedback import Feedback
 
 
 @dataclass(frozen=True, slots=True)

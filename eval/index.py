@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.catalog import Catalog
+from core.catalog import Catalog, Jobs
 from core.domain import Chunk, Document, DocumentStatus, Element, ElementKind
 from core.errors import IngestFailed
 from core.protocols import Embedder, VectorStore
@@ -202,9 +202,10 @@ def _ingest_files(source: Path, settings: Settings, catalog: Catalog, store: Vec
         for p in source.rglob("*")
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(source).parts)
     )
-    executor = local_pool(settings, IndexWriter(catalog, store))
+    jobs = Jobs(catalog.db)
+    executor = local_pool(settings, IndexWriter(catalog, jobs, store))
     try:
-        intake = Intake(settings, catalog, BlobStore(settings.blob_dir), executor)
+        intake = Intake(settings, catalog, jobs, BlobStore(settings.blob_dir), executor)
         catalog.ensure_collection(COLLECTION)
         for path in files:
             intake.add_path(COLLECTION, path, name=path.relative_to(source).as_posix())

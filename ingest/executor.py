@@ -149,7 +149,7 @@ class LocalPoolExecutor:
                 if job_id in self._finished:
                     continue
                 try:
-                    self.writer.catalog.update_job(
+                    self.writer.jobs.update(
                         job_id, state=JobState.RUNNING, stage=stage, progress=round(fraction, 3)
                     )
                 except Exception:

@@ -14,7 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from core.catalog import Catalog
+from core.catalog import Catalog, Jobs
 from core.domain import Document, DocumentStatus, JobState
 from core.errors import IngestFailed, InvalidInput, NotFound, SourcebookError
 from core.settings import Settings
@@ -57,9 +57,12 @@ def document_id(collection: str, sha256: str) -> str:
 
 
 class Intake:
-    def __init__(self, settings: Settings, catalog: Catalog, blobs: BlobStore, executor: Executor) -> None:
+    def __init__(
+        self, settings: Settings, catalog: Catalog, jobs: Jobs, blobs: BlobStore, executor: Executor
+    ) -> None:
         self.settings = settings
         self.catalog = catalog
+        self.jobs = jobs
         self.blobs = blobs
         self.executor = executor
 
@@ -105,13 +108,13 @@ class Intake:
                     tags=tags,
                 )
             )
-        job_id = self.catalog.create_job(collection, name)
-        self.catalog.update_job(job_id, document_id=doc_id, attempts=1)
+        job_id = self.jobs.create(collection, name)
+        self.jobs.update(job_id, document_id=doc_id, attempts=1)
         if error is not None or blob is None:
             error = error or InvalidInput("the file could not be stored")
             reason = error.reason
             self.catalog.update_document(doc_id, status=DocumentStatus.FAILED, failure_reason=reason)
-            self.catalog.update_job(job_id, state=JobState.FAILED, stage="failed", progress=1.0, error=reason)
+            self.jobs.update(job_id, state=JobState.FAILED, stage="failed", progress=1.0, error=reason)
             return Submission(name, Outcome.REJECTED, doc_id, job_id, error)
         self.catalog.update_document(doc_id, status=DocumentStatus.QUEUED, failure_reason=None)
         self.executor.submit(self._task(job_id, doc_id, collection, name, media_type, blob.path))
@@ -126,12 +129,12 @@ class Intake:
             if self.executor.in_flight(doc.id):
                 continue
             path = self.blobs.path(doc.sha256)
-            job_id = self.catalog.create_job(doc.collection, doc.source_name)
-            self.catalog.update_job(job_id, document_id=doc.id, attempts=1)
+            job_id = self.jobs.create(doc.collection, doc.source_name)
+            self.jobs.update(job_id, document_id=doc.id, attempts=1)
             if not path.is_file():
                 reason = "the original file is no longer stored; upload it again"
                 self.catalog.update_document(doc.id, status=DocumentStatus.FAILED, failure_reason=reason)
-                self.catalog.update_job(job_id, state=JobState.FAILED, stage="failed", error=reason)
+                self.jobs.update(job_id, state=JobState.FAILED, stage="failed", error=reason)
                 continue
             self.executor.submit(
                 self._task(job_id, doc.id, doc.collection, doc.source_name, doc.media_type, path)
@@ -151,11 +154,11 @@ class Intake:
         for doc in self.catalog.documents(collection):
             if doc.status is not DocumentStatus.READY or self.executor.in_flight(doc.id):
                 continue
-            job_id = self.catalog.create_job(doc.collection, doc.source_name)
-            self.catalog.update_job(job_id, document_id=doc.id, attempts=1, stage="re-indexing")
+            job_id = self.jobs.create(doc.collection, doc.source_name)
+            self.jobs.update(job_id, document_id=doc.id, attempts=1, stage="re-indexing")
             if not self.blobs.path(doc.sha256).is_file():
                 missing = NotFound("the original file is no longer stored; upload it again")
-                self.catalog.update_job(job_id, state=JobState.FAILED, stage="failed", error=missing.reason)
+                self.jobs.update(job_id, state=JobState.FAILED, stage="failed", error=missing.reason)
                 queued.append(Submission(doc.source_name, Outcome.REJECTED, doc.id, job_id, missing))
                 continue
             self.executor.submit(self.task_for(job_id, doc))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from core.catalog import Catalog
+from core.catalog import Catalog, Jobs
 from core.protocols import VectorStore
 from core.settings import Settings
 from ingest.blobs import BlobStore
@@ -41,6 +41,7 @@ class Library:
     def __init__(
         self,
         catalog: Catalog,
+        jobs: Jobs,
         store: VectorStore,
         blobs: BlobStore,
         intake: Intake,
@@ -48,6 +49,7 @@ class Library:
         rebuild_pool: Callable[[IndexWriter], Pool],
     ) -> None:
         self.catalog = catalog
+        self.jobs = jobs
         self.store = store
         self.blobs = blobs
         self.intake = intake
@@ -89,5 +91,5 @@ class Library:
     def rebuild_index(self) -> RebuildReport:
         """Rebuild every ready document into a new collection beside the live one, then switch."""
         return rebuild_index(
-            self.catalog, require_rebuildable(self.store), self.rebuild_pool, self.intake.task_for
+            self.catalog, self.jobs, require_rebuildable(self.store), self.rebuild_pool, self.intake.task_for
         )

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.catalog import Catalog
+from core.catalog import Catalog, Jobs
 from core.domain import Chunk, DocumentStatus, JobState
 from core.errors import SourcebookError
 from core.protocols import Embedder, Vectors, VectorStore
@@ -99,8 +99,9 @@ def process_document(task: IngestTask, progress: Progress) -> ProcessedDocument:
 class IndexWriter:
     """Commits a processed document to the store and the catalog, or records why it failed."""
 
-    def __init__(self, catalog: Catalog, store: VectorStore) -> None:
+    def __init__(self, catalog: Catalog, jobs: Jobs, store: VectorStore) -> None:
         self.catalog = catalog
+        self.jobs = jobs
         self.store = store
 
     def commit(self, task: IngestTask, processed: ProcessedDocument) -> None:
@@ -108,7 +109,7 @@ class IndexWriter:
         if not processed.chunks:
             self.fail(task, "no readable text found in the document")
             return
-        self.catalog.update_job(task.job_id, stage="indexing", progress=0.96)
+        self.jobs.update(task.job_id, stage="indexing", progress=0.96)
         # Chunk ids are derived from (document, index): writing overwrites an earlier attempt's
         # chunks in place, then the ones past the new end go. A redelivered or retried job leaves
         # one copy of each chunk, and a re-indexed document stays searchable throughout.
@@ -124,10 +125,10 @@ class IndexWriter:
             pii_found=processed.pii_found,
         )
         self._retire_older_versions(document.collection, document.source_name, document.id)
-        self.catalog.update_job(task.job_id, state=JobState.SUCCEEDED, stage="done", progress=1.0, error=None)
+        self.jobs.update(task.job_id, state=JobState.SUCCEEDED, stage="done", progress=1.0, error=None)
 
     def fail(self, task: IngestTask, reason: str) -> None:
-        fail_job(self.catalog, task.job_id, task.document_id, reason)
+        fail_job(self.catalog, self.jobs, task.job_id, task.document_id, reason)
 
     def _retire_older_versions(self, collection: str, source_name: str, current_id: str) -> None:
         """A changed file with the same name replaces the old one: its vectors and rows go."""
@@ -137,14 +138,14 @@ class IndexWriter:
                 self.catalog.delete_document(old.id)
 
 
-def fail_job(catalog: Catalog, job_id: str, document_id: str, reason: str) -> None:
+def fail_job(catalog: Catalog, jobs: Jobs, job_id: str, document_id: str, reason: str) -> None:
     """Record a failed job. A ready document (being re-indexed) keeps its chunks and stays ready:
     only the job fails, with the reason; a new document fails with it."""
     from core.errors import NotFound
 
     try:
         document = catalog.get_document(document_id)
-        catalog.update_job(job_id, state=JobState.FAILED, stage="failed", progress=1.0, error=reason)
+        jobs.update(job_id, state=JobState.FAILED, stage="failed", progress=1.0, error=reason)
     except NotFound:
         log.info("document %s was deleted while it was processed", document_id)
         return

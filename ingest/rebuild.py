@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from core.catalog import Catalog
+from core.catalog import Catalog, Jobs
 from core.domain import Document, DocumentStatus, JobState
 from core.errors import Conflict
 from core.protocols import VectorStore
@@ -53,25 +53,26 @@ class RebuildReport:
 
 def rebuild_index(
     catalog: Catalog,
+    jobs: Jobs,
     store: Rebuildable,
     make_pool: Callable[[IndexWriter], Pool],
     task_for: Callable[[str, Document], IngestTask],
 ) -> RebuildReport:
     report = RebuildReport()
     target = store.begin_rebuild()
-    pool = make_pool(IndexWriter(catalog, target))
+    pool = make_pool(IndexWriter(catalog, jobs, target))
     done: set[str] = set()
 
     def run(documents: Sequence[Document]) -> None:
-        jobs = {}
+        submitted = {}
         for doc in documents:
-            job_id = catalog.create_job(doc.collection, doc.source_name)
-            catalog.update_job(job_id, document_id=doc.id, attempts=1, stage="rebuilding")
+            job_id = jobs.create(doc.collection, doc.source_name)
+            jobs.update(job_id, document_id=doc.id, attempts=1, stage="rebuilding")
             pool.submit(task_for(job_id, doc))
-            jobs[job_id] = doc
+            submitted[job_id] = doc
         pool.wait()
-        for job_id, doc in jobs.items():
-            job = catalog.get_job(job_id)
+        for job_id, doc in submitted.items():
+            job = jobs.get(job_id)
             if job.state is JobState.SUCCEEDED:
                 done.add(doc.id)
                 report.rebuilt += 1

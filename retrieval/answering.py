@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from core.access import Principal
 from core.answer_codec import Reviewed, answer_from_row, answer_to_row
-from core.catalog.answers import Override
+from core.catalog.overrides import Override
 from core.domain import Answer, AnswerHints, Document, Passage
 from core.errors import InvalidInput
 from core.protocols import Generator, Redactor, SearchFilter, SearchMode
@@ -44,10 +44,14 @@ class Documents(Protocol):
         ...
 
 
-class AnswerLog(Protocol):
-    """Where answers are kept, and the reviewers' approved answers found."""
+class Overrides(Protocol):
+    """Where the reviewers' approved answers are found."""
 
-    def find_override(self, scope_key: str) -> Override | None: ...
+    def find(self, scope_key: str) -> Override | None: ...
+
+
+class AnswerLog(Protocol):
+    """Where answers are kept."""
 
     def record(
         self,
@@ -132,6 +136,7 @@ class Answering:
         generator: Generator,
         quotas: Quotas,
         answers: AnswerLog,
+        overrides: Overrides,
         audit: Audit,
         catalog: Documents,
         redactor: Redactor,
@@ -143,6 +148,7 @@ class Answering:
         self.generator = generator
         self.quotas = quotas
         self.answers = answers
+        self.overrides = overrides
         self.audit = audit
         self.catalog = catalog
         self.redactor = redactor
@@ -195,7 +201,7 @@ class Answering:
         started = time.perf_counter()
         flags = self.admit(principal, question)
         key = scope_key(question, template, search_filter, principal.visible_teams)
-        override = self.answers.find_override(key)
+        override = self.overrides.find(key)
         answer = self._reviewed_answer(principal, question, override) if override else None
         reviewed = (
             Reviewed(override.reviewer, override.approved_at, override.verdict)

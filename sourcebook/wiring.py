@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from core.catalog import Catalog, Database
+from core.catalog import Catalog, Database, Jobs
 from core.protocols import Embedder, Generator, Reranker, VectorStore
 from core.settings import Settings
 
@@ -24,7 +24,11 @@ if TYPE_CHECKING:
 
     from core.catalog.answers import AnswerLog
     from core.catalog.audit import AuditTrail
+    from core.catalog.feedback import FeedbackLog
+    from core.catalog.golden import GoldenSets
     from core.catalog.keys import KeyRing
+    from core.catalog.overrides import Overrides
+    from core.catalog.review import ReviewQueue
     from core.catalog.templates import TemplateStore
     from core.quota import Quotas
     from ingest.blobs import BlobStore
@@ -47,6 +51,7 @@ class Services:
     settings: Settings
     database: Database
     catalog: Catalog
+    jobs: Jobs
     store: VectorStore
     _executor: LocalPoolExecutor | CeleryExecutor | None = field(default=None, init=False)
 
@@ -54,7 +59,7 @@ class Services:
     def open(cls, settings: Settings) -> Services:
         settings.home.mkdir(parents=True, exist_ok=True)
         database = Database.connect(settings.catalog_url)
-        return cls(settings, database, Catalog(database), open_store(settings))
+        return cls(settings, database, Catalog(database), Jobs(database), open_store(settings))
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -140,19 +145,19 @@ class Services:
         if self._executor is None and self.settings.executor == "celery":
             from workers.executor import CeleryExecutor
 
-            self._executor = CeleryExecutor(self.settings, self.catalog)
+            self._executor = CeleryExecutor(self.settings, self.catalog, self.jobs)
         if self._executor is None:
             from ingest.library import local_pool
             from ingest.pipeline import IndexWriter
 
-            self._executor = local_pool(self.settings, IndexWriter(self.catalog, self.store))
+            self._executor = local_pool(self.settings, IndexWriter(self.catalog, self.jobs, self.store))
         return self._executor
 
     @cached_property
     def intake(self) -> Intake:
         from ingest.intake import Intake
 
-        return Intake(self.settings, self.catalog, self.blobs, self.executor)
+        return Intake(self.settings, self.catalog, self.jobs, self.blobs, self.executor)
 
     @cached_property
     def redis(self) -> Any:
@@ -207,7 +212,31 @@ class Services:
     def answers(self) -> AnswerLog:
         from core.catalog.answers import AnswerLog
 
-        return AnswerLog(self.database, self.audit)
+        return AnswerLog(self.database)
+
+    @cached_property
+    def feedback(self) -> FeedbackLog:
+        from core.catalog.feedback import FeedbackLog
+
+        return FeedbackLog(self.database)
+
+    @cached_property
+    def review_queue(self) -> ReviewQueue:
+        from core.catalog.review import ReviewQueue
+
+        return ReviewQueue(self.database, self.audit)
+
+    @cached_property
+    def overrides(self) -> Overrides:
+        from core.catalog.overrides import Overrides
+
+        return Overrides(self.database)
+
+    @cached_property
+    def golden_sets(self) -> GoldenSets:
+        from core.catalog.golden import GoldenSets
+
+        return GoldenSets(self.database, self.audit)
 
     @cached_property
     def answering(self) -> Answering:
@@ -220,6 +249,7 @@ class Services:
             generator=self.generator,
             quotas=self.quotas,
             answers=self.answers,
+            overrides=self.overrides,
             audit=self.audit,
             catalog=self.catalog,
             redactor=PiiDetector(),
@@ -241,6 +271,7 @@ class Services:
         settings = self.settings
         return Library(
             self.catalog,
+            self.jobs,
             self.store,
             self.blobs,
             self.intake,

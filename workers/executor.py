@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from core.catalog import Catalog
+from core.catalog import Catalog, Jobs
 from core.domain import DocumentStatus, JobState
 from core.errors import BackendUnavailable, NotFound
 from core.settings import Settings
@@ -45,8 +45,9 @@ class _Watched:
 
 
 class CeleryExecutor:
-    def __init__(self, settings: Settings, catalog: Catalog, poll_s: float = 0.5) -> None:
+    def __init__(self, settings: Settings, catalog: Catalog, jobs: Jobs, poll_s: float = 0.5) -> None:
         self.catalog = catalog
+        self.jobs = jobs
         self.poll_s = poll_s
         self._app = create_celery(settings)
         self._watched: dict[str, _Watched] = {}
@@ -106,7 +107,7 @@ class CeleryExecutor:
             if watched.state in _DONE:
                 continue
             try:
-                job = self.catalog.get_job(job_id)
+                job = self.jobs.get(job_id)
             except NotFound:  # its collection was deleted
                 watched.state = JobState.SKIPPED
                 self._emit(JobEvent(job_id, watched.document_id, "done", 1.0, JobState.SKIPPED))

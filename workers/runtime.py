@@ -16,7 +16,7 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Protocol
 
-from core.catalog import Catalog
+from core.catalog import Catalog, Database, Jobs
 from core.domain import DocumentStatus, JobState
 from core.errors import BackendUnavailable, NotFound
 from core.settings import Settings
@@ -42,6 +42,9 @@ class WorkerServices(Protocol):
     def catalog(self) -> Catalog: ...
 
     @property
+    def jobs(self) -> Jobs: ...
+
+    @property
     def store(self) -> VectorStore: ...
 
     @property
@@ -60,7 +63,7 @@ class Runtime:
     """One worker process's services, opened on first use by the tasks that need them.
 
     The parent process must never open the store (an embedded one admits one process): it only
-    uses ``catalog_only``; each child opens the full services on its first task.
+    uses ``database_only``; each child opens the full services on its first task.
     """
 
     def __init__(self, settings: Settings, open_services: Callable[[Settings], WorkerServices]) -> None:
@@ -72,9 +75,9 @@ class Runtime:
         return self._open_services(self.settings)
 
     @cached_property
-    def catalog_only(self) -> Catalog:
-        """The catalog alone, for the worker's parent process (it must never open the store)."""
-        return Catalog.connect(self.settings.catalog_url, migrate=False)
+    def database_only(self) -> Database:
+        """The catalog database alone, for the worker's parent process (it must never open the store)."""
+        return Database.connect(self.settings.catalog_url, migrate=False)
 
     def prepare_process(self) -> None:
         """One thread per library in each child, and the parsers imported before the first document."""
@@ -113,15 +116,17 @@ class Runtime:
     def fail_after_hard_limit(self, job_id: str, document_id: str) -> None:
         """Run by the worker's parent after it killed a child stuck past the hard time limit."""
         try:
-            fail(self.catalog_only, job_id, document_id, time_limit_reason(self.settings.document_timeout_s))
+            db = self.database_only
+            reason = time_limit_reason(self.settings.document_timeout_s)
+            fail(Catalog(db), Jobs(db), job_id, document_id, reason)
         except Exception:  # the parent must go on serving; the job then stays marked running
             log.exception("could not record that job %s passed the hard time limit", job_id)
 
 
-def fail(catalog: Catalog, job_id: str, document_id: str, reason: str) -> None:
+def fail(catalog: Catalog, jobs: Jobs, job_id: str, document_id: str, reason: str) -> None:
     from ingest.pipeline import fail_job
 
-    fail_job(catalog, job_id, document_id, reason)
+    fail_job(catalog, jobs, job_id, document_id, reason)
 
 
 def time_limit_reason(limit_s: float) -> str:
@@ -131,9 +136,9 @@ def time_limit_reason(limit_s: float) -> str:
 def _ingest_document(s: WorkerServices, job_id: str, document_id: str, timed_out: type[BaseException]) -> str:
     from ingest.pipeline import IndexWriter, failure_reason, process_document
 
-    catalog = s.catalog
+    catalog, jobs = s.catalog, s.jobs
     try:
-        job = catalog.get_job(job_id)
+        job = jobs.get(job_id)
         doc = catalog.get_document(document_id)
     except NotFound:
         return "gone"  # deleted after it was queued
@@ -143,44 +148,45 @@ def _ingest_document(s: WorkerServices, job_id: str, document_id: str, timed_out
         if job.attempts >= s.settings.task_max_attempts:
             fail(
                 catalog,
+                jobs,
                 job_id,
                 document_id,
                 f"processing stopped {job.attempts} times without finishing "
                 "(the file may crash the parser, or need more memory than a worker has)",
             )
             return "failed: too many attempts"
-        catalog.update_job(job_id, attempts=job.attempts + 1)
-    catalog.update_job(job_id, state=JobState.RUNNING, stage="parsing", progress=0.0, error=None)
+        jobs.update(job_id, attempts=job.attempts + 1)
+    jobs.update(job_id, state=JobState.RUNNING, stage="parsing", progress=0.0, error=None)
     if doc.status is DocumentStatus.QUEUED:
         catalog.update_document(document_id, status=DocumentStatus.PROCESSING)
     if not s.blobs.path(doc.sha256).is_file():
-        fail(catalog, job_id, document_id, "the original file is no longer stored; upload it again")
+        fail(catalog, jobs, job_id, document_id, "the original file is no longer stored; upload it again")
         return "failed: no original"
 
     task = s.intake.task_for(job_id, doc)
-    clock = StageClock(lambda stage, fraction: _progress(catalog, job_id, stage, fraction))
+    clock = StageClock(lambda stage, fraction: _progress(jobs, job_id, stage, fraction))
     try:
         processed = process_document(task, clock.progress)
     except timed_out:
-        fail(catalog, job_id, document_id, time_limit_reason(s.settings.document_timeout_s))
+        fail(catalog, jobs, job_id, document_id, time_limit_reason(s.settings.document_timeout_s))
         return "failed: time limit"
     except BackendUnavailable:
-        _requeued(catalog, job_id)
+        _requeued(jobs, job_id)
         raise
     except Exception as exc:  # noqa: BLE001 - a bad document fails alone, with its reason
-        fail(catalog, job_id, document_id, failure_reason(exc))
+        fail(catalog, jobs, job_id, document_id, failure_reason(exc))
         return "failed"
     clock.progress("indexing", 0.96)
     try:
-        IndexWriter(catalog, s.store).commit(task, processed)
+        IndexWriter(catalog, jobs, s.store).commit(task, processed)
     except NotFound:
         s.store.delete_document(document_id)  # deleted while it was processed: leave no vectors
         return "gone"
     except BackendUnavailable:
-        _requeued(catalog, job_id)
+        _requeued(jobs, job_id)
         raise
     except Exception as exc:  # a store error is the store's, not the document's: retry
-        _requeued(catalog, job_id)
+        _requeued(jobs, job_id)
         raise BackendUnavailable(f"the vector store rejected the write: {exc}") from exc
     clock.stop()
     log.info(
@@ -194,17 +200,17 @@ def _ingest_document(s: WorkerServices, job_id: str, document_id: str, timed_out
     return "ready"
 
 
-def _progress(catalog: Catalog, job_id: str, stage: str, fraction: float) -> None:
+def _progress(jobs: Jobs, job_id: str, stage: str, fraction: float) -> None:
     try:
-        catalog.update_job(job_id, stage=stage, progress=round(fraction, 3))
+        jobs.update(job_id, stage=stage, progress=round(fraction, 3))
     except Exception:
         log.debug("could not record progress of %s", job_id, exc_info=True)
 
 
-def _requeued(catalog: Catalog, job_id: str) -> None:
+def _requeued(jobs: Jobs, job_id: str) -> None:
     """Before a retry: mark the job waiting, so the next delivery does not count a lost worker."""
     try:
-        catalog.update_job(job_id, state=JobState.QUEUED, stage="waiting for the store or catalog")
+        jobs.update(job_id, state=JobState.QUEUED, stage="waiting for the store or catalog")
     except Exception:
         log.debug("could not mark %s as waiting", job_id, exc_info=True)
 

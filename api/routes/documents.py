@@ -63,7 +63,7 @@ def _guard_original(services: Services, principal: Principal, doc: Document) -> 
 
 
 def _out(services: Services, doc: Document) -> DocumentOut:
-    job = services.catalog.latest_job(doc.id)
+    job = services.jobs.latest(doc.id)
     return DocumentOut.of(doc, job.progress if job else None, job.stage if job else None)
 
 

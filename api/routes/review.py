@@ -16,7 +16,8 @@ from api.schemas import CitationOut, TemplateStamp
 from api.services import Services
 from core.access import Action, Principal
 from core.answer_codec import answer_from_row, answer_to_row
-from core.catalog.answers import AnswerRecord, ReviewItem
+from core.catalog.answers import AnswerRecord
+from core.catalog.review import ReviewItem
 from core.domain import Answer, Citation
 from core.errors import Conflict, InvalidFields, NotFound
 from core.golden import ExpectedSource, GoldenCase, TemplateRef
@@ -146,7 +147,7 @@ def give_feedback(
     """Helpful or not (with a reason), and a flag; unhelpful or flagged answers go to review."""
     principal.require(Action.READ)
     _answer_for(services, principal, answer_id)
-    feedback = services.answers.add_feedback(
+    feedback = services.feedback.add(
         answer_id,
         principal.user,
         helpful=body.helpful,
@@ -164,14 +165,14 @@ def review_queue(
     """Unhelpful and flagged answers of your teams, newest first (reviewers: admins, knowledge
     managers, engineers)."""
     principal.require(Action.REVIEW)
-    items = services.answers.review_items(state, principal.visible_teams)
+    items = services.review_queue.items(state, principal.visible_teams)
     return [ReviewItemOut.of(i) for i in items]
 
 
 @router.get("/review/{item_id}")
 def review_item(item_id: str, services: ServicesDep, principal: PrincipalDep) -> ReviewItemOut:
     principal.require(Action.REVIEW)
-    return ReviewItemOut.of(services.answers.review_item(item_id, principal.visible_teams))
+    return ReviewItemOut.of(services.review_queue.item(item_id, principal.visible_teams))
 
 
 @router.post("/review/{item_id}")
@@ -179,7 +180,7 @@ def review(item_id: str, body: ReviewBody, services: ServicesDep, principal: Pri
     """Mark an answer right or wrong, with the correct answer and sources. `approve`: the same
     template and values (or the same question) in the same scope is answered with it first."""
     principal.require(Action.REVIEW)
-    item = services.answers.review_item(item_id, principal.visible_teams)
+    item = services.review_queue.item(item_id, principal.visible_teams)
     correct = (body.correct_answer or "").strip() or None
     sources = [s.model_dump() for s in body.correct_sources]
     problems = []
@@ -193,7 +194,7 @@ def review(item_id: str, body: ReviewBody, services: ServicesDep, principal: Pri
     if problems:
         raise InvalidFields("; ".join(what for _, what in problems), problems)
     override = _override(services, item, correct, body.correct_sources) if body.approve else None
-    reviewed = services.answers.review(
+    reviewed = services.review_queue.review(
         item_id,
         principal.user,
         verdict=body.verdict,
@@ -234,11 +235,11 @@ def _override(
 def promote(item_id: str, body: PromoteBody, services: ServicesDep, principal: PrincipalDep) -> PromotedOut:
     """Add a reviewed case to a golden set (the golden-set JSONL format of `eval/`)."""
     principal.require(Action.REVIEW)
-    item = services.answers.review_item(item_id, principal.visible_teams)
+    item = services.review_queue.item(item_id, principal.visible_teams)
     if body.collection is not None:
         scope.collection(services, principal, body.collection)
     case = golden_case(services, item, body.collection)
-    case_id = services.answers.promote(item_id, body.golden_set, case.to_json(), principal.user)
+    case_id = services.golden_sets.promote(item_id, body.golden_set, case.to_json(), principal.user)
     return PromotedOut(case_id=case_id, golden_set=body.golden_set)
 
 
@@ -295,7 +296,7 @@ def golden_case(services: Services, item: ReviewItem, collection: str | None = N
 def golden_sets(services: ServicesDep, principal: PrincipalDep) -> list[str]:
     """The names of the golden sets reviewed cases were promoted into."""
     principal.require(Action.REVIEW)
-    return services.answers.golden_sets()
+    return services.golden_sets.names()
 
 
 @router.get(
@@ -306,7 +307,7 @@ def golden_sets(services: ServicesDep, principal: PrincipalDep) -> list[str]:
 def golden_set(name: str, services: ServicesDep, principal: PrincipalDep) -> Response:
     """A golden set as JSON lines, the cases of collections you can see."""
     principal.require(Action.REVIEW)
-    cases = services.answers.golden_cases(name)
+    cases = services.golden_sets.cases(name)
     if principal.visible_teams is not None:
         visible = {c.name for c in scope.visible_collections(services, principal)}
         cases = [c for c in cases if c.get("collection") in visible]

@@ -41,7 +41,7 @@ def metrics(request: Request) -> Response:
 @router.get("/v1/jobs/{job_id}")
 def get_job(job_id: str, services: ServicesDep, principal: PrincipalDep) -> JobOut:
     principal.require(Action.READ)
-    job = services.catalog.get_job(job_id)
+    job = services.jobs.get(job_id)
     try:
         scope.collection(services, principal, job.collection)
     except NotFound:

@@ -1,6 +1,7 @@
 """The SQL catalog (SQLAlchemy 2 + Alembic): the system of record for what was ingested."""
 
-from core.catalog.catalog import Catalog, CollectionInfo, Job
+from core.catalog.catalog import Catalog, CollectionInfo
 from core.catalog.database import Database
+from core.catalog.jobs import Job, Jobs
 
-__all__ = ["Catalog", "CollectionInfo", "Database", "Job"]
+__all__ = ["Catalog", "CollectionInfo", "Database", "Job", "Jobs"]

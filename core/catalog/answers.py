@@ -1,32 +1,20 @@
-"""Answers given, the feedback on them, the review queue, human overrides and golden cases.
-
-Every answer is kept (its question redacted as the audit trail keeps it) so feedback can point at
-it and Insights can count it. Unhelpful or flagged feedback opens a review item; a reviewer's
-approved answer becomes an override that is served first to the same question (the same
-template and values, or the same normalised question) in the same collections and access scope.
-A reviewed case can be promoted into a named golden set for evaluation.
-"""
+"""Answers given: every one is kept (its question redacted as the audit trail keeps it) so
+feedback can point at it and Insights can count it."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 
-from core.catalog.audit import AuditTrail
 from core.catalog.database import Database
-from core.catalog.models import AnswerRow, FeedbackRow, GoldenCaseRow, OverrideRow
+from core.catalog.feedback import Feedback, feedback_of
+from core.catalog.models import AnswerRow, FeedbackRow, OverrideRow, as_utc
 from core.errors import NotFound
-
-OPEN, CLOSED, NOT_FOR_REVIEW = "open", "closed", "none"
-
-
-def _utc(at: datetime) -> datetime:
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def teams_of(joined: str) -> tuple[str, ...]:
@@ -57,41 +45,7 @@ class AnswerRecord:
         return teams_of(self.team)
 
 
-@dataclass(frozen=True, slots=True)
-class Feedback:
-    id: str
-    answer_id: str
-    user: str
-    helpful: bool
-    reason: str | None
-    flagged: bool
-    comment: str | None
-    state: str
-    verdict: str | None
-    correct_answer: str | None
-    correct_sources: tuple[dict[str, Any], ...]
-    reviewer: str | None
-    reviewed_at: datetime | None
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ReviewItem:
-    feedback: Feedback
-    answer: AnswerRecord
-
-
-@dataclass(frozen=True, slots=True)
-class Override:
-    id: str
-    feedback_id: str
-    answer: dict[str, Any]
-    verdict: str
-    reviewer: str
-    approved_at: datetime
-
-
-def _record(row: AnswerRow) -> AnswerRecord:
+def answer_record(row: AnswerRow) -> AnswerRecord:
     return AnswerRecord(
         row.id,
         row.user,
@@ -108,35 +62,15 @@ def _record(row: AnswerRow) -> AnswerRecord:
         row.latency_ms,
         row.cached,
         row.override_id,
-        _utc(row.created_at),
-    )
-
-
-def _feedback(row: FeedbackRow) -> Feedback:
-    return Feedback(
-        row.id,
-        row.answer_id,
-        row.user,
-        row.helpful,
-        row.reason,
-        row.flagged,
-        row.comment,
-        row.state,
-        row.verdict,
-        row.correct_answer,
-        tuple(row.correct_sources or ()),
-        row.reviewer,
-        None if row.reviewed_at is None else _utc(row.reviewed_at),
-        _utc(row.created_at),
+        as_utc(row.created_at),
     )
 
 
 class AnswerLog:
-    def __init__(self, db: Database, audit: AuditTrail) -> None:
-        self.db = db
-        self.audit = audit
+    """The answers table: written by the answering use case, read by feedback and Insights."""
 
-    # -- answers ----------------------------------------------------------------------------
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def record(
         self,
@@ -183,7 +117,7 @@ class AnswerLog:
             row = s.get(AnswerRow, answer_id)
             if row is None:
                 raise NotFound(f"no answer with id {answer_id!r}")
-            return _record(row)
+            return answer_record(row)
 
     def between(
         self, since: datetime | None, until: datetime | None
@@ -200,7 +134,7 @@ class AnswerLog:
         if until is not None:
             feedback = feedback.where(AnswerRow.created_at < until)
         with self.db.session() as s:
-            return [_record(r) for r in s.scalars(query)], [_feedback(r) for r in s.scalars(feedback)]
+            return [answer_record(r) for r in s.scalars(query)], [feedback_of(r) for r in s.scalars(feedback)]
 
     def purge(self, before: datetime) -> int:
         """Delete answers older than ``before`` with their feedback (the audit retention), except
@@ -215,167 +149,3 @@ class AnswerLog:
                 delete(AnswerRow).where(AnswerRow.created_at < before, AnswerRow.id.not_in(protected))
             )
             return int(getattr(result, "rowcount", 0) or 0)
-
-    # -- feedback and review ----------------------------------------------------------------
-
-    def add_feedback(
-        self,
-        answer_id: str,
-        user: str,
-        *,
-        helpful: bool,
-        reason: str | None,
-        flagged: bool,
-        comment: str | None,
-    ) -> Feedback:
-        self.get(answer_id)
-        row = FeedbackRow(
-            id=uuid.uuid4().hex,
-            answer_id=answer_id,
-            user=user,
-            helpful=helpful,
-            reason=reason,
-            flagged=flagged,
-            comment=comment,
-            state=OPEN if flagged or not helpful else NOT_FOR_REVIEW,
-            created_at=datetime.now(UTC),
-        )
-        with self.db.session() as s:
-            s.add(row)
-            s.flush()
-            return _feedback(row)
-
-    def review_items(self, state: str, teams: Sequence[str] | None) -> list[ReviewItem]:
-        """Review items in a state, newest first; ``teams`` None: every team's."""
-        query = (
-            select(FeedbackRow, AnswerRow)
-            .join(AnswerRow, FeedbackRow.answer_id == AnswerRow.id)
-            .where(FeedbackRow.state == state)
-            .order_by(FeedbackRow.created_at.desc())
-        )
-        with self.db.session() as s:
-            items = [ReviewItem(_feedback(f), _record(a)) for f, a in s.execute(query)]
-        return [i for i in items if _visible(i.answer, teams)]
-
-    def review_item(self, feedback_id: str, teams: Sequence[str] | None) -> ReviewItem:
-        with self.db.session() as s:
-            row = s.get(FeedbackRow, feedback_id)
-            if row is None or row.state == NOT_FOR_REVIEW:
-                raise NotFound(f"no review item {feedback_id!r}")
-            answer = s.get(AnswerRow, row.answer_id)
-            assert answer is not None  # the foreign key guarantees it
-            item = ReviewItem(_feedback(row), _record(answer))
-        if not _visible(item.answer, teams):
-            raise NotFound(f"no review item {feedback_id!r}")
-        return item
-
-    def review(
-        self,
-        feedback_id: str,
-        reviewer: str,
-        *,
-        verdict: str,
-        correct_answer: str | None,
-        correct_sources: Sequence[dict[str, Any]],
-        override: dict[str, Any] | None,
-        teams: Sequence[str] | None,
-    ) -> ReviewItem:
-        """Close a review item; with ``override`` (an answer body) it is served first from now on."""
-        item = self.review_item(feedback_id, teams)
-        now = datetime.now(UTC)
-        with self.db.session() as s:
-            row = s.get(FeedbackRow, feedback_id)
-            assert row is not None
-            row.state, row.verdict, row.reviewer, row.reviewed_at = CLOSED, verdict, reviewer, now
-            row.correct_answer, row.correct_sources = correct_answer, list(correct_sources)
-            # A new decision replaces what this item approved before, and any older approval of
-            # the same question in the same scope: the latest reviewer's word is served.
-            stale = OverrideRow.feedback_id == feedback_id
-            if override is not None:
-                stale = stale | (OverrideRow.scope_key == item.answer.scope_key)
-            s.execute(update(OverrideRow).where(stale).values(active=False))
-            if override is not None:
-                s.add(
-                    OverrideRow(
-                        id=uuid.uuid4().hex,
-                        scope_key=item.answer.scope_key,
-                        feedback_id=feedback_id,
-                        answer=override,
-                        verdict=verdict,
-                        reviewer=reviewer,
-                        approved_at=now,
-                        active=True,
-                    )
-                )
-        self.audit.record(
-            reviewer,
-            "review",
-            feedback_id,
-            detail={"answer_id": item.answer.id, "verdict": verdict, "approved": override is not None},
-        )
-        return self.review_item(feedback_id, None)
-
-    def find_override(self, scope_key: str) -> Override | None:
-        query = (
-            select(OverrideRow)
-            .where(OverrideRow.scope_key == scope_key, OverrideRow.active.is_(True))
-            .order_by(OverrideRow.approved_at.desc())
-            .limit(1)
-        )
-        with self.db.session() as s:
-            row = s.scalars(query).first()
-            if row is None:
-                return None
-            return Override(
-                row.id, row.feedback_id, dict(row.answer), row.verdict, row.reviewer, _utc(row.approved_at)
-            )
-
-    # -- golden sets ------------------------------------------------------------------------
-
-    def promote(self, feedback_id: str, golden_set: str, case: dict[str, Any], actor: str) -> str:
-        """Add a reviewed case to a golden set; promoting it again returns the same case."""
-        case_id = str(case["id"])
-        with self.db.session() as s:
-            existing = s.scalar(
-                select(GoldenCaseRow.body).where(
-                    GoldenCaseRow.golden_set == golden_set, GoldenCaseRow.feedback_id == feedback_id
-                )
-            )
-            if existing is not None:
-                return str(existing["id"])
-            s.add(
-                GoldenCaseRow(
-                    id=uuid.uuid4().hex,
-                    golden_set=golden_set,
-                    feedback_id=feedback_id,
-                    body=case,
-                    created_by=actor,
-                    created_at=datetime.now(UTC),
-                )
-            )
-        self.audit.record(
-            actor, "golden.promote", golden_set, detail={"case": case_id, "review": feedback_id}
-        )
-        return case_id
-
-    def golden_sets(self) -> list[str]:
-        with self.db.session() as s:
-            return list(
-                s.scalars(select(GoldenCaseRow.golden_set).distinct().order_by(GoldenCaseRow.golden_set))
-            )
-
-    def golden_cases(self, golden_set: str) -> list[dict[str, Any]]:
-        query = (
-            select(GoldenCaseRow.body)
-            .where(GoldenCaseRow.golden_set == golden_set)
-            .order_by(GoldenCaseRow.created_at, GoldenCaseRow.id)
-        )
-        with self.db.session() as s:
-            cases = [dict(body) for body in s.scalars(query)]
-        if not cases:
-            raise NotFound(f"no golden set named {golden_set!r}")
-        return cases
-
-
-def _visible(answer: AnswerRecord, teams: Iterable[str] | None) -> bool:
-    return teams is None or any(t in answer.teams for t in teams)

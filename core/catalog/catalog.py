@@ -1,8 +1,7 @@
-"""The SQL catalog: collections, documents, chunks and jobs, on SQLite or PostgreSQL."""
+"""The SQL catalog: collections, documents and chunks, on SQLite or PostgreSQL (jobs: ``jobs.py``)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -13,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from core.catalog.database import MIGRATIONS, Database
 from core.catalog.models import ChunkRow, CollectionRow, DocumentRow, JobRow
-from core.domain import Chunk, Document, DocumentStatus, ElementKind, JobState
+from core.domain import Chunk, Document, DocumentStatus, ElementKind
 from core.errors import NotFound
 
-__all__ = ["MIGRATIONS", "Catalog", "CollectionInfo", "Job"]
+__all__ = ["MIGRATIONS", "Catalog", "CollectionInfo"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,22 +29,9 @@ class CollectionInfo:
     pii_patterns: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Job:
-    id: str
-    collection: str
-    source_name: str
-    state: JobState
-    stage: str
-    progress: float
-    attempts: int
-    document_id: str | None
-    error: str | None
-
-
 class Catalog:
-    """Collections, documents, chunks and jobs: their rows in the database. Every method is its
-    own transaction."""
+    """Collections, documents and chunks: their rows in the database. Every method is its own
+    transaction."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -121,16 +107,7 @@ class Catalog:
         )
         with self.session() as s:
             return [
-                CollectionInfo(
-                    row.name,
-                    row.team,
-                    row.description,
-                    n_docs or 0,
-                    n_chunks or 0,
-                    row.pii_policy,
-                    tuple(sorted((row.pii_patterns or {}).items())),
-                )
-                for row, n_docs, n_chunks in s.execute(query)
+                collection_info(row, n_docs or 0, n_chunks or 0) for row, n_docs, n_chunks in s.execute(query)
             ]
 
     def delete_collection(self, name: str) -> list[str]:
@@ -144,44 +121,23 @@ class Catalog:
             s.delete(row)
             return ids
 
-    def _collection_id(self, s: Session, name: str) -> int:
-        cid = s.scalar(select(CollectionRow.id).where(CollectionRow.name == name))
-        if cid is None:
-            raise NotFound(f"no collection named {name!r}")
-        return cid
-
     # -- documents --------------------------------------------------------------------------
 
     def add_document(self, doc: Document) -> None:
         with self.session() as s:
-            s.add(
-                DocumentRow(
-                    id=doc.id,
-                    collection_id=self._collection_id(s, doc.collection),
-                    sha256=doc.sha256,
-                    source_name=doc.source_name,
-                    media_type=doc.media_type,
-                    size=doc.size,
-                    page_count=doc.page_count,
-                    title=doc.title,
-                    status=doc.status.value,
-                    failure_reason=doc.failure_reason,
-                    version=doc.version,
-                    tags=list(doc.tags),
-                )
-            )
+            s.add(document_row(doc, collection_id(s, doc.collection)))
 
     def get_document(self, document_id: str) -> Document:
         with self.session() as s:
             row = s.get(DocumentRow, document_id)
             if row is None:
                 raise NotFound(f"no document with id {document_id!r}")
-            return _document(row)
+            return document_of(row)
 
     def find_document(self, document_id: str) -> Document | None:
         with self.session() as s:
             row = s.get(DocumentRow, document_id)
-            return None if row is None else _document(row)
+            return None if row is None else document_of(row)
 
     def documents(self, collection: str | None = None, *, source_name: str | None = None) -> list[Document]:
         query = select(DocumentRow).join(CollectionRow).order_by(DocumentRow.source_name)
@@ -190,7 +146,7 @@ class Catalog:
         if source_name is not None:
             query = query.where(DocumentRow.source_name == source_name)
         with self.session() as s:
-            return [_document(row) for row in s.scalars(query)]
+            return [document_of(row) for row in s.scalars(query)]
 
     def update_document(self, document_id: str, **values: Any) -> None:
         if isinstance(values.get("status"), DocumentStatus):
@@ -227,37 +183,12 @@ class Catalog:
     def replace_chunks(self, document_id: str, chunks: Sequence[Chunk]) -> None:
         with self.session() as s:
             s.execute(delete(ChunkRow).where(ChunkRow.document_id == document_id))
-            s.add_all(
-                ChunkRow(
-                    id=c.id,
-                    document_id=document_id,
-                    index=c.index,
-                    text=c.text,
-                    pages=list(c.pages),
-                    section_path=list(c.section_path),
-                    char_start=c.char_start,
-                    char_end=c.char_end,
-                    kind=c.kind.value,
-                )
-                for c in chunks
-            )
+            s.add_all(chunk_row(document_id, c) for c in chunks)
 
     def chunks(self, document_id: str) -> list[Chunk]:
         query = select(ChunkRow).where(ChunkRow.document_id == document_id).order_by(ChunkRow.index)
         with self.session() as s:
-            return [
-                Chunk(
-                    document_id=row.document_id,
-                    index=row.index,
-                    text=row.text,
-                    pages=tuple(row.pages),
-                    section_path=tuple(row.section_path),
-                    char_start=row.char_start,
-                    char_end=row.char_end,
-                    kind=ElementKind(row.kind),
-                )
-                for row in s.scalars(query)
-            ]
+            return [chunk_of(row) for row in s.scalars(query)]
 
     def chunk_count(self, *, document_id: str | None = None, collection: str | None = None) -> int:
         query = select(func.count(ChunkRow.id)).join(DocumentRow)
@@ -268,62 +199,48 @@ class Catalog:
         with self.session() as s:
             return s.scalar(query) or 0
 
-    # -- jobs -------------------------------------------------------------------------------
 
-    def create_job(self, collection: str, source_name: str) -> str:
-        job_id = uuid.uuid4().hex
-        with self.session() as s:
-            s.add(
-                JobRow(
-                    id=job_id,
-                    collection_id=self._collection_id(s, collection),
-                    source_name=source_name,
-                    state=JobState.QUEUED.value,
-                )
-            )
-        return job_id
-
-    def update_job(self, job_id: str, **values: Any) -> None:
-        if isinstance(values.get("state"), JobState):
-            values["state"] = values["state"].value
-        with self.session() as s:
-            row = s.get(JobRow, job_id)
-            if row is None:
-                raise NotFound(f"no job with id {job_id!r}")
-            for key, value in values.items():
-                setattr(row, key, value)
-
-    def latest_job(self, document_id: str) -> Job | None:
-        query = (
-            select(JobRow.id)
-            .where(JobRow.document_id == document_id)
-            .order_by(JobRow.created_at.desc())
-            .limit(1)
-        )
-        with self.session() as s:
-            job_id = s.scalar(query)
-        return None if job_id is None else self.get_job(job_id)
-
-    def get_job(self, job_id: str) -> Job:
-        with self.session() as s:
-            row = s.get(JobRow, job_id)
-            if row is None:
-                raise NotFound(f"no job with id {job_id!r}")
-            name = s.scalar(select(CollectionRow.name).where(CollectionRow.id == row.collection_id))
-            return Job(
-                id=row.id,
-                collection=name or "",
-                source_name=row.source_name,
-                state=JobState(row.state),
-                stage=row.stage,
-                progress=row.progress,
-                attempts=row.attempts,
-                document_id=row.document_id,
-                error=row.error,
-            )
+def collection_id(s: Session, name: str) -> int:
+    cid = s.scalar(select(CollectionRow.id).where(CollectionRow.name == name))
+    if cid is None:
+        raise NotFound(f"no collection named {name!r}")
+    return cid
 
 
-def _document(row: DocumentRow) -> Document:
+# One mapping per model between its row and its domain value: the only places that list fields.
+
+
+def collection_info(row: CollectionRow, document_count: int, chunk_count: int) -> CollectionInfo:
+    return CollectionInfo(
+        row.name,
+        row.team,
+        row.description,
+        document_count,
+        chunk_count,
+        row.pii_policy,
+        tuple(sorted((row.pii_patterns or {}).items())),
+    )
+
+
+def document_row(doc: Document, collection_id: int) -> DocumentRow:
+    """A new document's row; ``pii_found`` and the times are the pipeline's and the database's."""
+    return DocumentRow(
+        id=doc.id,
+        collection_id=collection_id,
+        sha256=doc.sha256,
+        source_name=doc.source_name,
+        media_type=doc.media_type,
+        size=doc.size,
+        page_count=doc.page_count,
+        title=doc.title,
+        status=doc.status.value,
+        failure_reason=doc.failure_reason,
+        version=doc.version,
+        tags=list(doc.tags),
+    )
+
+
+def document_of(row: DocumentRow) -> Document:
     return Document(
         id=row.id,
         collection=row.collection.name,
@@ -341,4 +258,31 @@ def _document(row: DocumentRow) -> Document:
         created_at=row.created_at,
         updated_at=row.updated_at,
         pii_found=None if row.pii_found is None else tuple(sorted(row.pii_found.items())),
+    )
+
+
+def chunk_row(document_id: str, c: Chunk) -> ChunkRow:
+    return ChunkRow(
+        id=c.id,
+        document_id=document_id,
+        index=c.index,
+        text=c.text,
+        pages=list(c.pages),
+        section_path=list(c.section_path),
+        char_start=c.char_start,
+        char_end=c.char_end,
+        kind=c.kind.value,
+    )
+
+
+def chunk_of(row: ChunkRow) -> Chunk:
+    return Chunk(
+        document_id=row.document_id,
+        index=row.index,
+        text=row.text,
+        pages=tuple(row.pages),
+        section_path=tuple(row.section_path),
+        char_start=row.char_start,
+        char_end=row.char_end,
+        kind=ElementKind(row.kind),
     )

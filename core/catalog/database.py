@@ -1,7 +1,8 @@
 """The catalog database: its engine, its sessions and its migrations (SQLite or PostgreSQL).
 
 The composition root opens one ``Database`` and hands it to every repository (``Catalog`` for
-collections, documents and jobs, ``AuditTrail``, ``KeyRing``, ``TemplateStore``, ``AnswerLog``).
+collections, documents and chunks, ``Jobs``, ``AuditTrail``, ``KeyRing``, ``TemplateStore``,
+``AnswerLog``, ``FeedbackLog``, ``ReviewQueue``, ``Overrides``, ``GoldenSets``).
 """
 
 from __future__ import annotations

@@ -172,7 +172,7 @@ def reindex(
         failed = Table("file", "reason", title="Not re-indexed (their current chunks stay)")
         done = 0
         for sub in queued:
-            job = s.catalog.get_job(str(sub.job_id))
+            job = s.jobs.get(str(sub.job_id))
             if job.state is JobState.SUCCEEDED:
                 done += 1
             else:

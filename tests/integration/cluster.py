@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.catalog import Catalog
+from core.catalog import Catalog, Jobs
 from core.domain import DocumentStatus
 from core.settings import Settings
 from ingest.blobs import BlobStore
@@ -177,6 +177,7 @@ class Producer:
 
     settings: Settings
     catalog: Catalog
+    jobs: Jobs
     blobs: BlobStore
     executor: CeleryExecutor
     intake: Intake
@@ -185,8 +186,9 @@ class Producer:
     def open(cls, settings: Settings) -> Producer:
         catalog = Catalog.connect(settings.catalog_url)
         blobs = BlobStore(settings.blob_dir)
-        executor = CeleryExecutor(settings, catalog)
-        return cls(settings, catalog, blobs, executor, Intake(settings, catalog, blobs, executor))
+        jobs = Jobs(catalog.db)
+        executor = CeleryExecutor(settings, catalog, jobs)
+        return cls(settings, catalog, jobs, blobs, executor, Intake(settings, catalog, jobs, blobs, executor))
 
     def add(self, collection: str, files: list[tuple[str, bytes]]) -> list[Submission]:
         return [self.intake.add(collection, name, io.BytesIO(data)) for name, data in files]

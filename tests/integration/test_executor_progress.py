@@ -26,10 +26,10 @@ def test_progress_that_arrives_after_the_result_is_ignored(settings: Settings) -
         assert services.executor.wait(timeout=300)
         job_id = submission.job_id
         assert job_id is not None
-        assert services.catalog.get_job(job_id).state is JobState.SUCCEEDED
+        assert services.jobs.get(job_id).state is JobState.SUCCEEDED
         services.executor._progress.put((job_id, submission.document_id, "embedding", 0.55))
         time.sleep(1.5)  # the reader polls every 0.5 s
-        job = services.catalog.get_job(job_id)
+        job = services.jobs.get(job_id)
         assert (job.state, job.progress) == (JobState.SUCCEEDED, 1.0)
     finally:
         services.close()

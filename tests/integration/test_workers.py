@@ -112,7 +112,7 @@ def test_workers_ingest_the_sample_collection_end_to_end_and_reindex_it(
     for submission in submissions:
         doc = producer.catalog.get_document(str(submission.document_id))
         assert (doc.status, doc.failure_reason) == (DocumentStatus.READY, None), doc.source_name
-        job = producer.catalog.get_job(str(submission.job_id))
+        job = producer.jobs.get(str(submission.job_id))
         assert (job.state, job.stage, job.progress) == (JobState.SUCCEEDED, "done", 1.0)
     scanned = next(d for d in producer.catalog.documents("acme") if "scanned" in d.source_name)
     assert producer.catalog.chunk_count(document_id=scanned.id) > 0, "the OCR queue was not served"
@@ -127,7 +127,7 @@ def test_workers_ingest_the_sample_collection_end_to_end_and_reindex_it(
 
     def reindexed() -> bool:
         for doc_id, old_job in first_jobs.items():
-            job = producer.catalog.latest_job(str(doc_id))
+            job = producer.jobs.latest(str(doc_id))
             if job is None or job.id == old_job or job.state is not JobState.SUCCEEDED:
                 return False
         return True
@@ -208,7 +208,7 @@ def test_a_crashing_or_hanging_parser_fails_its_document_alone(cluster: Cluster,
         "processing stopped 2 times without finishing "
         "(the file may crash the parser, or need more memory than a worker has)",
     )
-    assert producer.catalog.get_job(str(crash.job_id)).attempts == 2
+    assert producer.jobs.get(str(crash.job_id)).attempts == 2
     assert [outcome(s) for s in good] == [(DocumentStatus.READY, None)] * 4
     assert_one_copy_of_each_chunk(cluster, producer)
 

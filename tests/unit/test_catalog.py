@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
-from core.catalog import Catalog
+from core.catalog import Catalog, Jobs
 from core.domain import Chunk, Document, DocumentStatus, ElementKind, JobState
 from core.errors import NotFound
 
@@ -141,25 +141,27 @@ def test_deleting_a_document_cascades_to_its_chunks(catalog: Catalog) -> None:
 
 
 def test_deleting_a_collection_removes_its_documents_chunks_and_jobs(catalog: Catalog) -> None:
+    jobs = Jobs(catalog.db)
     catalog.ensure_collection("kb")
     catalog.ensure_collection("other")
     catalog.add_document(document("doc-1"))
     catalog.add_document(document("doc-2", collection="other"))
     catalog.replace_chunks("doc-1", chunks_of("doc-1", 2))
-    job = catalog.create_job("kb", "manual.pdf")
+    job = jobs.create("kb", "manual.pdf")
     assert catalog.delete_collection("kb") == ["doc-1"]
     assert [c.name for c in catalog.collections()] == ["other"]
     assert catalog.find_document("doc-1") is None
     assert catalog.chunk_count() == 0
     with pytest.raises(NotFound):
-        catalog.get_job(job)
+        jobs.get(job)
     assert catalog.get_document("doc-2").collection == "other"
 
 
 def test_job_round_trip(catalog: Catalog) -> None:
+    jobs = Jobs(catalog.db)
     catalog.ensure_collection("kb")
-    job_id = catalog.create_job("kb", "manual.pdf")
-    job = catalog.get_job(job_id)
+    job_id = jobs.create("kb", "manual.pdf")
+    job = jobs.get(job_id)
     assert (job.collection, job.source_name, job.state, job.stage) == (
         "kb",
         "manual.pdf",
@@ -168,7 +170,7 @@ def test_job_round_trip(catalog: Catalog) -> None:
     )
     assert (job.progress, job.attempts, job.document_id, job.error) == (0.0, 0, None, None)
     catalog.add_document(document())
-    catalog.update_job(
+    jobs.update(
         job_id,
         state=JobState.FAILED,
         stage="parse",
@@ -177,7 +179,7 @@ def test_job_round_trip(catalog: Catalog) -> None:
         document_id="doc-1",
         error="OCR failed",
     )
-    updated = catalog.get_job(job_id)
+    updated = jobs.get(job_id)
     assert (updated.state, updated.stage, updated.progress, updated.attempts) == (
         JobState.FAILED,
         "parse",
@@ -185,23 +187,24 @@ def test_job_round_trip(catalog: Catalog) -> None:
         2,
     )
     assert updated.error == "OCR failed"
-    latest = catalog.latest_job("doc-1")
+    latest = jobs.latest("doc-1")
     assert latest is not None
     assert latest.id == job_id
-    assert catalog.latest_job("doc-2") is None
+    assert jobs.latest("doc-2") is None
 
 
 def test_not_found_messages(catalog: Catalog) -> None:
+    jobs = Jobs(catalog.db)
     cases: list[tuple[Callable[[], object], str]] = [
         (lambda: catalog.collection_team("x"), "no collection named 'x'"),
         (lambda: catalog.delete_collection("x"), "no collection named 'x'"),
         (lambda: catalog.add_document(document(collection="x")), "no collection named 'x'"),
-        (lambda: catalog.create_job("x", "a.pdf"), "no collection named 'x'"),
+        (lambda: jobs.create("x", "a.pdf"), "no collection named 'x'"),
         (lambda: catalog.get_document("x"), "no document with id 'x'"),
         (lambda: catalog.update_document("x", title="t"), "no document with id 'x'"),
         (lambda: catalog.delete_document("x"), "no document with id 'x'"),
-        (lambda: catalog.get_job("x"), "no job with id 'x'"),
-        (lambda: catalog.update_job("x", stage="parse"), "no job with id 'x'"),
+        (lambda: jobs.get("x"), "no job with id 'x'"),
+        (lambda: jobs.update("x", stage="parse"), "no job with id 'x'"),
     ]
     for call, message in cases:
         with pytest.raises(NotFound) as caught:

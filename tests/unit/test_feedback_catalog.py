@@ -12,9 +12,13 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from core.catalog import Catalog
-from core.catalog.answers import AnswerLog, AnswerRecord, Feedback
+from core.catalog.answers import AnswerLog, AnswerRecord
 from core.catalog.audit import AuditTrail
+from core.catalog.feedback import Feedback, FeedbackLog
+from core.catalog.golden import GoldenSets
 from core.catalog.models import AnswerRow, Base, TemplateRow
+from core.catalog.overrides import Overrides
+from core.catalog.review import ReviewQueue
 from core.catalog.templates import SEEDER, TemplateStore
 from core.errors import Conflict, NotFound
 from core.insights import percentile, summarise
@@ -97,21 +101,22 @@ def _answer(log: AnswerLog, user: str, teams: tuple[str, ...], key: str = "k", *
 
 
 def test_review_overrides_and_golden_cases_stay_in_their_teams(catalog: Catalog) -> None:
-    log = AnswerLog(catalog.db, AuditTrail(catalog.db))
+    log, feedback, overrides = AnswerLog(catalog.db), FeedbackLog(catalog.db), Overrides(catalog.db)
+    queue = ReviewQueue(catalog.db, AuditTrail(catalog.db))
     asked = _answer(log, "ann", ("support",), template=("reset", 2, {"product": "T200"}))
     assert log.get(asked).template_version == 2
-    helpful = log.add_feedback(asked, "ann", helpful=True, reason=None, flagged=False, comment=None)
-    unhelpful = log.add_feedback(asked, "ann", helpful=False, reason="wrong", flagged=False, comment="no")
+    helpful = feedback.add(asked, "ann", helpful=True, reason=None, flagged=False, comment=None)
+    unhelpful = feedback.add(asked, "ann", helpful=False, reason="wrong", flagged=False, comment="no")
     assert (helpful.state, unhelpful.state) == ("none", "open")
-    assert [i.feedback.id for i in log.review_items("open", ("support",))] == [unhelpful.id]
-    assert log.review_items("open", ("legal",)) == []
+    assert [i.feedback.id for i in queue.items("open", ("support",))] == [unhelpful.id]
+    assert queue.items("open", ("legal",)) == []
     with pytest.raises(NotFound, match="no review item"):
-        log.review_item(unhelpful.id, ("legal",))
+        queue.item(unhelpful.id, ("legal",))
     with pytest.raises(NotFound, match="no review item"):
-        log.review_item(helpful.id, None)  # helpful and unflagged: not for review
-    assert log.find_override("k") is None
+        queue.item(helpful.id, None)  # helpful and unflagged: not for review
+    assert overrides.find("k") is None
     override = {"text": "Hold the dial for 10 seconds.", "citations": []}
-    item = log.review(
+    item = queue.review(
         unhelpful.id,
         "kim",
         verdict="wrong",
@@ -121,9 +126,9 @@ def test_review_overrides_and_golden_cases_stay_in_their_teams(catalog: Catalog)
         teams=("support",),
     )
     assert (item.feedback.state, item.feedback.reviewer) == ("closed", "kim")
-    served = log.find_override("k")
+    served = overrides.find("k")
     assert served is not None and served.answer == override and served.reviewer == "kim"
-    log.review(
+    queue.review(
         unhelpful.id,
         "kim",
         verdict="right",
@@ -132,21 +137,23 @@ def test_review_overrides_and_golden_cases_stay_in_their_teams(catalog: Catalog)
         override=None,
         teams=None,
     )
-    assert log.find_override("k") is None  # the reviewer took the approval back
+    assert overrides.find("k") is None  # the reviewer took the approval back
     case = {"id": "review-1", "collection": "kb", "question": "q"}
-    assert log.promote(unhelpful.id, "smoke", case, "kim") == "review-1"
-    assert log.promote(unhelpful.id, "smoke", case | {"id": "other"}, "kim") == "review-1"  # once per set
-    assert log.golden_sets() == ["smoke"] and log.golden_cases("smoke") == [case]
+    golden = GoldenSets(catalog.db, AuditTrail(catalog.db))
+    assert golden.promote(unhelpful.id, "smoke", case, "kim") == "review-1"
+    assert golden.promote(unhelpful.id, "smoke", case | {"id": "other"}, "kim") == "review-1"  # once per set
+    assert golden.names() == ["smoke"] and golden.cases("smoke") == [case]
     with pytest.raises(NotFound, match="no golden set named 'none'"):
-        log.golden_cases("none")
+        golden.cases("none")
 
 
 def test_retention_purges_old_answers_but_not_an_approved_one(catalog: Catalog) -> None:
-    log = AnswerLog(catalog.db, AuditTrail(catalog.db))
+    log, feedback, overrides = AnswerLog(catalog.db), FeedbackLog(catalog.db), Overrides(catalog.db)
+    queue = ReviewQueue(catalog.db, AuditTrail(catalog.db))
     old, approved, recent = (_answer(log, "ann", ("support",), key=k) for k in ("a", "b", "c"))
-    feedback = log.add_feedback(approved, "ann", helpful=False, reason=None, flagged=True, comment=None)
-    log.review(
-        feedback.id,
+    flagged = feedback.add(approved, "ann", helpful=False, reason=None, flagged=True, comment=None)
+    queue.review(
+        flagged.id,
         "kim",
         verdict="right",
         correct_answer=None,
@@ -154,7 +161,7 @@ def test_retention_purges_old_answers_but_not_an_approved_one(catalog: Catalog) 
         override={"text": "ok", "citations": []},
         teams=None,
     )
-    log.add_feedback(old, "ann", helpful=True, reason=None, flagged=False, comment=None)
+    feedback.add(old, "ann", helpful=True, reason=None, flagged=False, comment=None)
     with catalog.session() as s:
         s.execute(
             update(AnswerRow)
@@ -164,7 +171,7 @@ def test_retention_purges_old_answers_but_not_an_approved_one(catalog: Catalog) 
     assert log.purge(datetime(2021, 1, 1, tzinfo=UTC)) == 1
     with pytest.raises(NotFound):
         log.get(old)
-    assert log.get(approved) and log.get(recent) and log.find_override("b") is not None
+    assert log.get(approved) and log.get(recent) and overrides.find("b") is not None
     _, feedback_left = log.between(None, None)
     assert {f.answer_id for f in feedback_left} == {approved}  # the old answer's feedback went with it
 

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from core.catalog import Catalog
+from core.catalog import Catalog, Jobs
 from core.domain import DocumentStatus
 from core.errors import NotFound
 from core.settings import Settings
@@ -45,7 +45,9 @@ def _library(settings: Settings, catalog: Catalog, executor: RecordingExecutor) 
     blobs = BlobStore(settings.blob_dir)
     store = EdgeVectorStore(settings.home / "qdrant", 8)
     try:
-        yield Library(catalog, store, blobs, Intake(settings, catalog, blobs, executor), executor, _no_pool)
+        jobs = Jobs(catalog.db)
+        intake = Intake(settings, catalog, jobs, blobs, executor)
+        yield Library(catalog, jobs, store, blobs, intake, executor, _no_pool)
     finally:
         store.close()
 

@@ -90,14 +90,14 @@ def _redis(db: int) -> object:
 
 @pytest.mark.integration
 def test_the_executor_queues_ids_only_on_the_queue_the_media_type_needs(tmp_path: Path) -> None:
-    from core.catalog import Catalog
+    from core.catalog import Catalog, Jobs
     from ingest.parse import ParseLimits
     from ingest.pipeline import IngestTask
     from workers.executor import CeleryExecutor
 
     client = _redis(8)
     catalog = Catalog.connect(f"sqlite:///{tmp_path / 'c.db'}")
-    executor = CeleryExecutor(cluster_settings(tmp_path), catalog)
+    executor = CeleryExecutor(cluster_settings(tmp_path), catalog, Jobs(catalog.db))
     try:
         for job, media_type in (("j1", "application/pdf"), ("j2", "text/plain")):
             task = IngestTask(
@@ -117,14 +117,16 @@ def test_the_executor_queues_ids_only_on_the_queue_the_media_type_needs(tmp_path
 
 
 def test_an_unreachable_broker_is_a_backend_error_with_its_reason(tmp_path: Path) -> None:
-    from core.catalog import Catalog
+    from core.catalog import Catalog, Jobs
     from workers.executor import CeleryExecutor
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     catalog = Catalog.connect(f"sqlite:///{tmp_path / 'c.db'}")
-    executor = CeleryExecutor(cluster_settings(tmp_path, broker_url=f"redis://127.0.0.1:{port}/0"), catalog)
+    executor = CeleryExecutor(
+        cluster_settings(tmp_path, broker_url=f"redis://127.0.0.1:{port}/0"), catalog, Jobs(catalog.db)
+    )
     try:
         with pytest.raises(BackendUnavailable, match="the task queue is unreachable"):
             executor.delegate_reindex("acme")

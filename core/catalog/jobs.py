@@ -1,0 +1,94 @@
+"""Ingestion jobs: one per submitted, re-indexed or rebuilt document, with its state, stage and
+progress as the executor reports them."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from core.catalog.catalog import collection_id
+from core.catalog.database import Database
+from core.catalog.models import CollectionRow, JobRow
+from core.domain import JobState
+from core.errors import NotFound
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: str
+    collection: str
+    source_name: str
+    state: JobState
+    stage: str
+    progress: float
+    attempts: int
+    document_id: str | None
+    error: str | None
+
+
+def job_of(row: JobRow, collection: str) -> Job:
+    return Job(
+        id=row.id,
+        collection=collection,
+        source_name=row.source_name,
+        state=JobState(row.state),
+        stage=row.stage,
+        progress=row.progress,
+        attempts=row.attempts,
+        document_id=row.document_id,
+        error=row.error,
+    )
+
+
+class Jobs:
+    """The jobs table. Every method is its own transaction; a collection's jobs go with it
+    (``Catalog.delete_collection``)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(self, collection: str, source_name: str) -> str:
+        job_id = uuid.uuid4().hex
+        with self.db.session() as s:
+            s.add(
+                JobRow(
+                    id=job_id,
+                    collection_id=collection_id(s, collection),
+                    source_name=source_name,
+                    state=JobState.QUEUED.value,
+                )
+            )
+        return job_id
+
+    def update(self, job_id: str, **values: Any) -> None:
+        if isinstance(values.get("state"), JobState):
+            values["state"] = values["state"].value
+        with self.db.session() as s:
+            row = s.get(JobRow, job_id)
+            if row is None:
+                raise NotFound(f"no job with id {job_id!r}")
+            for key, value in values.items():
+                setattr(row, key, value)
+
+    def latest(self, document_id: str) -> Job | None:
+        """The document's most recent job, if it had one."""
+        query = (
+            select(JobRow.id)
+            .where(JobRow.document_id == document_id)
+            .order_by(JobRow.created_at.desc())
+            .limit(1)
+        )
+        with self.db.session() as s:
+            job_id = s.scalar(query)
+        return None if job_id is None else self.get(job_id)
+
+    def get(self, job_id: str) -> Job:
+        with self.db.session() as s:
+            row = s.get(JobRow, job_id)
+            if row is None:
+                raise NotFound(f"no job with id {job_id!r}")
+            name = s.scalar(select(CollectionRow.name).where(CollectionRow.id == row.collection_id))
+            return job_of(row, name or "")
