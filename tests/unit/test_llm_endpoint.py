@@ -276,9 +276,10 @@ def test_markers_are_given_back_to_the_sentence_they_follow() -> None:
     assert cited_sentences("[3] A marker that opens the answer.") == [
         ("A marker that opens the answer.", [3])
     ]
-    # a marker after a fragment too short to be a sentence is not handed to the sentence before it
+    # a short sentence keeps its own marker; it is not handed to the sentence before it
     assert cited_sentences("A sentence long enough here. [1] Yes. [2]") == [
-        ("A sentence long enough here.", [1])
+        ("A sentence long enough here.", [1]),
+        ("Yes.", [2]),
     ]
 
 
