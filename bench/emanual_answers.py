@@ -26,40 +26,15 @@ from eval.datasets import Corpus, fingerprint
 from eval.gate import DATA as _DATA
 from eval.index import IndexRecipe, cache_root, open_index
 from eval.metrics import percentile
+from retrieval.stopwords import STOP_WORDS
 
 DATA = Path(os.environ.get("SOURCEBOOK_EVAL_DATA", _DATA))  # a worktree sees it elsewhere
 SET = DATA / "qa-emanual-s10"
 _WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "for",
-        "from",
-        "in",
-        "is",
-        "it",
-        "of",
-        "on",
-        "or",
-        "the",
-        "this",
-        "to",
-        "with",
-        "you",
-        "your",
-    ]
-)
 
 
 def _words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
+    return {w for w in _WORD.findall(text.lower()) if w not in STOP_WORDS}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from retrieval.stopwords import STOP_WORDS
+
 
 @dataclass(frozen=True, slots=True)
 class Span:
@@ -143,39 +145,9 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 _CONTENT_WORD = re.compile(r"[a-z0-9][a-z0-9\-]*")
-_STOP_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "for",
-        "from",
-        "has",
-        "have",
-        "in",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "that",
-        "the",
-        "this",
-        "to",
-        "was",
-        "were",
-        "with",
-    ]
-)
 
 
 def content_words(text: str) -> set[str]:
     """The words that carry a sentence's meaning (lower-cased, stop words dropped): what a
     citation's quote must hold for the sentence to count as supported by it."""
-    return {w for w in _CONTENT_WORD.findall(text.lower()) if w not in _STOP_WORDS}
+    return {w for w in _CONTENT_WORD.findall(text.lower()) if w not in STOP_WORDS}
