@@ -21,6 +21,10 @@ from retrieval.stopwords import STOP_WORDS
 # never count as evidence. Kept short: a word here is ignored in every question.
 BOILERPLATE = frozenset(
     [
+        "customer",  # how agents frame a case ("customer has E-102 on a T200"), not its subject
+        "customers",
+        "client",
+        "caller",
         "mean",
         "means",
         "meaning",

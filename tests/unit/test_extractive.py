@@ -268,3 +268,9 @@ def test_a_sentence_naming_both_compared_models_but_not_the_aspect_is_no_compari
         "How do the T100 and the T300 Pro differ in warranty?", [_doc(text)]
     )
     assert "2 year" in answer.text and "5 year" in answer.text
+
+
+def test_how_an_agent_frames_a_case_is_no_key_term() -> None:
+    asked = analyze("customer has E-102 on a T200, what do i tell them")
+    assert asked.key_terms == frozenset()
+    assert set(asked.ids) == {"e102", "t200"}
