@@ -69,11 +69,9 @@ def test_each_shipped_template_gets_a_cited_answer_with_the_real_embedder(api: S
                 page.get_by_role("button", name="Ask", exact=True).click()
                 # The caption names the template once its answer has arrived (the last one stays till then).
                 expect(page.get_by_text(re.compile(rf"template {template_id} v"))).to_be_visible()
-                sources = page.get_by_text("Sources", exact=True)
-                expect(sources).to_be_visible()
-                sources.scroll_into_view_if_needed()  # the screenshot shows the answer, not the form
+                expect(page.get_by_text("Sources", exact=True)).to_be_visible()
                 expect(page.get_by_role("button", name=re.compile(r"^\[1\] ")).first).to_be_visible()
-                page.screenshot(path=shots / f"{n}-{template_id}.png")
+                page.screenshot(path=shots / f"{n}-{template_id}.png", full_page=True)
         except Exception:
             page.screenshot(path=shots / "failure.png", full_page=True)
             (shots / "failure.html").write_text(page.content())
