@@ -50,7 +50,8 @@ check: install lint types gate test  ## what CI runs
 bench: install
 	$(BIN)/python -m bench.ocr
 	$(BIN)/python -m bench.retrieval
-	$(BIN)/python -m bench.answers
+	$(BIN)/python -m bench.evidence_fit --recollect
+	$(BIN)/python -m bench.emanual_answers
 	$(BIN)/python -m bench.latency
 	$(BIN)/python -m bench.workers
 
