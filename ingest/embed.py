@@ -117,7 +117,24 @@ def create_embedder(name: str) -> MiniLMEmbedder | HashingEmbedder:
     raise ValueError(f"unknown embedder {name!r}")
 
 
-class BatchingEmbedder:
+class _Wrapping:
+    """An embedder around another: the same model, name and tokenizer; only ``embed`` differs."""
+
+    inner: Embedder
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    def tokenize(self, text: str) -> list[int]:
+        return self.inner.tokenize(text)
+
+
+class BatchingEmbedder(_Wrapping):
     """Embeds the texts of concurrent callers in one model call.
 
     Under load a service embeds many short queries at once; one batch of eight costs little more
@@ -133,17 +150,6 @@ class BatchingEmbedder:
         self._lock = threading.Lock()
         self._pending: list[tuple[list[str], Any]] = []
         self._leader_busy = False
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def dimension(self) -> int:
-        return self.inner.dimension
-
-    def tokenize(self, text: str) -> list[int]:
-        return self.inner.tokenize(text)
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         import threading
@@ -185,7 +191,7 @@ class BatchingEmbedder:
             slot["done"].set()
 
 
-class CachingEmbedder:
+class CachingEmbedder(_Wrapping):
     """Remembers the vectors of recent texts: the one embedding cache of the query side.
 
     A question is embedded by the search and again by the answer, and the reranker and the
@@ -199,17 +205,6 @@ class CachingEmbedder:
         self.max_entries = max_entries
         self._cache: dict[str, Vectors] = {}
         self._lock = threading.Lock()
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def dimension(self) -> int:
-        return self.inner.dimension
-
-    def tokenize(self, text: str) -> list[int]:
-        return self.inner.tokenize(text)
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         if not texts:
