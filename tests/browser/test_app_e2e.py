@@ -16,7 +16,7 @@ import pytest
 
 from core.access import Role
 from core.settings import Settings
-from tests.browser.conftest import CHROMIUM, SHOTS, TIMEOUT_MS, choose, field
+from tests.browser.conftest import SHOTS, browser_page, choose, field
 from tests.conftest import SAMPLES
 from tests.integration.api_server import Server, serve, upload
 
@@ -44,19 +44,13 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def test_sign_in_ask_check_the_source_give_feedback_review_insights_and_upload(
     api: Server, web: str, tmp_path: Path
 ) -> None:
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium (make system-deps installs it)")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     for stale in SHOTS.glob("*.*"):
         stale.unlink()
     key = api.key(Role.KNOWLEDGE_MANAGER, "support")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(TIMEOUT_MS)
-        expect.set_options(timeout=TIMEOUT_MS)
+    with browser_page() as page:
         try:
             page.goto(web)
             # Sign in: a wrong key is refused with the API's reason, the right one opens Ask.
@@ -125,7 +119,5 @@ def test_sign_in_ask_check_the_source_give_feedback_review_insights_and_upload(
             page.screenshot(path=SHOTS / "failure.png", full_page=True)
             (SHOTS / "failure.html").write_text(page.content())
             raise
-        finally:
-            browser.close()
     docs = api.client(api.admin).get("/v1/documents", params={"collection": "acme-support"}).json()
     assert {d["source_name"]: d["status"] for d in docs}["faq.md"] == "ready"

@@ -14,7 +14,7 @@ import pytest
 
 from core.access import Role
 from core.settings import Settings
-from tests.browser.conftest import CHROMIUM, SHOTS, TIMEOUT_MS, choose
+from tests.browser.conftest import SHOTS, browser_page, choose, field
 from tests.conftest import SAMPLES
 from tests.integration.api_server import Server, serve, upload
 
@@ -45,21 +45,15 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def test_each_shipped_template_gets_a_cited_answer_with_the_real_embedder(api: Server, web: str) -> None:
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium (make system-deps installs it)")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     shots = SHOTS / "templates"
     shots.mkdir(parents=True, exist_ok=True)
     key = api.key(Role.AGENT, "support")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(TIMEOUT_MS)
-        expect.set_options(timeout=TIMEOUT_MS)
+    with browser_page() as page:
         try:
             page.goto(web)
-            page.locator('input[aria-label="API key"]').fill(key)
+            field(page, "API key").fill(key)
             page.get_by_role("button", name="Sign in").click()
             expect(page.get_by_role("heading", name="Ask")).to_be_visible()
             for n, (template_id, title, values) in enumerate(ASKS, start=1):
@@ -79,5 +73,3 @@ def test_each_shipped_template_gets_a_cited_answer_with_the_real_embedder(api: S
             page.screenshot(path=shots / "failure.png", full_page=True)
             (shots / "failure.html").write_text(page.content())
             raise
-        finally:
-            browser.close()
