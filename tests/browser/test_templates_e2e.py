@@ -60,6 +60,7 @@ def test_each_shipped_template_gets_a_cited_answer_with_the_real_embedder(api: S
                 choose(page, "Question", title)
                 # Fields share labels across templates ("Product *"): fill the new form only once
                 # Streamlit has redrawn the page (it marks elements of the last run as stale).
+                expect(page.locator(f'[class*="st-key-tpl-{template_id}-"]').first).to_be_visible()
                 expect(page.locator('[data-stale="true"]')).to_have_count(0)
                 for label, option in values.items():
                     choose(page, label, option)
