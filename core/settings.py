@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     )
 
     max_upload_bytes: int = Field(200 * MB, gt=0)
+    max_header_bytes: int = Field(
+        32 * 1024, ge=1024, description="Largest request line and headers; a bigger head gets 431."
+    )
     max_image_pixels: int = Field(
         120_000_000, gt=0, description="Larger images are refused as decompression bombs."
     )
