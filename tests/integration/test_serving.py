@@ -6,10 +6,14 @@ from __future__ import annotations
 import json
 import re
 import socket
+import stat
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
+from tests.conftest import SAMPLES
+from tests.integration.api_server import upload
 from tests.integration.server_process import ServerProcess, server_process
 
 pytestmark = pytest.mark.integration
@@ -89,3 +93,21 @@ def test_an_unexpected_error_is_a_json_500_with_an_error_id_on_a_kept_connection
     log = faulty.log_text()
     assert f"unexpected error {problem['error_id']} on GET /v1/fault" in log
     assert "RuntimeError: a bug no handler knows" in log
+
+
+def test_the_data_folder_is_private_whatever_the_operators_umask(served: ServerProcess) -> None:
+    """The server runs under umask 022; what it writes must still be 0700 folders, 0600 files."""
+    with httpx.Client(base_url=served.url, headers={"Authorization": f"Bearer {served.admin}"}) as admin:
+        assert admin.post("/v1/collections", json={"name": "kb", "team": "support"}).status_code == 201
+        upload(admin, "kb", SAMPLES / "faq.md")
+        assert admin.post("/v1/ask", json={"question": "How do I reset the thermostat?"}).status_code == 200
+    modes = {
+        str(path.relative_to(served.home)): stat.S_IMODE(path.stat().st_mode)
+        for path in [served.home, *served.home.rglob("*")]
+    }
+    assert {"catalog.db", "admin-key.txt", "originals", "qdrant"} <= set(modes)
+    assert any(name.startswith("qdrant/") and (served.home / name).is_file() for name in modes)
+    folders = {name: mode for name, mode in modes.items() if (served.home / name).is_dir()}
+    files = {name: mode for name, mode in modes.items() if name not in folders}
+    assert {name: oct(mode) for name, mode in folders.items() if mode != 0o700} == {}
+    assert {name: oct(mode) for name, mode in files.items() if mode & 0o077} == {}
