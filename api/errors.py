@@ -13,6 +13,8 @@ import uuid
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import DEFAULT_MAX_HEADER_SIZE
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -92,6 +94,24 @@ class UnexpectedErrors:
             await response(scope, receive, send)
 
 
+def _multipart_reason(exc: BaseException) -> str | None:
+    """What the multipart parser found wrong, said plainly: Starlette reports every such error as
+    "Invalid multipart data." (a 5,000-character file name, for one)."""
+    cause: BaseException | None = exc
+    seen: set[int] = set()
+    while cause is not None and not isinstance(cause, MultipartParseError) and id(cause) not in seen:
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    if not isinstance(cause, MultipartParseError):
+        return None
+    if "header size" in str(cause):
+        return (
+            f"a part of the upload has a header line over {DEFAULT_MAX_HEADER_SIZE} bytes, "
+            "most likely a file name that long: shorten the file name and upload it again"
+        )
+    return f"invalid multipart data: {cause}"
+
+
 def install(app: FastAPI) -> None:
     # Added first, so it sits inside the other middleware (metrics count these 500s).
     app.add_middleware(UnexpectedErrors)
@@ -118,7 +138,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, str(exc.detail), str(exc.detail))
+        return problem(exc.status_code, str(exc.detail), _multipart_reason(exc) or str(exc.detail))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
