@@ -138,3 +138,45 @@ def test_a_file_name_too_long_to_upload_gets_a_reason(curator: httpx.Client, tmp
     )
     assert response.status_code == 202, response.text
     assert response.json()["results"][0]["source_name"] == "n" * 117 + ".md"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_catalog(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    """A server on each catalog: PostgreSQL refuses NUL in text where SQLite stores it."""
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
+    settings = Settings(home=tmp_path / "home", embedder="hashing", workers=1, database_url=url)
+    with serve(settings) as running:
+        admin = running.client(running.admin)
+        assert admin.post("/v1/collections", json={"name": "kb", "team": "support"}).status_code == 201
+        upload(admin, "kb", SAMPLES / "faq.md")
+        yield running
+
+
+def test_text_no_store_can_hold_is_refused_at_the_door(any_catalog: Server) -> None:
+    admin = any_catalog.client(any_catalog.admin)
+
+    def post(path: str, body: str) -> httpx.Response:
+        return admin.post(path, content=body.encode(), headers={"content-type": "application/json"})
+
+    answer = admin.post("/v1/ask", json={"question": "How long is the warranty?"}).json()
+    refused = {
+        "NUL in a question": post("/v1/ask", '{"question": "warranty \\u0000"}'),
+        "NUL in a comment": post(
+            f"/v1/answers/{answer['answer_id']}/feedback", '{"helpful": false, "comment": "a\\u0000"}'
+        ),
+        "surrogate in a filter": post(
+            "/v1/search", '{"query": "x", "filters": {"document_ids": ["\\ud800"]}}'
+        ),
+        "NUL in a path": admin.get("/v1/documents/%00abc"),
+        "NUL in a query": admin.get("/v1/usage", params={"user": "a\x00"}),
+    }
+    assert {name: r.status_code for name, r in refused.items()} == dict.fromkeys(refused, 422)
+    problem = refused["surrogate in a filter"].json()
+    assert problem["errors"] == [
+        {
+            "loc": ["body", "filters", "document_ids", "0"],
+            "msg": "text must not contain NUL characters (U+0000) or unpaired surrogates (U+D800 to U+DFFF)",
+        }
+    ]
+    # A surrogate pair is one character (an emoji as an ASCII-only encoder writes it): welcome.
+    assert post("/v1/search", '{"query": "warranty \\ud83d\\ude00"}').status_code == 200
