@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import io
 import re
+import threading
+import time
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -180,3 +183,36 @@ def test_text_no_store_can_hold_is_refused_at_the_door(any_catalog: Server) -> N
     ]
     # A surrogate pair is one character (an emoji as an ASCII-only encoder writes it): welcome.
     assert post("/v1/search", '{"query": "warranty \\ud83d\\ude00"}').status_code == 200
+
+
+def test_requests_that_open_a_rate_limit_window_together_are_never_a_500(tmp_path: Path) -> None:
+    """Several clients at each window's start: their first requests insert the window's counter."""
+    settings = Settings(
+        home=tmp_path / "home",
+        embedder="hashing",
+        workers=1,
+        rate_limit_user_per_minute=10_000,
+        rate_limit_team_per_minute=10_000,
+        rate_limit_window_s=1,
+    )
+    with serve(settings) as running:
+        running.client(running.admin).post("/v1/collections", json={"name": "kb", "team": "support"})
+        key = running.key(Role.AGENT, "support")
+        clients = [running.client(key) for _ in range(8)]
+        start = threading.Barrier(len(clients))
+        codes: Counter[int] = Counter()
+
+        def ask_at_window_starts(client: httpx.Client) -> None:
+            for _ in range(6):
+                start.wait()
+                if client is clients[0]:
+                    time.sleep(1 - time.time() % 1)
+                start.wait()  # all at once, just after a window opened
+                codes[client.post("/v1/search", json={"query": "reset"}).status_code] += 1
+
+        threads = [threading.Thread(target=ask_at_window_starts, args=(c,)) for c in clients]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert codes == {200: 48}
