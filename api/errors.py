@@ -113,7 +113,7 @@ def _multipart_reason(exc: BaseException) -> str | None:
 
 
 def install(app: FastAPI) -> None:
-    # Added first, so it sits inside the other middleware (metrics count these 500s).
+    # Inside the app's other middleware (create_app adds them after this), so metrics count these 500s.
     app.add_middleware(UnexpectedErrors)
 
     @app.exception_handler(E.SourcebookError)
