@@ -134,7 +134,7 @@ def check_collections(
         if name not in visible:
             problems.append(("collections", f"names no collection {name!r} you can see"))
         elif team is not None and visible[name] != team:
-            problems.append(("collections", f"names collection {name!r}, which is not team {team!r}'s"))
+            problems.append(("collections", f"names collection {name!r}, which is not in team {team!r}"))
     if problems:
         raise InvalidFields("the template " + "; ".join(what for _, what in problems), problems)
 

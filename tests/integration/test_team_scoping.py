@@ -105,7 +105,7 @@ def test_another_teams_template_is_not_listed_read_asked_changed_or_retired(
 
 
 def test_a_template_is_made_only_for_ones_own_team_and_its_collections(
-    keys: dict[str, httpx.Client], close: dict[str, Any]
+    server: Server, keys: dict[str, httpx.Client], close: dict[str, Any]
 ) -> None:
     manager = keys["support-manager"]
     foreign = manager.post("/v1/templates", json=_template("planted", team="finance"))
@@ -128,6 +128,16 @@ def test_a_template_is_made_only_for_ones_own_team_and_its_collections(
     assert "finance" not in theirs[1]
     moved = manager.put("/v1/templates/support-own", json=ours.json() | {"team": "finance"})
     assert moved.status_code == 422 and moved.json()["errors"][0]["loc"] == ["team"]
+    both = server.client(server.key(Role.KNOWLEDGE_MANAGER, "support", "finance"))
+    unnamed = both.post("/v1/templates", json=_template("either"))
+    assert unnamed.status_code == 422 and unnamed.json()["errors"] == [
+        {"loc": ["team"], "msg": "is required: you are a member of several teams or none (finance, support)"}
+    ]
+    mixed = both.post("/v1/templates", json=_template("either", team="support", collections=["finance-kb"]))
+    assert mixed.json()["errors"] == [
+        {"loc": ["collections"], "msg": "names collection 'finance-kb', which is not in team 'support'"}
+    ]
+    assert both.post("/v1/templates", json=_template("either", team="support")).json()["team"] == "support"
     assert CLOSE not in {t["id"] for t in keys["support-agent"].get("/v1/templates").json()}
     assert "support-own" in {t["id"] for t in keys["support-agent"].get("/v1/templates").json()}
     assert "support-own" not in {t["id"] for t in keys["finance-manager"].get("/v1/templates").json()}
@@ -152,6 +162,9 @@ def test_global_templates_are_offered_to_every_team_and_changed_by_admins_only(
     for client in (keys["support-agent"], manager):
         assert "ledger-lookup" not in {t["id"] for t in client.get("/v1/templates").json()}
         assert _detail(client.get("/v1/templates/ledger-lookup")) == (404, "no template 'ledger-lookup'")
+    changed = admin.put("/v1/templates/ledger-lookup", json=made.json() | {"title": "Ledger lookup"})
+    assert (changed.json()["version"], changed.json()["team"]) == (2, None)
+    assert admin.delete("/v1/templates/ledger-lookup").status_code == 204
 
 
 def test_a_collection_name_taken_by_another_team_is_refused_without_naming_it(
