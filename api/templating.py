@@ -14,7 +14,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from api import scope
 from api.schemas import Filters
 from api.services import Services
 from core.access import Action, Principal, Role
@@ -44,20 +43,24 @@ def _sees(principal: Principal, team: str | None) -> bool:
     return team is None or principal.sees(team)
 
 
-def _offered(principal: Principal, template: QuestionTemplate, collections: set[str] | None) -> bool:
-    """Its team is the caller's (or it is global), every collection it names is one the caller
-    sees (``collections`` None: all), and the caller manages templates or is its audience."""
+def _may_change(principal: Principal, team: str | None) -> bool:
+    """Admins change every template; knowledge managers their own teams' (not the global ones)."""
+    if principal.role is Role.ADMIN:
+        return True
+    return manages(principal) and team is not None and principal.sees(team)
+
+
+def _offered(principal: Principal, template: QuestionTemplate, collections: Mapping[str, str]) -> bool:
+    """Its team is the caller's (or it is global), and either the caller may change it (so a
+    template whose collection was deleted can still be mended) or sees every collection it names
+    (``collections``: each collection's team) and manages templates or is its audience."""
     if not _sees(principal, template.team):
         return False
-    if collections is not None and not set(template.collections) <= collections:
+    if _may_change(principal, template.team):
+        return True
+    if not all(name in collections and principal.sees(collections[name]) for name in template.collections):
         return False
     return manages(principal) or template.offered_to(principal.role.value, principal.teams)
-
-
-def _visible_collections(services: Services, principal: Principal) -> set[str] | None:
-    if principal.visible_teams is None:
-        return None
-    return {c.name for c in scope.visible_collections(services, principal)}
 
 
 def offered(
@@ -66,7 +69,7 @@ def offered(
     """The latest version of each template of the caller's teams (and each global one) that they
     are offered."""
     principal.require(Action.READ)
-    collections = _visible_collections(services, principal)
+    collections = services.catalog.collection_teams()
     found = []
     for stored in services.templates.latest(teams=principal.visible_teams, include_retired=include_retired):
         try:
@@ -91,7 +94,7 @@ def get(
         raise NotFound(f"no template {template_id!r}")
     stored = latest if version is None else services.templates.get(template_id, version)
     template = _template(stored)
-    if not _offered(principal, template, _visible_collections(services, principal)):
+    if not _offered(principal, template, services.catalog.collection_teams() if template.collections else {}):
         raise NotFound(f"no template {template_id!r}")
     return template
 
@@ -118,7 +121,7 @@ def changeable(services: Services, principal: Principal, template_id: str) -> St
     stored = services.templates.get(template_id)
     if not _sees(principal, stored.team):
         raise NotFound(f"no template {template_id!r}")
-    if stored.team is None and principal.role is not Role.ADMIN:
+    if not _may_change(principal, stored.team):
         raise Forbidden(f"template {template_id!r} is global: only admins change or retire it")
     return stored
 
@@ -128,7 +131,8 @@ def check_collections(
 ) -> None:
     """Every collection a template names is one the caller sees and, for a team's template, that
     team's own; one the caller cannot see is named missing like one that does not exist."""
-    visible = {c.name: c.team for c in scope.visible_collections(services, principal)}
+    teams = services.catalog.collection_teams() if template.collections else {}
+    visible = {name: owner for name, owner in teams.items() if principal.sees(owner)}
     problems = []
     for name in template.collections:
         if name not in visible:

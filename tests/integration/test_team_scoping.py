@@ -229,3 +229,23 @@ def test_metrics_carry_no_template_ids_unless_an_operator_opts_in(
     assert CLOSE not in metrics and "template=" not in metrics
     for path in ("/healthz", "/readyz"):
         assert CLOSE not in server.client().get(path).text
+
+
+def test_a_template_whose_collection_is_gone_is_offered_only_to_those_who_can_mend_it(
+    keys: dict[str, httpx.Client],
+) -> None:
+    manager, agent = keys["support-manager"], keys["support-agent"]
+    assert (
+        manager.post("/v1/collections", json={"name": "support-scratch", "team": "support"}).status_code
+        == 201
+    )
+    made = manager.post("/v1/templates", json=_template("scratch-lookup", collections=["support-scratch"]))
+    assert made.status_code == 201, made.text
+    assert "scratch-lookup" in {t["id"] for t in agent.get("/v1/templates").json()}
+    assert manager.delete("/v1/collections/support-scratch").status_code == 204
+    assert "scratch-lookup" not in {t["id"] for t in agent.get("/v1/templates").json()}
+    assert _detail(agent.get("/v1/templates/scratch-lookup")) == (404, "no template 'scratch-lookup'")
+    assert "scratch-lookup" in {t["id"] for t in manager.get("/v1/templates").json()}
+    mended = manager.put("/v1/templates/scratch-lookup", json=made.json() | {"collections": ["support-kb"]})
+    assert mended.status_code == 200 and mended.json()["version"] == 2
+    assert "scratch-lookup" in {t["id"] for t in agent.get("/v1/templates").json()}
