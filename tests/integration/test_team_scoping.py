@@ -5,6 +5,7 @@ hostile knowledge manager or agent of the other team would make it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -249,3 +250,30 @@ def test_a_template_whose_collection_is_gone_is_offered_only_to_those_who_can_me
     mended = manager.put("/v1/templates/scratch-lookup", json=made.json() | {"collections": ["support-kb"]})
     assert mended.status_code == 200 and mended.json()["version"] == 2
     assert "scratch-lookup" in {t["id"] for t in agent.get("/v1/templates").json()}
+
+
+def test_templates_golden_sets_and_collection_names_stay_in_their_team_on_postgresql(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    settings = Settings(home=tmp_path / "home", database_url=postgres_url, embedder="hashing", workers=1)
+    with serve(settings) as running:
+        admin = running.client(running.admin)
+        for team in ("support", "finance"):
+            assert admin.post("/v1/collections", json={"name": f"{team}-kb", "team": team}).status_code == 201
+        finance = running.client(running.key(Role.KNOWLEDGE_MANAGER, "finance"))
+        support = running.client(running.key(Role.KNOWLEDGE_MANAGER, "support"))
+        made = finance.post("/v1/templates", json=_template(CLOSE, collections=["finance-kb"]))
+        assert made.status_code == 201 and made.json()["team"] == "finance"
+        listed = {t["id"]: t["team"] for t in support.get("/v1/templates").json()}
+        assert CLOSE not in listed and listed["policy-topic"] is None
+        assert _detail(support.delete(f"/v1/templates/{CLOSE}")) == (404, f"no template {CLOSE!r}")
+        taken = support.post("/v1/collections", json={"name": "finance-kb", "team": "support"})
+        assert _detail(taken) == (409, "the collection name 'finance-kb' is taken: choose another name")
+        agent = running.client(running.key(Role.AGENT, "finance"))
+        asked = agent.post("/v1/ask", json={"template": {"id": CLOSE, "values": {"step": "lock"}}}).json()
+        agent.post(f"/v1/answers/{asked['answer_id']}/feedback", json={"helpful": False, "flag": True})
+        [item] = finance.get("/v1/review").json()
+        assert finance.post(f"/v1/review/{item['id']}", json={"verdict": "right"}).status_code == 200
+        promoted = finance.post(f"/v1/review/{item['id']}/promote", json={"golden_set": "close-audit"})
+        assert promoted.status_code == 200, promoted.text
+        assert (finance.get("/v1/golden").json(), support.get("/v1/golden").json()) == (["close-audit"], [])
