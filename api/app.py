@@ -50,7 +50,7 @@ def create_app(settings: Settings, open_services: Callable[[Settings], Services]
         description="Cited answers from your own documents. Authenticate with `Authorization: Bearer <key>`.",
         lifespan=lifespan,
     )
-    app.state.metrics = Metrics()
+    app.state.metrics = Metrics(tenant_labels=settings.metrics_tenant_labels)
     app.add_middleware(StorableText)
     errors.install(app)
     app.middleware("http")(app.state.metrics.middleware)
@@ -82,10 +82,11 @@ def _apply_audit_retention(services: Services) -> None:
 
 
 def _seed_templates(services: Services) -> None:
-    """The shipped starter templates, added (or updated, unless a person changed them) at start."""
+    """The shipped starter templates, added (or updated, unless a person changed them) at start:
+    global ones, unless a YAML file names its ``team``."""
     from retrieval.templates import shipped
 
-    written = services.templates.seed([t.body() for t in shipped()])
+    written = services.templates.seed([(t.body(), t.team) for t in shipped()])
     if written:
         log.info("seeded question templates: %s", ", ".join(written))
 

@@ -93,6 +93,11 @@ class Settings(BaseSettings):
         400, ge=0, description="Audit entries older than this are purged with their question text; 0: keep."
     )
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused (400).")
+    metrics_tenant_labels: bool = Field(
+        False,
+        description="Label /metrics series with tenant data (template ids); off: /metrics, which needs "
+        "no key, says nothing about any team.",
+    )
 
     @model_validator(mode="after")
     def _check_topology(self) -> Settings:

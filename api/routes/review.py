@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import scope
@@ -240,7 +240,8 @@ def promote(item_id: str, body: PromoteBody, services: ServicesDep, principal: P
     if body.collection is not None:
         scope.collection(services, principal, body.collection)
     case = golden_case(services, item, body.collection)
-    case_id = services.golden_sets.promote(item_id, body.golden_set, case.to_json(), principal.user)
+    team = scope.collection(services, principal, case.collection).team  # the set is this team's
+    case_id = services.golden_sets.promote(item_id, body.golden_set, team, case.to_json(), principal.user)
     return PromotedOut(case_id=case_id, golden_set=body.golden_set)
 
 
@@ -295,9 +296,9 @@ def golden_case(services: Services, item: ReviewItem, collection: str | None = N
 
 @router.get("/golden")
 def golden_sets(services: ServicesDep, principal: PrincipalDep) -> list[str]:
-    """The names of the golden sets reviewed cases were promoted into."""
+    """The names of your teams' golden sets (a name is a team's own: other teams' are not listed)."""
     principal.require(Action.REVIEW)
-    return services.golden_sets.names()
+    return services.golden_sets.names(principal.visible_teams)
 
 
 @router.get(
@@ -305,10 +306,22 @@ def golden_sets(services: ServicesDep, principal: PrincipalDep) -> list[str]:
     response_class=Response,
     responses={200: {"content": {"application/x-ndjson": {}}, "description": "One case per line."}},
 )
-def golden_set(name: str, services: ServicesDep, principal: PrincipalDep) -> Response:
-    """A golden set as JSON lines, the cases of collections you can see."""
+def golden_set(
+    name: str,
+    services: ServicesDep,
+    principal: PrincipalDep,
+    team: Annotated[
+        str | None, Query(max_length=128, description="One of your teams' set of that name.")
+    ] = None,
+) -> Response:
+    """A golden set of your teams as JSON lines, the cases of collections you can see."""
     principal.require(Action.REVIEW)
-    cases = services.golden_sets.cases(name)
+    teams = principal.visible_teams
+    if team is not None:
+        if not principal.sees(team):
+            raise NotFound(f"no golden set named {name!r}")
+        teams = (team,)
+    cases = services.golden_sets.cases(name, teams)
     if principal.visible_teams is not None:
         visible = {c.name for c in scope.visible_collections(services, principal)}
         cases = [c for c in cases if c.get("collection") in visible]

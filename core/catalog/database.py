@@ -65,7 +65,7 @@ class Database:
         try:
             with self.engine.begin() as connection:
                 config.attributes["connection"] = connection
-                command.upgrade(config, "head")
+                command.upgrade(config, "heads")  # branches made side by side all apply
         except OperationalError as exc:
             raise BackendUnavailable(f"catalog database unreachable: {exc.orig}") from exc
 
