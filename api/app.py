@@ -17,6 +17,7 @@ from api import errors
 from api.metrics import Metrics
 from api.routes import answers, collections, documents, governance, insights, review, system, templates
 from api.services import Services
+from api.storable_text import StorableText
 from core.access import Role
 from core.catalog.keys import KeyRing
 from core.settings import Settings
@@ -50,6 +51,7 @@ def create_app(settings: Settings, open_services: Callable[[Settings], Services]
         lifespan=lifespan,
     )
     app.state.metrics = Metrics(tenant_labels=settings.metrics_tenant_labels)
+    app.add_middleware(StorableText)
     errors.install(app)
     app.middleware("http")(app.state.metrics.middleware)
 

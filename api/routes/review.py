@@ -144,7 +144,8 @@ def _answer_for(services: Services, principal: Principal, answer_id: str) -> Ans
 def give_feedback(
     answer_id: str, body: FeedbackBody, services: ServicesDep, principal: PrincipalDep
 ) -> CreatedOut:
-    """Helpful or not (with a reason), and a flag; unhelpful or flagged answers go to review."""
+    """Helpful or not (with a reason), and a flag; unhelpful or flagged answers go to review.
+    The comment is kept PII-redacted, as the question is: reviewers see `[EMAIL]`, not the address."""
     principal.require(Action.READ)
     _answer_for(services, principal, answer_id)
     feedback = services.feedback.add(
@@ -153,7 +154,7 @@ def give_feedback(
         helpful=body.helpful,
         reason=body.reason,
         flagged=body.flag,
-        comment=body.comment,
+        comment=services.answering.redact(body.comment) if body.comment else body.comment,
     )
     return CreatedOut(id=feedback.id)
 
