@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from api.schemas import AnswerOut, ReviewedOut
 from core.access import Principal, Role
 from core.protocols import SearchFilter, SearchRequest
 from sourcebook.cli.context import CollectionOpt, JsonOpt, console, err, operator, services
@@ -79,8 +80,18 @@ def ask(question: str, collection: CollectionOpt, as_json: JsonOpt = False) -> N
         who = Principal(operator(), Role.ADMIN, ())
         outcome = s.answering.ask(who, question, SearchFilter(collections=(collection,)), passages=6)
         answer = outcome.answer
-        if as_json:
-            print(json.dumps(asdict(answer) | {"answer_id": outcome.answer_id}, indent=2, default=str))
+        if as_json:  # the API's answer object, as when asked through a running server
+            reviewed = ReviewedOut.model_validate(outcome.reviewed) if outcome.reviewed else None
+            out = AnswerOut.of(
+                answer,
+                cached=outcome.cached,
+                flags=outcome.flags,
+                answer_id=outcome.answer_id,
+                template=outcome.template,
+                reviewed=reviewed,
+                latency_ms=outcome.latency_ms,
+            )
+            print(json.dumps(out.model_dump(mode="json"), indent=2))
             return
         citations = [asdict(c) for c in answer.citations]
         _show_answer(answer.text, answer.refused, citations, [asdict(p) for p in answer.passages])
