@@ -118,7 +118,7 @@ def test_catalog_commands_work_while_serving_without_opening_the_store(node: Nod
     # A server started some other way leaves no card: these commands then open the catalog
     # themselves, and must not open the vector store the server holds.
     card = node.home / "server.json"
-    card.unlink()
+    card.unlink(missing_ok=True)
     created = node.cli("keys", "create", "--team", "support", "--role", "agent", "--user", "ana")
     assert created.returncode == 0, created.stderr
     secret = created.stdout.strip().splitlines()[-1]
