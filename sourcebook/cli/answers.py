@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import typer
 
-from api.schemas import AnswerOut, ReviewedOut
 from core.access import Principal, Role
 from core.protocols import SearchFilter, SearchRequest
 from sourcebook.cli.context import CollectionOpt, JsonOpt, console, err, operator, services
@@ -81,6 +80,8 @@ def ask(question: str, collection: CollectionOpt, as_json: JsonOpt = False) -> N
         outcome = s.answering.ask(who, question, SearchFilter(collections=(collection,)), passages=6)
         answer = outcome.answer
         if as_json:  # the API's answer object, as when asked through a running server
+            from api.schemas import AnswerOut, ReviewedOut
+
             reviewed = ReviewedOut.model_validate(outcome.reviewed) if outcome.reviewed else None
             out = AnswerOut.of(
                 answer,
