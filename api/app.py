@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -14,19 +13,37 @@ from fastapi import FastAPI, Request, Response
 from fastapi_offline import FastAPIOffline
 
 from api import errors
+from api.deps import LocalOperator
 from api.metrics import Metrics
-from api.routes import answers, collections, documents, governance, insights, review, system, templates
+from api.readiness import WarmUp
+from api.routes import (
+    answers,
+    collections,
+    documents,
+    governance,
+    insights,
+    keys,
+    review,
+    system,
+    templates,
+)
 from api.services import Services
 from api.storable_text import StorableText
 from core.access import Role
 from core.catalog.keys import KeyRing
 from core.settings import Settings
-from retrieval import sentences
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, open_services: Callable[[Settings], Services]) -> FastAPI:
+def create_app(
+    settings: Settings,
+    open_services: Callable[[Settings], Services],
+    *,
+    local_operator: LocalOperator | None = None,
+) -> FastAPI:
+    """``local_operator``: the data folder owner's token (``sourcebook serve`` passes one)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = open_services(settings)
@@ -34,14 +51,16 @@ def create_app(settings: Settings, open_services: Callable[[Settings], Services]
         _bootstrap_admin_key(services.keys, settings)
         _apply_audit_retention(services)
         _seed_templates(services)
-        # The answer path splits sentences with spaCy: load it now, not in the first question's time.
-        threading.Thread(target=sentences.warm_up, name="warm-up-sentences", daemon=True).start()
+        # Listen at once (/healthz), but report ready only once the models are loaded (/readyz).
+        app.state.warm_up = warm_up = WarmUp(services.warm_up)
+        warm_up.start()
         resumed = services.intake.resume()
         if resumed:
             log.warning("resumed %d documents left unfinished by the last run", len(resumed))
         try:
             yield
         finally:
+            warm_up.stop()
             services.close()
 
     app = FastAPIOffline(
@@ -52,6 +71,7 @@ def create_app(settings: Settings, open_services: Callable[[Settings], Services]
     )
     app.state.metrics = Metrics(tenant_labels=settings.metrics_tenant_labels)
     app.add_middleware(StorableText)
+    app.state.local_operator = local_operator
     errors.install(app)
     app.middleware("http")(app.state.metrics.middleware)
 
@@ -64,7 +84,7 @@ def create_app(settings: Settings, open_services: Callable[[Settings], Services]
             return errors.problem(413, "Content too large", f"exceeds the {mb:g} MB upload limit")
         return await call_next(request)
 
-    for module in (system, collections, documents, answers, governance, templates, review, insights):
+    for module in (system, collections, documents, answers, governance, keys, templates, review, insights):
         app.include_router(module.router)
     return app
 

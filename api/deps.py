@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hmac
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.services import Services
-from core.access import Principal
+from core.access import Principal, Role
 from core.errors import Unauthorized
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer sb_…`")
@@ -23,6 +25,19 @@ def services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(services)]
 
 
+@dataclass(frozen=True, slots=True)
+class LocalOperator:
+    """The owner of a single node's data folder, as the CLI reaches its running server: a random
+    token that lives in the server's memory and in a file only that owner can read
+    (``sourcebook/serving.py``), accepted as an admin named ``user`` for the server's lifetime."""
+
+    token: str
+    user: str
+
+    def matches(self, secret: str) -> bool:
+        return hmac.compare_digest(secret.encode(), self.token.encode())
+
+
 def principal(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -31,6 +46,9 @@ def principal(
     secret = bearer.credentials if bearer is not None else header
     if not secret:
         raise Unauthorized("an API key is required (Authorization: Bearer <key>)")
+    operator: LocalOperator | None = getattr(request.app.state, "local_operator", None)
+    if operator is not None and operator.matches(secret):
+        return Principal(operator.user, Role.ADMIN, ())
     return services(request).keys.authenticate(secret)
 
 

@@ -149,6 +149,7 @@ class LocalPoolExecutor:
                 if job_id in self._finished:
                     continue
                 try:
+                    self.writer.started(document_id)  # first: never "queued" at a stage past it
                     self.writer.jobs.update(
                         job_id, state=JobState.RUNNING, stage=stage, progress=round(fraction, 3)
                     )

@@ -2,7 +2,9 @@
 
 Idempotence lives here: the same bytes in a collection are one document (the id is derived
 from the collection and the content hash), and a document that is ready is never processed
-again. Anything wrong with the file itself becomes a failed document with its reason.
+again. Anything wrong with the file itself becomes a failed document with its reason. An upload
+made by someone is audited here, file by file, before its document is recorded or queued: a
+request cut short (the server killed mid-way) leaves no document the trail does not name.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from core.catalog import Catalog, Jobs
+from core.catalog.audit import AuditTrail
 from core.domain import Document, DocumentStatus, JobState
 from core.errors import IngestFailed, InvalidInput, NotFound, SourcebookError, TooLarge
 from core.settings import Settings
@@ -59,20 +62,33 @@ def document_id(collection: str, sha256: str) -> str:
 
 class Intake:
     def __init__(
-        self, settings: Settings, catalog: Catalog, jobs: Jobs, blobs: BlobStore, executor: Executor
+        self,
+        settings: Settings,
+        catalog: Catalog,
+        jobs: Jobs,
+        blobs: BlobStore,
+        executor: Executor,
+        audit: AuditTrail | None = None,
     ) -> None:
         self.settings = settings
         self.catalog = catalog
         self.jobs = jobs
         self.blobs = blobs
         self.executor = executor
+        self.audit = audit
 
     def add_path(
-        self, collection: str, path: Path, *, name: str | None = None, retry_failed: bool = False
+        self,
+        collection: str,
+        path: Path,
+        *,
+        name: str | None = None,
+        retry_failed: bool = False,
+        actor: str | None = None,
     ) -> Submission:
         """Ingest a file; ``name`` (default: the file name) may be its path inside a folder."""
         with path.open("rb") as stream:
-            return self.add(collection, name or path.name, stream, retry_failed=retry_failed)
+            return self.add(collection, name or path.name, stream, retry_failed=retry_failed, actor=actor)
 
     def add(
         self,
@@ -82,7 +98,9 @@ class Intake:
         *,
         tags: tuple[str, ...] = (),
         retry_failed: bool = False,
+        actor: str | None = None,
     ) -> Submission:
+        """Store the file and queue it once; ``actor``: who uploads it, for the audit trail."""
         name = safe_source_name(raw_name)
         try:
             blob = self.blobs.put(stream, self.settings.max_upload_bytes)
@@ -92,7 +110,26 @@ class Intake:
             blob, media_type, error, sha, size = None, "application/octet-stream", exc, exc.sha256, exc.size
         doc_id = document_id(collection, sha)
         existing = self.catalog.find_document(doc_id)
-        if existing is not None and not self._needs_work(existing, retry_failed):
+        unchanged = existing is not None and not self._needs_work(existing, retry_failed)
+        if actor is not None and self.audit is not None:
+            outcome = (
+                Outcome.UNCHANGED if unchanged else Outcome.QUEUED if blob and not error else Outcome.REJECTED
+            )
+            self.audit.record(
+                actor,
+                "upload",
+                collection,
+                team=self.catalog.collection_team(collection),
+                detail={
+                    "source_name": name,
+                    "document_id": doc_id,
+                    "sha256": sha,
+                    "size": size,
+                    "outcome": outcome.value,
+                    "reason": error.reason if error else None,
+                },
+            )
+        if existing is not None and unchanged:
             failed = IngestFailed(existing.failure_reason) if existing.failure_reason else None
             return Submission(name, Outcome.UNCHANGED, doc_id, None, failed)
         if existing is None:

@@ -127,6 +127,13 @@ class IndexWriter:
         self._retire_older_versions(document.collection, document.source_name, document.id)
         self.jobs.update(task.job_id, state=JobState.SUCCEEDED, stage="done", progress=1.0, error=None)
 
+    def started(self, document_id: str) -> None:
+        """A worker took the document up: a queued one is now processing (a ready one being
+        re-indexed stays ready, and searchable)."""
+        document = self.catalog.find_document(document_id)
+        if document is not None and document.status is DocumentStatus.QUEUED:
+            self.catalog.update_document(document_id, status=DocumentStatus.PROCESSING)
+
     def fail(self, task: IngestTask, reason: str) -> None:
         fail_job(self.catalog, self.jobs, task.job_id, task.document_id, reason)
 

@@ -1,7 +1,8 @@
 """Run the API and the web app as one: start both, wait until they answer, stop both together.
 
-``sourcebook up`` uses it; the API process is ``sourcebook serve`` (the composition root's app,
-served as ``sourcebook.server`` configures it). When either process exits, or on Ctrl-C,
+``sourcebook up`` uses it; the API process is ``sourcebook serve``, which builds its services
+through the composition root, is served as ``sourcebook.server`` configures it and announces
+itself to the CLI (``serving.py``). When either process exits, or on Ctrl-C,
 the other is stopped too (SIGTERM, then SIGKILL after a grace period), so no half of the pair is
 left running.
 """
@@ -30,8 +31,9 @@ class Service:
 
 
 def api_service(host: str, port: int) -> Service:
+    """``sourcebook serve``, ready once ``/readyz`` says its models are loaded."""
     argv = (sys.executable, "-m", "sourcebook.cli", "serve", "--host", host, "--port", str(port))
-    return Service("api", argv, f"http://{host}:{port}/healthz")
+    return Service("api", argv, f"http://{host}:{port}/readyz")
 
 
 def ui_service(host: str, port: int) -> Service:

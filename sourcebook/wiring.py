@@ -16,13 +16,14 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from core.catalog import Catalog, Database, Jobs
-from core.protocols import Embedder, Generator, Reranker, VectorStore
+from core.protocols import Embedder, Generator, Reranker, SearchFilter, VectorStore
 from core.settings import Settings
 from sourcebook.data_folder import open_private
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from api.deps import LocalOperator
     from core.catalog.answers import AnswerLog
     from core.catalog.audit import AuditTrail
     from core.catalog.feedback import FeedbackLog
@@ -46,21 +47,25 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Services:
-    """One process's services: the database, catalog and store opened now, the rest built once
-    on first use. ``close`` releases what was opened."""
+    """One process's services: the database and catalog opened now, the rest (the vector store
+    included) built once on first use, so a command that needs only the catalog (keys, audit,
+    collections) never opens the store a running server holds. ``close`` releases what was opened."""
 
     settings: Settings
     database: Database
     catalog: Catalog
     jobs: Jobs
-    store: VectorStore
     _executor: LocalPoolExecutor | CeleryExecutor | None = field(default=None, init=False)
 
     @classmethod
     def open(cls, settings: Settings) -> Services:
         open_private(settings.home)
         database = Database.connect(settings.catalog_url)
-        return cls(settings, database, Catalog(database), Jobs(database), open_store(settings))
+        return cls(settings, database, Catalog(database), Jobs(database))
+
+    @cached_property
+    def store(self) -> VectorStore:
+        return open_store(self.settings)
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -158,7 +163,7 @@ class Services:
     def intake(self) -> Intake:
         from ingest.intake import Intake
 
-        return Intake(self.settings, self.catalog, self.jobs, self.blobs, self.executor)
+        return Intake(self.settings, self.catalog, self.jobs, self.blobs, self.executor, self.audit)
 
     @cached_property
     def redis(self) -> Any:
@@ -280,10 +285,29 @@ class Services:
             lambda writer: local_pool(settings, writer),
         )
 
+    def warm_up(self) -> None:
+        """Load the models and run the answer path once (search, sentences, evidence), so the first
+        question after a start costs what the next ones do. A remote language model is not called:
+        it has nothing to load here."""
+        from retrieval import sentences
+
+        sentences.warm_up()
+        question = "How do I reset the device to its factory settings?"
+        names = tuple(c.name for c in self.catalog.collections())
+        if names:
+            passages = self.searcher.search(question, SearchFilter(collections=names), limit=5)
+        else:
+            self.embedder.embed([question])
+            passages = []
+        self.answering  # noqa: B018 - built now: quotas, cache, PII redactor
+        if self.settings.generator == "extractive":
+            self.generator.answer(question, passages)
+
     def close(self) -> None:
         if self._executor is not None:
             self._executor.shutdown()
-        self.store.close()
+        if "store" in self.__dict__:  # opened by someone: a catalog-only command never opens it
+            self.store.close()
         self.database.close()
 
 
@@ -309,8 +333,9 @@ def open_store(settings: Settings) -> VectorStore:
     return EdgeVectorStore(settings.qdrant_path, dimension)
 
 
-def create_api(settings: Settings | None = None) -> FastAPI:
-    """The API app with this root's services: ``uvicorn --factory sourcebook.wiring:create_api``."""
+def create_api(settings: Settings | None = None, local_operator: LocalOperator | None = None) -> FastAPI:
+    """The API app with this root's services: ``uvicorn --factory sourcebook.wiring:create_api``,
+    or ``sourcebook serve`` (``serving.py``), which also lets the data folder's owner in."""
     from api.app import create_app
 
-    return create_app(settings or Settings(), Services.open)
+    return create_app(settings or Settings(), Services.open, local_operator=local_operator)

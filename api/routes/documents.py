@@ -33,20 +33,18 @@ def upload(
     principal.require(Action.UPLOAD, team=info.team)
     if len(files) > MAX_FILES:
         raise InvalidInput(f"at most {MAX_FILES} files per request")
+    # Each file is audited as it is taken in (by the intake), before its document is queued.
     submissions = [
         services.intake.add(
-            collection, upload_file.filename or "unnamed", upload_file.file, tags=tuple(tags or ())
+            collection,
+            upload_file.filename or "unnamed",
+            upload_file.file,
+            tags=tuple(tags or ()),
+            actor=principal.user,
         )
         for upload_file in files
     ]
     results = [UploadResult.model_validate(s) for s in submissions]
-    services.audit.record(
-        principal.user,
-        "upload",
-        collection,
-        team=info.team,
-        detail={"files": [r.model_dump() for r in results]},
-    )
     # A single rejected file is the request's failure: its own error says which kind (413, 415...).
     if len(submissions) == 1 and submissions[0].outcome is Outcome.REJECTED:
         raise submissions[0].error or InvalidInput("the file was rejected")

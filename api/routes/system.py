@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from api import scope
 from api.deps import PrincipalDep, ServicesDep
+from api.readiness import WarmUp
 from api.schemas import JobOut
 from core.access import Action
 from core.errors import BackendUnavailable, NotFound
@@ -20,14 +21,19 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-def readyz(services: ServicesDep) -> dict[str, str]:
-    """The catalog and the vector store answer."""
+def readyz(request: Request, services: ServicesDep) -> dict[str, str]:
+    """The catalog and the vector store answer, and the models are loaded (503 until then)."""
+    warm_up: WarmUp | None = getattr(request.app.state, "warm_up", None)
+    if warm_up is not None and not warm_up.ready:
+        failed = f" (last attempt failed: {warm_up.error})" if warm_up.error else ""
+        raise BackendUnavailable(f"not ready: loading the models{failed}")
     try:
         services.catalog.collections()
         services.store.count()
     except Exception as exc:
         raise BackendUnavailable(f"not ready: {exc}") from exc
-    return {"status": "ready", "catalog": "ok", "vector_store": "ok"}
+    warmed = f"{warm_up.seconds:.1f} s" if warm_up is not None and warm_up.seconds is not None else "n/a"
+    return {"status": "ready", "catalog": "ok", "vector_store": "ok", "models": f"loaded in {warmed}"}
 
 
 @router.get("/metrics", response_class=Response)

@@ -32,6 +32,19 @@ class IssuedKey:
     teams: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """What an operator sees of a key: never its secret or hash."""
+
+    key_id: str
+    user: str
+    role: Role
+    teams: tuple[str, ...]
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -114,6 +127,25 @@ class KeyRing:
             owner = user.name if user is not None else ""
         self._checked.clear()
         self.audit.record(actor, "key.revoke", owner, detail={"key_id": key_id})
+
+    def entries(self, *, include_revoked: bool = False) -> list[KeyInfo]:
+        """Every key with its user, role and teams, oldest first."""
+        query = select(ApiKeyRow, UserRow).join(UserRow).order_by(ApiKeyRow.created_at, ApiKeyRow.id)
+        if not include_revoked:
+            query = query.where(ApiKeyRow.revoked_at.is_(None))
+        with self.db.session() as s:
+            return [
+                KeyInfo(
+                    key.id,
+                    user.name,
+                    Role(user.role),
+                    tuple(user.teams),
+                    key.created_at,
+                    key.last_used_at,
+                    key.revoked_at,
+                )
+                for key, user in s.execute(query).tuples()
+            ]
 
     def any_admin(self) -> bool:
         with self.db.session() as s:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -10,9 +9,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from core.errors import NotFound, SourcebookError
 from core.settings import Settings
+from sourcebook.serving import operator_name
 from sourcebook.wiring import Services
 
 console = Console()
@@ -39,9 +40,21 @@ def services() -> Iterator[Services]:
         opened.close()
 
 
+def progress_bars() -> Progress:
+    """An overall bar, and one per document in flight with its stage."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[stage]}"),
+        TimeElapsedColumn(),
+    )
+    return Progress(*columns, console=err, transient=False)
+
+
 def operator() -> str:
     """Who runs the CLI, as the audit trail names them."""
-    return f"cli:{getpass.getuser()}"
+    return operator_name()
 
 
 def resolve(s: Services, document_id: str) -> str:

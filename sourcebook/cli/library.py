@@ -8,11 +8,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import TaskID
 from rich.table import Table
 
 from core.domain import Document, DocumentStatus, JobState
-from sourcebook.cli.context import CollectionOpt, JsonOpt, console, err, resolve, services
+from sourcebook.cli import remote_library
+from sourcebook.cli.context import (
+    CollectionOpt,
+    JsonOpt,
+    console,
+    err,
+    operator,
+    progress_bars,
+    resolve,
+    services,
+)
+from sourcebook.cli.remote import running_server
 from sourcebook.wiring import Services
 
 if TYPE_CHECKING:
@@ -50,16 +61,13 @@ def ingest(
     if not files:
         err.print("nothing to ingest")
         raise typer.Exit(1)
+    with running_server() as server:
+        if server is not None:
+            remote_library.ingest(server, files, collection, team=team, retry_failed=retry_failed)
+            return
     with services() as s:
         s.catalog.ensure_collection(collection, team=team)
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[stage]}"),
-            TimeElapsedColumn(),
-        )
-        with Progress(*columns, console=err, transient=False) as progress:
+        with progress_bars() as progress:
             overall = progress.add_task("documents", total=len(files), stage="")
             tasks: dict[str, TaskID] = {}
 
@@ -75,7 +83,9 @@ def ingest(
             s.executor.subscribe(on_event)
             submissions = []
             for path, name in files:
-                submission = s.intake.add_path(collection, path, name=name, retry_failed=retry_failed)
+                submission = s.intake.add_path(
+                    collection, path, name=name, retry_failed=retry_failed, actor=operator()
+                )
                 submissions.append(submission)
                 if submission.job_id and submission.outcome is Outcome.QUEUED:
                     tasks[submission.job_id] = progress.add_task(
@@ -163,6 +173,10 @@ def reindex(
     wait: Annotated[bool, typer.Option(help="Wait until every document is processed again.")] = True,
 ) -> None:
     """Process a collection's documents again (after changing chunking or parsing); they stay searchable."""
+    with running_server() as server:
+        if server is not None:
+            remote_library.reindex(server, collection, wait=wait)
+            return
     with services() as s:
         queued = s.library.reindex_here(collection)
         if not wait:
@@ -199,6 +213,10 @@ def rebuild_index() -> None:
 
 def delete(document_id: str) -> None:
     """Delete a document: its vectors, chunks, catalog row and stored original."""
+    with running_server() as server:
+        if server is not None:
+            console.print(f"deleted {remote_library.delete(server, document_id)}")
+            return
     with services() as s:
         full = resolve(s, document_id)
         s.library.delete_document(full)

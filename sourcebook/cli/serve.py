@@ -9,7 +9,7 @@ import typer
 
 from core.access import Role
 from core.settings import Settings
-from sourcebook import launcher
+from sourcebook import launcher, serving
 from sourcebook.cli.context import console, operator, services
 from sourcebook.cli.library import ingest
 
@@ -18,12 +18,11 @@ def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
 ) -> None:
-    """Serve the HTTP API (docs at /docs). The first start writes an admin key to $SOURCEBOOK_HOME."""
-    from sourcebook import server
-    from sourcebook.wiring import create_api
+    """Serve the HTTP API (docs at /docs). The first start writes an admin key to $SOURCEBOOK_HOME.
 
-    settings = Settings()
-    server.run(create_api(settings), settings, host, port)
+    While it runs, CLI commands on the same data folder go through it (``sourcebook/serving.py``).
+    """
+    serving.serve(Settings(), host, port)
 
 
 def up(

@@ -69,6 +69,10 @@ def serve(settings: Settings) -> Iterator[Server]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the API did not start")
         time.sleep(0.05)
+    while httpx.get(f"http://127.0.0.1:{port}/readyz").status_code != 200:  # models loaded
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the API did not get ready")
+        time.sleep(0.05)
     admin = (settings.home / "admin-key.txt").read_text().strip()
     running = Server(f"http://127.0.0.1:{port}", settings, admin)
     try:

@@ -41,7 +41,7 @@ def test_a_cli_answer_lands_in_the_audit_trail_and_the_answer_log(
     operator = f"cli:{getpass.getuser()}"
     assert record.user == operator and record.collections == ("acme",)
     assert record.question == "How do I reset the thermostat?"
-    assert record.answer["text"] == answered["text"]
+    assert record.answer["text"] == answered["answer"]  # --json prints the API's answer object
     assert [(e.actor, e.target) for e in asked] == [(operator, "acme")]
     assert asked[0].detail is not None and asked[0].detail["answer_id"] == answered["answer_id"]
     assert dict(answered["provenance"])["generator"] == "extractive"
