@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from core.access import Principal
 from core.catalog.database import Database
@@ -56,13 +57,16 @@ class SqlCounters:
 
     def add(self, key: str, amount: int, window_end: float) -> int:
         ends = datetime.fromtimestamp(window_end, UTC)
-        with self.db.session() as s:
+
+        def add(s: Session) -> int:
             row = s.get(UsageRow, key, with_for_update=True)
             if row is None:
                 row = UsageRow(key=key, window_end=ends, count=0)
                 s.add(row)
             row.count += amount
-            total = row.count
+            return int(row.count)
+
+        total = self.db.append(add)  # one commit for the counters of all concurrent requests
         self._adds += 1
         if self._adds % 500 == 0:
             self.sweep()
