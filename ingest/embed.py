@@ -10,6 +10,7 @@ import itertools
 import os
 import re
 from collections.abc import Sequence
+from concurrent.futures import Future
 from functools import cached_property
 from typing import Any
 
@@ -135,60 +136,76 @@ class _Wrapping:
 
 
 class BatchingEmbedder(_Wrapping):
-    """Embeds the texts of concurrent callers in one model call.
+    """Embeds the texts of concurrent callers in one model call, on one model thread.
 
-    Under load a service embeds many short queries at once; one batch of eight costs little more
-    than one query, so callers wait up to ``window_s`` for company, then share the call.
+    Under load a service embeds many short questions at once; one batch of eight costs little
+    more than one question. Callers queue their texts; the model thread takes everything queued
+    while its last call ran (up to ``max_batch`` texts) and embeds it in one forward pass. Alone, a
+    caller waits for nobody: no fixed window to sit out. One thread also means the model and its
+    tokenizer (which is not safe to call from two threads at once) are never used concurrently.
     """
 
-    def __init__(self, inner: Embedder, *, window_s: float = 0.003, max_batch: int = 64) -> None:
+    def __init__(self, inner: Embedder, *, max_batch: int = 64) -> None:
+        import queue
         import threading
 
         self.inner = inner
-        self.window_s = window_s
         self.max_batch = max_batch
+        self.calls = 0  # forward passes made, for tests: fewer than callers under load
+        self._queue: queue.SimpleQueue[tuple[list[str], Future[Vectors]]] = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self._pending: list[tuple[list[str], Any]] = []
-        self._leader_busy = False
+        self._thread: threading.Thread | None = None
+        self._pid = 0
 
     def embed(self, texts: Sequence[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        done: Future[Vectors] = Future()
+        self._start()
+        self._queue.put((list(texts), done))
+        return done.result()
+
+    def _start(self) -> None:
+        import os
+        import queue
         import threading
-        import time
 
-        if len(texts) >= self.max_batch:
-            return self.inner.embed(texts)
-        slot: dict[str, Any] = {"done": threading.Event()}
-        with self._lock:
-            self._pending.append((list(texts), slot))
-            lead = not self._leader_busy
-            if lead:
-                self._leader_busy = True
-        if lead:
-            time.sleep(self.window_s)
-            with self._lock:
-                batch, self._pending = self._pending, []
-                self._leader_busy = False
+        if self._thread is not None and self._pid == os.getpid():
+            return
+        with self._lock:  # a forked child inherits this object but not its thread
+            if self._thread is None or self._pid != os.getpid():
+                self._queue = queue.SimpleQueue()
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._serve, name="embed-batcher", daemon=True)
+                self._thread.start()
+
+    def _serve(self) -> None:
+        import queue
+
+        while True:
+            batch = [self._queue.get()]
+            size = len(batch[0][0])
+            while size < self.max_batch:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+                size += len(batch[-1][0])
             self._run(batch)
-        slot["done"].wait()
-        if "error" in slot:
-            raise slot["error"]
-        result: Vectors = slot["vectors"]
-        return result
 
-    def _run(self, batch: list[tuple[list[str], Any]]) -> None:
+    def _run(self, batch: list[tuple[list[str], Future[Vectors]]]) -> None:
         flat = [text for texts, _ in batch for text in texts]
         try:
             vectors = self.inner.embed(flat)
         except Exception as exc:  # noqa: BLE001 - every waiting caller gets the error
-            for _, slot in batch:
-                slot["error"] = exc
-                slot["done"].set()
+            for _, done in batch:
+                done.set_exception(exc)
             return
+        self.calls += 1
         start = 0
-        for texts, slot in batch:
-            slot["vectors"] = vectors[start : start + len(texts)]
+        for texts, done in batch:
+            done.set_result(vectors[start : start + len(texts)])
             start += len(texts)
-            slot["done"].set()
 
 
 class CachingEmbedder(_Wrapping):

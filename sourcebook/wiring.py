@@ -62,16 +62,26 @@ class Services:
         return cls(settings, database, Catalog(database), Jobs(database), open_store(settings))
 
     @cached_property
-    def embedder(self) -> Embedder:
-        from ingest.embed import BatchingEmbedder, CachingEmbedder, create_embedder
+    def query_embedder(self) -> Embedder:
+        """The model behind one thread that embeds concurrent callers' texts in one batch. A
+        question is embedded here once, by the search, and travels on as a ``Query``."""
+        from ingest.embed import BatchingEmbedder, create_embedder
 
-        return CachingEmbedder(BatchingEmbedder(create_embedder(self.settings.embedder)))
+        return BatchingEmbedder(create_embedder(self.settings.embedder))
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        """The same model with a cache, for the passages' sentences the reranker and the answer
+        embed (the same passages come back question after question)."""
+        from ingest.embed import CachingEmbedder
+
+        return CachingEmbedder(self.query_embedder)
 
     @cached_property
     def searcher(self) -> Searcher:
         from retrieval.search import Searcher
 
-        return Searcher(self.store, self.embedder, self.reranker)
+        return Searcher(self.store, self.query_embedder, self.reranker)
 
     @cached_property
     def reranker(self) -> Reranker | None:
