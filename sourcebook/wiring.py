@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from core.catalog.feedback import FeedbackLog
     from core.catalog.golden import GoldenSets
     from core.catalog.keys import KeyRing
+    from core.catalog.limits import RateLimits
     from core.catalog.overrides import Overrides
     from core.catalog.review import ReviewQueue
     from core.catalog.templates import TemplateStore
@@ -191,7 +192,13 @@ class Services:
             s.credits_team_monthly,
             s.rate_limit_window_s,
         )
-        return Quotas(counters, limits)
+        return Quotas(counters, limits, overrides=self.rate_limits)
+
+    @cached_property
+    def rate_limits(self) -> RateLimits:
+        from core.catalog.limits import RateLimits
+
+        return RateLimits(self.database, self.audit)
 
     @cached_property
     def answer_cache(self) -> AnswerCache | None:
