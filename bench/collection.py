@@ -25,32 +25,35 @@ def queries(split: str) -> list[str]:
     return [json.loads(line)["text"] for line in (DATA / split / "queries.jsonl").read_text().splitlines()]
 
 
-def build(home: Path, points: int, teams: Sequence[str] = ("research",)) -> dict[str, float]:
-    """Fill ``home`` (a Sourcebook home: catalog.db, qdrant/minilm) with ``points`` chunks and
-    optimise the shard (HNSW), as after a bulk ingest; the seconds each step took."""
+def build(
+    home: Path, points: int, teams: Sequence[str] = ("research",), embedder: str = "minilm"
+) -> dict[str, float]:
+    """Fill ``home`` (a Sourcebook home: catalog.db, qdrant/<embedder>) with ``points`` chunks and
+    optimise the shard (HNSW), as after a bulk ingest; the seconds each step took. The hashing
+    embedder (no model) isolates the cost of everything around the model."""
     from core.catalog import Catalog
     from core.domain import Chunk, Document, DocumentStatus
-    from ingest.embed import MiniLMEmbedder
+    from ingest.embed import create_embedder
     from retrieval.stores import payload as P
     from retrieval.stores.edge import EdgeVectorStore
 
     catalog = Catalog.connect(f"sqlite:///{(home / 'catalog.db').resolve()}")
     for team in teams:
         catalog.ensure_collection(COLLECTION if len(teams) == 1 else f"{COLLECTION}-{team}", team=team)
-    store = EdgeVectorStore(home / "qdrant" / "minilm", 384)
+    store = EdgeVectorStore(home / "qdrant" / embedder, 384)
     timings: dict[str, float] = {}
     if store.count() >= points:
         store.close()
         catalog.close()
         return timings
     docs = [json.loads(line) for line in (DATA / "corpus.jsonl").read_text().splitlines()]
-    cache = home / "scifact-minilm.npy"
+    cache = home / f"scifact-{embedder}.npy"
     if cache.exists():
         base = np.load(cache)
     else:
         print(f"embedding {len(docs)} abstracts (minutes, once)…", flush=True)
         started = time.perf_counter()
-        base = MiniLMEmbedder().embed([f"{d['title']}\n\n{d['text']}" for d in docs])
+        base = create_embedder(embedder).embed([f"{d['title']}\n\n{d['text']}" for d in docs])
         np.save(cache, base)
         timings["embed_s"] = round(time.perf_counter() - started, 1)
     import qdrant_edge as q

@@ -37,11 +37,7 @@ from bench.collection import COLLECTION, DATA, build, queries
 from bench.provenance import ROOT, write_result
 
 USER, TEAM = "bench-latency", "research"
-SERVER_ENV = {
-    "SOURCEBOOK_EMBEDDER": "minilm",
-    "SOURCEBOOK_RERANKER": "sentence",
-    "SOURCEBOOK_GENERATOR": "extractive",
-}
+SERVER_ENV = {"SOURCEBOOK_GENERATOR": "extractive"}
 
 
 def issue_key(home: Path) -> str:
@@ -69,9 +65,10 @@ def old_home(home: Path, old_code: Path) -> tuple[Path, str]:
     settings (it may predate per-user limits)."""
     other = home.parent / f"{home.name}-old"
     (other / "qdrant").mkdir(parents=True, exist_ok=True)
-    link = other / "qdrant" / "minilm"
-    if not link.exists():
-        link.symlink_to((home / "qdrant" / "minilm").resolve())
+    for store in (home / "qdrant").iterdir():
+        link = other / "qdrant" / store.name
+        if not link.exists():
+            link.symlink_to(store.resolve())
     script = (
         "import sys; from pathlib import Path; from core.access import Role; from core.catalog import Catalog;"
         "from core.catalog.audit import AuditTrail; from core.catalog.keys import KeyRing;"
@@ -207,34 +204,51 @@ def main() -> int:
     parser.add_argument("--home", type=Path, default=Path("/tmp/sourcebook-latency"))
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--old-code", type=Path, default=None, help="another checkout to compare with")
+    parser.add_argument(
+        "--embedder",
+        choices=["minilm", "hashing"],
+        default="minilm",
+        help="hashing: no model, to measure the service around it (catalog, store, HTTP)",
+    )
+    parser.add_argument("--reranker", choices=["sentence", "none"], default="sentence")
     args = parser.parse_args()
     if not DATA.exists():
         print(f"skipped: {DATA} is not on this machine")
         return 0
     args.home.mkdir(parents=True, exist_ok=True)
-    build(args.home, args.points)
+    build(args.home, args.points, embedder=args.embedder)
     runs = [(p, int(c)) for p in args.endpoints.split(",") for c in args.clients.split(",")]
     train = queries("train")
     per_run = min(args.requests, len(train) // len(runs))
     fresh = [train[n * per_run : (n + 1) * per_run] for n in range(len(runs))]
     rows = []
+    models = {"SOURCEBOOK_EMBEDDER": args.embedder, "SOURCEBOOK_RERANKER": args.reranker}
     sides: list[tuple[str, Path, Path, str, dict[str, str]]] = [
-        ("new", ROOT, args.home, issue_key(args.home), {})
+        ("new", ROOT, args.home, issue_key(args.home), models)
     ]
     if args.old_code is not None:
         home, key = old_home(args.home, args.old_code.resolve())
-        lifted = {"SOURCEBOOK_RATE_LIMIT_USER_PER_MINUTE": "0", "SOURCEBOOK_RATE_LIMIT_TEAM_PER_MINUTE": "0"}
+        lifted = models | {
+            "SOURCEBOOK_RATE_LIMIT_USER_PER_MINUTE": "0",
+            "SOURCEBOOK_RATE_LIMIT_TEAM_PER_MINUTE": "0",
+        }
         sides.append(("old", args.old_code.resolve(), home, key, lifted))
     for name, code, home, key, env in sides:
         # Each side its own answer cache: a fresh server per side; questions differ per run.
         with server(home, args.port, code, env) as url:
             rows += measure(url, key, runs, fresh, name)
-    settings = vars(args) | {"per_run": per_run, "server_env": SERVER_ENV, "user": USER, "team": TEAM}
+    settings = vars(args) | {
+        "per_run": per_run,
+        "server_env": SERVER_ENV | models,
+        "user": USER,
+        "team": TEAM,
+    }
     if args.old_code is not None:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=args.old_code, capture_output=True, text=True)
         settings["old_code_commit"] = head.stdout.strip()
         shutil.rmtree(args.home.parent / f"{args.home.name}-old", ignore_errors=True)
-    write_result("latency", {"points": args.points, "rows": rows}, settings=settings)
+    name = "latency" if args.embedder == "minilm" else f"latency-{args.embedder}"
+    write_result(name, {"points": args.points, "rows": rows}, settings=settings)
     return 0
 
 
