@@ -10,7 +10,6 @@ import itertools
 import os
 import re
 from collections.abc import Sequence
-from concurrent.futures import Future
 from functools import cached_property
 from typing import Any
 
@@ -135,77 +134,89 @@ class _Wrapping:
         return self.inner.tokenize(text)
 
 
+class _Waiting:
+    """One caller's texts, waiting for their vectors (or to be handed the lead)."""
+
+    __slots__ = ("done", "error", "texts", "vectors", "wake")
+
+    def __init__(self, texts: list[str]) -> None:
+        import threading
+
+        self.texts = texts
+        self.vectors: Vectors | None = None
+        self.error: BaseException | None = None
+        self.done = False
+        self.wake = threading.Event()
+
+
 class BatchingEmbedder(_Wrapping):
-    """Embeds the texts of concurrent callers in one model call, on one model thread.
+    """Embeds the texts of concurrent callers together, one forward pass at a time.
 
     Under load a service embeds many short questions at once; one batch of eight costs little
-    more than one question. Callers queue their texts; the model thread takes everything queued
-    while its last call ran (up to ``max_batch`` texts) and embeds it in one forward pass. Alone, a
-    caller waits for nobody: no fixed window to sit out. One thread also means the model and its
-    tokenizer (which is not safe to call from two threads at once) are never used concurrently.
+    more than one question. A caller that finds the model idle embeds at once (no window to sit
+    out); callers arriving meanwhile queue, and when the pass ends the next of them takes
+    everything queued (up to ``max_batch`` texts) in one pass. The pass runs in a caller's own
+    thread, so it competes for the interpreter like any request (a dedicated model thread starved
+    behind 32 request threads); and one pass at a time means the model and its tokenizer (not
+    safe to call from two threads at once) are never used concurrently.
     """
 
     def __init__(self, inner: Embedder, *, max_batch: int = 64) -> None:
-        import queue
         import threading
 
         self.inner = inner
         self.max_batch = max_batch
         self.calls = 0  # forward passes made, for tests: fewer than callers under load
-        self._queue: queue.SimpleQueue[tuple[list[str], Future[Vectors]]] = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._pid = 0
+        self._pending: list[_Waiting] = []
+        self._busy = False
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        done: Future[Vectors] = Future()
-        self._start()
-        self._queue.put((list(texts), done))
-        return done.result()
+        own = _Waiting(list(texts))
+        with self._lock:
+            self._pending.append(own)
+            lead = not self._busy
+            self._busy = True
+        if not lead:
+            own.wake.wait()  # woken with vectors, or handed the lead
+        if not own.done:
+            self._lead(own)
+        if own.error is not None:
+            raise own.error
+        assert own.vectors is not None
+        return own.vectors
 
-    def _start(self) -> None:
-        import os
-        import queue
-        import threading
-
-        if self._thread is not None and self._pid == os.getpid():
-            return
-        with self._lock:  # a forked child inherits this object but not its thread
-            if self._thread is None or self._pid != os.getpid():
-                self._queue = queue.SimpleQueue()
-                self._pid = os.getpid()
-                self._thread = threading.Thread(target=self._serve, name="embed-batcher", daemon=True)
-                self._thread.start()
-
-    def _serve(self) -> None:
-        import queue
-
-        while True:
-            batch = [self._queue.get()]
-            size = len(batch[0][0])
-            while size < self.max_batch:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-                size += len(batch[-1][0])
+    def _lead(self, own: _Waiting) -> None:
+        while not own.done:
+            with self._lock:
+                batch: list[_Waiting] = []
+                size = 0
+                while self._pending and (not batch or size + len(self._pending[0].texts) <= self.max_batch):
+                    batch.append(self._pending.pop(0))
+                    size += len(batch[-1].texts)
             self._run(batch)
+        with self._lock:
+            if self._pending:
+                self._pending[0].wake.set()  # not done: it leads the next pass
+            else:
+                self._busy = False
 
-    def _run(self, batch: list[tuple[list[str], Future[Vectors]]]) -> None:
-        flat = [text for texts, _ in batch for text in texts]
+    def _run(self, batch: list[_Waiting]) -> None:
         try:
-            vectors = self.inner.embed(flat)
+            vectors = self.inner.embed([text for waiting in batch for text in waiting.texts])
         except Exception as exc:  # noqa: BLE001 - every waiting caller gets the error
-            for _, done in batch:
-                done.set_exception(exc)
+            for waiting in batch:
+                waiting.error, waiting.done = exc, True
+                waiting.wake.set()
             return
         self.calls += 1
         start = 0
-        for texts, done in batch:
-            done.set_result(vectors[start : start + len(texts)])
-            start += len(texts)
+        for waiting in batch:
+            waiting.vectors, waiting.done = vectors[start : start + len(waiting.texts)], True
+            start += len(waiting.texts)
+            waiting.wake.set()
 
 
 class CachingEmbedder(_Wrapping):
