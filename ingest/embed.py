@@ -135,9 +135,9 @@ class _Wrapping:
 
 
 class _Waiting:
-    """One caller's texts, waiting for their vectors (or to be handed the lead)."""
+    """One caller's texts, waiting for their vectors or to be handed a pass to run."""
 
-    __slots__ = ("done", "error", "texts", "vectors", "wake")
+    __slots__ = ("done", "error", "finished", "promoted", "texts", "vectors", "wake")
 
     def __init__(self, texts: list[str]) -> None:
         import threading
@@ -146,30 +146,32 @@ class _Waiting:
         self.vectors: Vectors | None = None
         self.error: BaseException | None = None
         self.done = False
-        self.wake = threading.Event()
+        self.promoted = False  # holds one of the passes: runs batches until its own texts are done
+        self.wake = threading.Event()  # set when done or handed a pass
+        self.finished = threading.Event()  # set when done
 
 
 class BatchingEmbedder(_Wrapping):
-    """Embeds the texts of concurrent callers together, one forward pass at a time.
+    """Embeds the texts of concurrent callers together, at most ``max_passes`` passes at a time.
 
     Under load a service embeds many short questions at once; one batch of eight costs little
-    more than one question. A caller that finds the model idle embeds at once (no window to sit
-    out); callers arriving meanwhile queue, and when the pass ends the next of them takes
-    everything queued (up to ``max_batch`` texts) in one pass. The pass runs in a caller's own
-    thread, so it competes for the interpreter like any request (a dedicated model thread starved
-    behind 32 request threads); and one pass at a time means the model and its tokenizer (not
-    safe to call from two threads at once) are never used concurrently.
+    more than one question. A caller that finds a pass free embeds at once (no window to sit out);
+    callers arriving while every pass is busy queue, and when a pass ends the next of them takes
+    everything queued (up to ``max_batch`` texts) in one pass. Passes run in the callers' own
+    threads, so they compete for the interpreter like any request (a dedicated model thread
+    starved behind 32 request threads); two passes use two cores (torch runs one thread a pass).
     """
 
-    def __init__(self, inner: Embedder, *, max_batch: int = 64) -> None:
+    def __init__(self, inner: Embedder, *, max_batch: int = 64, max_passes: int = 2) -> None:
         import threading
 
         self.inner = inner
         self.max_batch = max_batch
+        self.max_passes = max_passes
         self.calls = 0  # forward passes made, for tests: fewer than callers under load
         self._lock = threading.Lock()
         self._pending: list[_Waiting] = []
-        self._busy = False
+        self._passes = 0
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         if not texts:
@@ -177,11 +179,12 @@ class BatchingEmbedder(_Wrapping):
         own = _Waiting(list(texts))
         with self._lock:
             self._pending.append(own)
-            lead = not self._busy
-            self._busy = True
-        if not lead:
-            own.wake.wait()  # woken with vectors, or handed the lead
-        if not own.done:
+            if self._passes < self.max_passes:
+                self._passes += 1
+                own.promoted = True
+        if not own.promoted:
+            own.wake.wait()  # woken with vectors, or handed a pass
+        if own.promoted:
             self._lead(own)
         if own.error is not None:
             raise own.error
@@ -196,12 +199,17 @@ class BatchingEmbedder(_Wrapping):
                 while self._pending and (not batch or size + len(self._pending[0].texts) <= self.max_batch):
                     batch.append(self._pending.pop(0))
                     size += len(batch[-1].texts)
-            self._run(batch)
-        with self._lock:
-            if self._pending:
-                self._pending[0].wake.set()  # not done: it leads the next pass
+            if batch:
+                self._run(batch)
             else:
-                self._busy = False
+                own.finished.wait()  # another pass took our texts and is embedding them
+        with self._lock:  # hand the pass on to the first caller still waiting for one
+            waiting = next((w for w in self._pending if not w.promoted), None)
+            if waiting is None:
+                self._passes -= 1
+            else:
+                waiting.promoted = True
+                waiting.wake.set()
 
     def _run(self, batch: list[_Waiting]) -> None:
         try:
@@ -209,6 +217,7 @@ class BatchingEmbedder(_Wrapping):
         except Exception as exc:  # noqa: BLE001 - every waiting caller gets the error
             for waiting in batch:
                 waiting.error, waiting.done = exc, True
+                waiting.finished.set()
                 waiting.wake.set()
             return
         self.calls += 1
@@ -216,6 +225,7 @@ class BatchingEmbedder(_Wrapping):
         for waiting in batch:
             waiting.vectors, waiting.done = vectors[start : start + len(waiting.texts)], True
             start += len(waiting.texts)
+            waiting.finished.set()
             waiting.wake.set()
 
 

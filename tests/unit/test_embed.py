@@ -140,3 +140,27 @@ def test_the_batching_embedder_hands_the_model_error_to_its_caller() -> None:
     with pytest.raises(RuntimeError, match="the model failed"):
         batching.embed(["boom"])
     assert batching.embed(["fine"]).shape == (1, 384)  # the model thread lives on
+
+
+def test_the_batching_embedder_gives_every_caller_its_own_vectors_under_contention() -> None:
+    import random
+    import threading
+
+    batching = BatchingEmbedder(HashingEmbedder(), max_batch=8, max_passes=2)
+    wrong: list[str] = []
+
+    def caller(n: int) -> None:
+        rng = random.Random(n)
+        for i in range(30):
+            texts = [f"caller {n} call {i} text {k}" for k in range(rng.randint(1, 12))]
+            if not np.array_equal(batching.embed(texts), HashingEmbedder().embed(texts)):
+                wrong.append(texts[0])
+
+    threads = [threading.Thread(target=caller, args=(n,)) for n in range(32)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads)  # no caller left waiting for a pass
+    assert wrong == []
+    assert batching._passes == 0 and batching._pending == []
