@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.collection import COLLECTION, DATA, build, queries
-from bench.provenance import ROOT, write_result
+from bench.provenance import ROOT, provenance, write_result
 
 USER, TEAM = "bench-latency", "research"
 SERVER_ENV = {"SOURCEBOOK_GENERATOR": "extractive"}
@@ -215,6 +215,7 @@ def main() -> int:
     if not DATA.exists():
         print(f"skipped: {DATA} is not on this machine")
         return 0
+    started = provenance({})  # the code the servers run is the code at the start
     args.home.mkdir(parents=True, exist_ok=True)
     build(args.home, args.points, embedder=args.embedder)
     runs = [(p, int(c)) for p in args.endpoints.split(",") for c in args.clients.split(",")]
@@ -248,7 +249,7 @@ def main() -> int:
         settings["old_code_commit"] = head.stdout.strip()
         shutil.rmtree(args.home.parent / f"{args.home.name}-old", ignore_errors=True)
     name = "latency" if args.embedder == "minilm" else f"latency-{args.embedder}"
-    write_result(name, {"points": args.points, "rows": rows}, settings=settings)
+    write_result(name, {"points": args.points, "rows": rows}, settings=settings, started=started)
     return 0
 
 

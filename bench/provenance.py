@@ -73,11 +73,15 @@ def provenance(settings: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def write_result(name: str, result: dict[str, Any], *, settings: dict[str, Any]) -> Path:
-    """Write ``bench/results/<name>.json``: the result under its provenance."""
+def write_result(
+    name: str, result: dict[str, Any], *, settings: dict[str, Any], started: dict[str, Any] | None = None
+) -> Path:
+    """Write ``bench/results/<name>.json``: the result under its provenance. ``started``: the
+    provenance taken when a long bench began (the commit it ran), completed with the settings."""
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps({"provenance": provenance(settings)} | result, indent=2, default=str) + "\n")
+    made = provenance(settings) if started is None else started | {"settings": settings}
+    path.write_text(json.dumps({"provenance": made} | result, indent=2, default=str) + "\n")
     print(f"wrote {path}")
     return path
 

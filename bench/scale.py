@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from bench.collection import DATA, build, queries
-from bench.provenance import write_result
+from bench.provenance import provenance, write_result
 
 
 def disk_mb(path: Path) -> float:
@@ -128,6 +128,7 @@ def main() -> int:
     if not DATA.exists():
         print(f"skipped: {DATA} is not on this machine")
         return 0
+    started = provenance({})
     args.home.mkdir(parents=True, exist_ok=True)
     teams = [f"team-{n}" for n in range(args.teams)]
     started = time.perf_counter()
@@ -162,7 +163,12 @@ def main() -> int:
         "build": timings | {"total_s": build_s, "reused": not timings},
         "disk_mb": disk_mb(args.home / "qdrant"),
     } | measured
-    write_result("scale" if args.chunks == 1_000_000 else f"scale-{args.chunks}", result, settings=vars(args))
+    write_result(
+        "scale" if args.chunks == 1_000_000 else f"scale-{args.chunks}",
+        result,
+        settings=vars(args),
+        started=started,
+    )
     return 0
 
 
