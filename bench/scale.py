@@ -128,7 +128,7 @@ def main() -> int:
     if not DATA.exists():
         print(f"skipped: {DATA} is not on this machine")
         return 0
-    started = provenance({})
+    made = provenance({})
     args.home.mkdir(parents=True, exist_ok=True)
     teams = [f"team-{n}" for n in range(args.teams)]
     started = time.perf_counter()
@@ -167,7 +167,7 @@ def main() -> int:
         "scale" if args.chunks == 1_000_000 else f"scale-{args.chunks}",
         result,
         settings=vars(args),
-        started=started,
+        started=made,
     )
     return 0
 
