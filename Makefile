@@ -47,13 +47,19 @@ gate:
 
 check: install lint types gate test  ## what CI runs
 
+# Every bench, each writing bench/results/ with its commit, settings and CPU flags (bench/provenance.py).
+# Hours on 2 cores: latency builds a 100k-chunk collection, scale a 1M-chunk one (run it niced).
 bench: install
 	$(BIN)/python -m bench.ocr
+	$(BIN)/python -m bench.pii
 	$(BIN)/python -m bench.retrieval
 	$(BIN)/python -m bench.evidence_fit --recollect
 	$(BIN)/python -m bench.emanual_answers
+	$(BIN)/python -m bench.ingest_compare --corpus scifact
+	$(BIN)/python -m bench.ingest_compare --corpus docling
+	$(BIN)/python -m bench.workers --copies 8
 	$(BIN)/python -m bench.latency
-	$(BIN)/python -m bench.workers
+	nice -n 10 $(BIN)/python -m bench.scale
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -21,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench.provenance import provenance
 from core.protocols import SearchFilter
 from eval.datasets import Corpus, fingerprint
 from eval.gate import DATA as _DATA
@@ -93,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(json.dumps(summary, indent=2))
     if args.out:
-        args.out.write_text(json.dumps({"summary": summary, "rows": rows}, indent=2))
+        made = provenance({k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()})
+        args.out.write_text(json.dumps({"provenance": made, "summary": summary, "rows": rows}, indent=2))
     return 0
 
 

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.provenance import markdown_provenance
 from core.domain import Passage
 from core.protocols import SearchFilter
 from eval.datasets import AnswerCase, AnswerSet, load_golden_set, load_qa
@@ -221,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         "those above it / of all candidates that hold it. The model's probabilities are low because",
         "about one candidate in twenty is evidence; only their order and the threshold matter.",
     ]
-    (RESULTS / "evidence_fit.md").write_text("\n".join(lines) + "\n")
+    made = markdown_provenance({"recollect": args.recollect, "only": args.only, "write": args.write})
+    (RESULTS / "evidence_fit.md").write_text("\n".join(lines) + "\n\n" + made)
     print("\n".join(lines))
     if args.write:
         data = json.loads(MODEL_FILE.read_text())

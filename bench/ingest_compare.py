@@ -39,6 +39,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.provenance import write_result
+
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "eval-data"
 RESULTS = Path(__file__).resolve().parent / "results"
 SIDES = ("sourcebook", "llamaindex")
@@ -283,8 +285,7 @@ def main() -> int:
     name = f"ingest-compare-{args.corpus}" + (f"-{args.limit}" if args.limit else "")
     if suffixes:
         name += "-" + "-".join(sorted(x.lstrip(".") for x in suffixes))
-    (RESULTS / f"{name}.json").write_text(json.dumps(summary, indent=2))
-    print(f"\nwrote {RESULTS / (name + '.json')}")
+    write_result(name, summary, settings=vars(args))
     return 0
 
 

@@ -9,7 +9,6 @@ length after collapsing whitespace. Writes bench/results/ocr.json.
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 from PIL import Image
 from rapidfuzz.distance import Levenshtein
 
+from bench.provenance import write_result
 from ingest.parse.ocr import ocr_image
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "eval-data"
@@ -83,8 +83,10 @@ def main() -> int:
             f"{name:22} {r['images']:>6} {r['mean_cer']:>9} {r['median_cer']:>7} "
             f"{r['char_accuracy_mean']:>9} {r['seconds_per_image']:>8}"
         )
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "ocr.json").write_text(json.dumps(report, indent=2))
+    import pytesseract
+
+    settings = {"tesseract": str(pytesseract.get_tesseract_version()), "omp_thread_limit": 1}
+    write_result("ocr", report, settings=settings)
     return 0
 
 

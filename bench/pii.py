@@ -14,10 +14,10 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from bench.provenance import write_result
 from ingest.pii import PiiDetector
 
 LABELLED = Path(__file__).resolve().parents[1] / "tests" / "data" / "pii" / "labelled.jsonl"
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def score(detector: PiiDetector, path: Path = LABELLED) -> dict[str, dict[str, float]]:
@@ -59,8 +59,7 @@ def main() -> None:
             f"{kind:<12} {row['precision']:>9.3f} {row['recall']:>7.3f} {row['true_positives']:>4}"
             f" {row['false_positives']:>4} {row['false_negatives']:>4}"
         )
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "pii.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_result("pii", report, settings={"labelled": str(LABELLED.relative_to(LABELLED.parents[3]))})
 
 
 if __name__ == "__main__":

@@ -12,10 +12,10 @@ test set): BM25 0.665-0.679, all-MiniLM-L6-v2 0.645, BM25 + cross-encoder 0.688.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
+from bench.provenance import write_result
 from eval.config import DEFAULT_SYSTEMS, EvalConfig, SystemConfig
 from eval.datasets import load_beir
 from eval.gate import DATA as EVAL_DATA
@@ -64,9 +64,10 @@ def main() -> int:
         )
     for name, value in PUBLISHED.items():
         print(f"{name:28} nDCG@10 {value:.3f}")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"retrieval-{args.split}{f'-{args.limit}' if args.limit else ''}.json").write_text(
-        json.dumps({"queries": len(dataset.queries), "rows": rows}, indent=2)
+    write_result(
+        f"retrieval-{args.split}{f'-{args.limit}' if args.limit else ''}",
+        {"queries": len(dataset.queries), "rows": rows},
+        settings=vars(args) | {"cache": str(args.cache) if args.cache else None},
     )
     return 0
 

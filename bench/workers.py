@@ -25,6 +25,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from bench.provenance import write_result
 from core.domain import DocumentStatus
 from tests.integration.cluster import Cluster, Producer, postgres_database
 
@@ -138,8 +139,7 @@ def main() -> None:
             results.append(result)
     speedup = results[1]["docs_per_min"] / results[0]["docs_per_min"]
     report = {"embedder": args.embedder, "copies": args.copies, "runs": results, "speedup": round(speedup, 2)}
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "workers.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_result("workers", report, settings=vars(args))
     print(f"2 processes: x{speedup:.2f} the throughput of 1")
 
 

@@ -89,10 +89,12 @@ class Reranker(Protocol):
 
 
 class Generator(Protocol):
-    """Writes an answer from passages; every sentence cites one, or the answer is a refusal."""
+    """Writes an answer from passages; every sentence cites one, or the answer is a refusal.
+
+    A ``Query`` brings the question's vector from the search, so it is not embedded again."""
 
     def answer(
-        self, question: str, passages: Sequence[Passage], hints: AnswerHints | None = None
+        self, question: str | Query, passages: Sequence[Passage], hints: AnswerHints | None = None
     ) -> Answer: ...
 
 

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from core.access import Principal
 from core.catalog.database import Database
@@ -66,8 +67,11 @@ class SqlCounters:
         upsert = insert.on_conflict_do_update(
             index_elements=[UsageRow.key], set_={"count": UsageRow.count + insert.excluded.count}
         ).returning(UsageRow.count)
-        with self.db.session() as s:
-            total = int(s.execute(upsert).scalar_one())
+
+        def add(s: Session) -> int:
+            return int(s.execute(upsert).scalar_one())
+
+        total = self.db.append(add)  # one commit for the counters of all concurrent requests
         self._adds += 1
         if self._adds % 500 == 0:
             self.sweep()
@@ -99,11 +103,31 @@ def _month(now: float) -> tuple[str, float]:
     return f"{day:%Y-%m}", end.timestamp()
 
 
+class Overrides(Protocol):
+    def per_minute(self, kind: str, name: str) -> int | None:
+        """An operator's rate limit for this user or team (0: none); None: the default applies."""
+        ...
+
+
 class Quotas:
-    def __init__(self, counters: Counters, limits: Limits, clock: Any = time.time) -> None:
+    def __init__(
+        self,
+        counters: Counters,
+        limits: Limits,
+        clock: Any = time.time,
+        overrides: Overrides | None = None,
+    ) -> None:
         self.counters = counters
         self.limits = limits
         self.clock = clock
+        self.overrides = overrides
+
+    def rate_limit(self, kind: str, name: str) -> int:
+        """The requests a window allowed to this user or team: the operator's, else the default."""
+        own = self.overrides.per_minute(kind, name) if self.overrides is not None else None
+        if own is not None:
+            return own
+        return self.limits.user_per_minute if kind == "user" else self.limits.team_per_minute
 
     def admit(self, principal: Principal) -> None:
         """Count one request; refuse it when the user or a team is over its rate or its budget."""
@@ -113,8 +137,8 @@ class Quotas:
         window_end = (window + 1) * span
         retry = max(1, math.ceil(window_end - now))
         per = "a minute" if span == 60 else f"per {span} s"
-        subjects = [("user", principal.user, self.limits.user_per_minute)]
-        subjects += [("team", team, self.limits.team_per_minute) for team in principal.teams]
+        subjects = [("user", principal.user, self.rate_limit("user", principal.user))]
+        subjects += [("team", team, self.rate_limit("team", team)) for team in principal.teams]
         for kind, name, limit in subjects:
             if limit and self.counters.add(f"rate:{kind}:{name}:{span}:{window}", 1, window_end) > limit:
                 raise QuotaExceeded(
@@ -150,7 +174,7 @@ class Quotas:
             if is_user
             else self.limits.team_monthly_credits,
             "requests_this_window": self.counters.get(f"rate:{kind}:{name}:{span}:{window}"),
-            "requests_limit": self.limits.user_per_minute if is_user else self.limits.team_per_minute,
+            "requests_limit": self.rate_limit(kind, name),
             "window_s": span,
         }
 

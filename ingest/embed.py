@@ -134,61 +134,99 @@ class _Wrapping:
         return self.inner.tokenize(text)
 
 
-class BatchingEmbedder(_Wrapping):
-    """Embeds the texts of concurrent callers in one model call.
+class _Waiting:
+    """One caller's texts, waiting for their vectors or to be handed a pass to run."""
 
-    Under load a service embeds many short queries at once; one batch of eight costs little more
-    than one query, so callers wait up to ``window_s`` for company, then share the call.
+    __slots__ = ("done", "error", "finished", "promoted", "texts", "vectors", "wake")
+
+    def __init__(self, texts: list[str]) -> None:
+        import threading
+
+        self.texts = texts
+        self.vectors: Vectors | None = None
+        self.error: BaseException | None = None
+        self.done = False
+        self.promoted = False  # holds one of the passes: runs batches until its own texts are done
+        self.wake = threading.Event()  # set when done or handed a pass
+        self.finished = threading.Event()  # set when done
+
+
+class BatchingEmbedder(_Wrapping):
+    """Embeds the texts of concurrent callers together, at most ``max_passes`` passes at a time.
+
+    Under load a service embeds many short questions at once; one batch of eight costs little
+    more than one question. A caller that finds a pass free embeds at once (no window to sit out);
+    callers arriving while every pass is busy queue, and when a pass ends the next of them takes
+    everything queued (up to ``max_batch`` texts) in one pass. Passes run in the callers' own
+    threads, so they compete for the interpreter like any request (a dedicated model thread
+    starved behind 32 request threads); two passes use two cores (torch runs one thread a pass).
     """
 
-    def __init__(self, inner: Embedder, *, window_s: float = 0.003, max_batch: int = 64) -> None:
+    def __init__(self, inner: Embedder, *, max_batch: int = 64, max_passes: int = 2) -> None:
         import threading
 
         self.inner = inner
-        self.window_s = window_s
         self.max_batch = max_batch
+        self.max_passes = max_passes
+        self.calls = 0  # forward passes made, for tests: fewer than callers under load
         self._lock = threading.Lock()
-        self._pending: list[tuple[list[str], Any]] = []
-        self._leader_busy = False
+        self._pending: list[_Waiting] = []
+        self._passes = 0
 
     def embed(self, texts: Sequence[str]) -> Vectors:
-        import threading
-        import time
-
-        if len(texts) >= self.max_batch:
-            return self.inner.embed(texts)
-        slot: dict[str, Any] = {"done": threading.Event()}
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        own = _Waiting(list(texts))
         with self._lock:
-            self._pending.append((list(texts), slot))
-            lead = not self._leader_busy
-            if lead:
-                self._leader_busy = True
-        if lead:
-            time.sleep(self.window_s)
-            with self._lock:
-                batch, self._pending = self._pending, []
-                self._leader_busy = False
-            self._run(batch)
-        slot["done"].wait()
-        if "error" in slot:
-            raise slot["error"]
-        result: Vectors = slot["vectors"]
-        return result
+            self._pending.append(own)
+            if self._passes < self.max_passes:
+                self._passes += 1
+                own.promoted = True
+        if not own.promoted:
+            own.wake.wait()  # woken with vectors, or handed a pass
+        if own.promoted:
+            self._lead(own)
+        if own.error is not None:
+            raise own.error
+        assert own.vectors is not None
+        return own.vectors
 
-    def _run(self, batch: list[tuple[list[str], Any]]) -> None:
-        flat = [text for texts, _ in batch for text in texts]
+    def _lead(self, own: _Waiting) -> None:
+        while not own.done:
+            with self._lock:
+                batch: list[_Waiting] = []
+                size = 0
+                while self._pending and (not batch or size + len(self._pending[0].texts) <= self.max_batch):
+                    batch.append(self._pending.pop(0))
+                    size += len(batch[-1].texts)
+            if batch:
+                self._run(batch)
+            else:
+                own.finished.wait()  # another pass took our texts and is embedding them
+        with self._lock:  # hand the pass on to the first caller still waiting for one
+            waiting = next((w for w in self._pending if not w.promoted), None)
+            if waiting is None:
+                self._passes -= 1
+            else:
+                waiting.promoted = True
+                waiting.wake.set()
+
+    def _run(self, batch: list[_Waiting]) -> None:
         try:
-            vectors = self.inner.embed(flat)
+            vectors = self.inner.embed([text for waiting in batch for text in waiting.texts])
         except Exception as exc:  # noqa: BLE001 - every waiting caller gets the error
-            for _, slot in batch:
-                slot["error"] = exc
-                slot["done"].set()
+            for waiting in batch:
+                waiting.error, waiting.done = exc, True
+                waiting.finished.set()
+                waiting.wake.set()
             return
+        self.calls += 1
         start = 0
-        for texts, slot in batch:
-            slot["vectors"] = vectors[start : start + len(texts)]
-            start += len(texts)
-            slot["done"].set()
+        for waiting in batch:
+            waiting.vectors, waiting.done = vectors[start : start + len(waiting.texts)], True
+            start += len(waiting.texts)
+            waiting.finished.set()
+            waiting.wake.set()
 
 
 class CachingEmbedder(_Wrapping):

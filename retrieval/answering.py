@@ -282,10 +282,11 @@ class Answering:
 
         The eval runner measures this directly; ``ask`` wraps it in the controls.
         """
-        found = self.searcher.search(question, search_filter, limit=passages)
+        query = self.searcher.embed(question)  # once: the search, the reranker and the answer share it
+        found = self.searcher.search(query, search_filter, limit=passages)
         passage_flags = _passage_flags(found)
         hints = AnswerHints(template.values, shape=template.options.shape) if template is not None else None
-        answer = self.generator.answer(question, found, hints)
+        answer = self.generator.answer(query, found, hints)
         answer = replace(answer, provenance=self.provenance, notes=(*answer.notes, *passage_flags))
         if template is not None:
             answer = shape_answer(answer, template.options)

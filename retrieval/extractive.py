@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.domain import Answer, AnswerHints, Citation, Passage
-from core.protocols import Embedder
+from core.protocols import Embedder, Query, Vectors
 from retrieval.evidence import EvidenceModel, Features, load_model
 from retrieval.question import Question, analyze, content_stems, family, identifiers, is_code, mentions
 from retrieval.records import Unit, read_passage
@@ -58,9 +58,13 @@ class ExtractiveGenerator:
         self.model = model or load_model(embedder.name)
         self.threshold = threshold if threshold is not None else self.model.threshold
 
-    def answer(self, question: str, passages: Sequence[Passage], hints: AnswerHints | None = None) -> Answer:
+    def answer(
+        self, query: str | Query, passages: Sequence[Passage], hints: AnswerHints | None = None
+    ) -> Answer:
+        question = query.text if isinstance(query, Query) else query
         asked = analyze(question, hints)
-        candidates = self.candidates(asked, passages)
+        vector = query.vector if isinstance(query, Query) else None
+        candidates = self.candidates(asked, passages, question_vector=vector)
         missing = _unnamed_codes(asked, passages)
         usable = [c for c in candidates if c.probability >= self.threshold and not c.features.conflict]
         if missing or not usable:
@@ -96,9 +100,12 @@ class ExtractiveGenerator:
 
     # -- evidence ------------------------------------------------------------------------------
 
-    def candidates(self, asked: Question, passages: Sequence[Passage]) -> list[Candidate]:
+    def candidates(
+        self, asked: Question, passages: Sequence[Passage], *, question_vector: Vectors | None = None
+    ) -> list[Candidate]:
         """Every answer-capable unit of the passages, with its features and probability (best
-        first); only the most promising ones are embedded (about a second for all on a CPU)."""
+        first); only the most promising ones are embedded (about a second for all on a CPU).
+        ``question_vector``: the question's, computed by the search; embedded here without it."""
         question_stems = content_stems(asked.text)
         read = [read_passage(p) for p in passages]
         passage_ids = [identifiers(" ".join((*p.section_path, p.text))) for p in passages]
@@ -135,8 +142,13 @@ class ExtractiveGenerator:
             return []
         pool.sort(key=lambda item: (item[5] + _id_coverage(asked, item[3], item[4]), -item[0]), reverse=True)
         pool = pool[: self.embed_budget]
-        vectors = self.embedder.embed([asked.text, *(item[2].said(()) for item in pool)])
-        cosines = np.asarray(vectors[1:]) @ np.asarray(vectors[0])
+        sentences = [item[2].said(()) for item in pool]
+        if question_vector is None:
+            vectors = self.embedder.embed([asked.text, *sentences])
+            question_vector, vectors = vectors[0], vectors[1:]
+        else:
+            vectors = self.embedder.embed(sentences)
+        cosines = np.asarray(vectors) @ np.asarray(question_vector)
         out = []
         for (rank, passage, unit, found, around, key, heading, follows), cosine in zip(
             pool, cosines, strict=True

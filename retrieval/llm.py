@@ -13,7 +13,7 @@ from openai.types.chat import ChatCompletionMessageParam
 
 from core.domain import Answer, AnswerHints, Citation, Passage
 from core.errors import BackendUnavailable
-from core.protocols import Embedder, Generator
+from core.protocols import Embedder, Generator, Query
 from retrieval.extractive import REFUSAL
 from retrieval.prompts import Prompt, get_prompt
 from retrieval.sentences import Span, content_words, split_sentences
@@ -173,7 +173,10 @@ class OpenAICompatibleGenerator:
         system, user = self.prompt.render(question, passages)
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
-    def answer(self, question: str, passages: Sequence[Passage], hints: AnswerHints | None = None) -> Answer:
+    def answer(
+        self, query: str | Query, passages: Sequence[Passage], hints: AnswerHints | None = None
+    ) -> Answer:
+        question = query.text if isinstance(query, Query) else query
         if not passages:
             return Answer(question, REFUSAL, refused=True, refusal_reason="no passage matches the question")
         try:
@@ -181,7 +184,7 @@ class OpenAICompatibleGenerator:
         except BackendUnavailable as exc:
             if self.fallback is None:
                 raise
-            extractive = self.fallback.answer(question, passages)
+            extractive = self.fallback.answer(query, passages)
             return replace(extractive, notes=(*extractive.notes, f"{exc.reason}: quoted instead"))
         return self.checked(question, text, passages)
 

@@ -7,6 +7,7 @@ with one sentence among many unrelated ones, and its whole-passage vector blurs 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -38,17 +39,24 @@ class SentenceReranker:
         spread = float(scores.max() - scores.min()) or 1.0
         first_stage = (scores - scores.min()) / spread
         query_vector = _vector(query, self.embedder)
-        best = np.array([self._best_sentence(p, query_vector) for p in head], dtype=np.float32)
+        best = self._best_sentences(head, query_vector)
         combined = (1 - self.weight) * first_stage + self.weight * best
         order = np.argsort(-combined, kind="stable")
         reranked = [replace(head[i], score=float(combined[i])) for i in order]
         return (reranked + tail)[:limit]
 
-    def _best_sentence(self, passage: Passage, query_vector: Vectors) -> float:
-        sentences = [s.text for s in split_sentences(passage.text)] or [passage.text]
-        if passage.section_path:
-            sentences.append(" > ".join(passage.section_path))
-        return float(np.max(self.embedder.embed(sentences) @ query_vector))
+    def _best_sentences(self, passages: Sequence[Passage], query_vector: Vectors) -> Vectors:
+        """Each passage's best sentence cosine; the sentences of all of them in one embedding
+        call (one trip to the model thread, one batch), not one call per passage."""
+        per_passage = []
+        for passage in passages:
+            sentences = [s.text for s in split_sentences(passage.text)] or [passage.text]
+            if passage.section_path:
+                sentences.append(" > ".join(passage.section_path))
+            per_passage.append(sentences)
+        cosines = self.embedder.embed([s for sentences in per_passage for s in sentences]) @ query_vector
+        bounds = np.cumsum([0, *(len(sentences) for sentences in per_passage)])
+        return np.array([cosines[a:b].max() for a, b in itertools.pairwise(bounds)], dtype=np.float32)
 
 
 def _vector(query: str | Query, embedder: Embedder) -> Vectors:

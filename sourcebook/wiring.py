@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from core.catalog.feedback import FeedbackLog
     from core.catalog.golden import GoldenSets
     from core.catalog.keys import KeyRing
+    from core.catalog.limits import RateLimits
     from core.catalog.overrides import Overrides
     from core.catalog.review import ReviewQueue
     from core.catalog.templates import TemplateStore
@@ -68,16 +69,26 @@ class Services:
         return open_store(self.settings)
 
     @cached_property
-    def embedder(self) -> Embedder:
-        from ingest.embed import BatchingEmbedder, CachingEmbedder, create_embedder
+    def query_embedder(self) -> Embedder:
+        """The model behind one thread that embeds concurrent callers' texts in one batch. A
+        question is embedded here once, by the search, and travels on as a ``Query``."""
+        from ingest.embed import BatchingEmbedder, create_embedder
 
-        return CachingEmbedder(BatchingEmbedder(create_embedder(self.settings.embedder)))
+        return BatchingEmbedder(create_embedder(self.settings.embedder))
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        """The same model with a cache, for the passages' sentences the reranker and the answer
+        embed (the same passages come back question after question)."""
+        from ingest.embed import CachingEmbedder
+
+        return CachingEmbedder(self.query_embedder)
 
     @cached_property
     def searcher(self) -> Searcher:
         from retrieval.search import Searcher
 
-        return Searcher(self.store, self.embedder, self.reranker)
+        return Searcher(self.store, self.query_embedder, self.reranker)
 
     @cached_property
     def reranker(self) -> Reranker | None:
@@ -187,7 +198,13 @@ class Services:
             s.credits_team_monthly,
             s.rate_limit_window_s,
         )
-        return Quotas(counters, limits)
+        return Quotas(counters, limits, overrides=self.rate_limits)
+
+    @cached_property
+    def rate_limits(self) -> RateLimits:
+        from core.catalog.limits import RateLimits
+
+        return RateLimits(self.database, self.audit)
 
     @cached_property
     def answer_cache(self) -> AnswerCache | None:

@@ -89,8 +89,8 @@ class AnswerLog:
         override_id: str | None,
     ) -> str:
         answer_id = uuid.uuid4().hex
-        with self.db.session() as s:
-            s.add(
+        self.db.append(
+            lambda s: s.add(
                 AnswerRow(
                     id=answer_id,
                     user=user,
@@ -110,6 +110,7 @@ class AnswerLog:
                     created_at=datetime.now(UTC),
                 )
             )
+        )  # committed with the other requests' writes, before the answer goes out
         return answer_id
 
     def get(self, answer_id: str) -> AnswerRecord:

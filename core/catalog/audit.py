@@ -6,6 +6,9 @@ deleting an entry in the middle breaks the chain at that point, and ``verify`` n
 
 Appends take the next number explicitly: two writers racing for the same number cannot both
 commit (primary key), so the chain never forks; the loser re-reads the head and tries again.
+Appends from concurrent requests share one transaction (``Database.append``, a group commit):
+the request returns once its entry is committed, so a crash never loses an answered request's
+entry, and reads no longer queue behind one commit per request.
 
 Retention deletes whole entries older than a cutoff and keeps the hash of the last one deleted
 as the anchor the remaining chain starts from, so what remains still verifies.
@@ -16,7 +19,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +26,7 @@ from typing import Any, TextIO
 
 from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from core.catalog.database import Database
 from core.catalog.models import AuditAnchorRow, AuditRow
@@ -107,9 +110,9 @@ def _entry(row: AuditRow) -> AuditEntry:
 class AuditTrail:
     def __init__(self, db: Database) -> None:
         self.db = db
-        # Appends read the head and write after it: one at a time in this process, and on
-        # PostgreSQL one at a time across processes too; the retry covers other SQLite writers.
-        self._append = threading.Lock()
+        # Appends read the head and write after it: one at a time in this process (the group
+        # commit's one writer thread, in order, so a batch chains its entries one after another),
+        # on PostgreSQL one at a time across processes too; the retry covers other SQLite writers.
         self._advisory = db.engine.dialect.name == "postgresql"
 
     def record(
@@ -123,36 +126,39 @@ class AuditTrail:
     ) -> AuditEntry:
         detail = json.loads(_canonical(detail or {}))  # what the database will hand back
         detail_hash = hashlib.sha256(_canonical(detail)).hexdigest()
+
+        def append(s: Session) -> AuditEntry:
+            if self._advisory:
+                s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY})
+            head = s.scalars(select(AuditRow).order_by(AuditRow.seq.desc()).limit(1)).first()
+            if head is None:
+                anchor = s.get(AuditAnchorRow, 1)
+                seq, prev = (anchor.seq + 1, anchor.hash) if anchor else (1, GENESIS)
+            else:
+                seq, prev = head.seq + 1, head.hash
+            at = datetime.now(UTC)
+            digest = _entry_hash(seq, at, actor, team, action, target, detail_hash, prev)
+            row = AuditRow(
+                seq=seq,
+                at=at,
+                actor=actor,
+                team=team,
+                action=action,
+                target=target[:512],
+                detail=detail,
+                detail_hash=detail_hash,
+                prev_hash=prev,
+                hash=digest,
+            )
+            s.add(row)
+            s.flush()
+            return _entry(row)
+
         for _ in range(_APPEND_ATTEMPTS):
             try:
-                with self._append, self.db.session() as s:
-                    if self._advisory:
-                        s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY})
-                    head = s.scalars(select(AuditRow).order_by(AuditRow.seq.desc()).limit(1)).first()
-                    if head is None:
-                        anchor = s.get(AuditAnchorRow, 1)
-                        seq, prev = (anchor.seq + 1, anchor.hash) if anchor else (1, GENESIS)
-                    else:
-                        seq, prev = head.seq + 1, head.hash
-                    at = datetime.now(UTC)
-                    digest = _entry_hash(seq, at, actor, team, action, target, detail_hash, prev)
-                    row = AuditRow(
-                        seq=seq,
-                        at=at,
-                        actor=actor,
-                        team=team,
-                        action=action,
-                        target=target[:512],
-                        detail=detail,
-                        detail_hash=detail_hash,
-                        prev_hash=prev,
-                        hash=digest,
-                    )
-                    s.add(row)
-                    s.flush()
-                    return _entry(row)
+                return self.db.append(append)
             except IntegrityError:
-                continue  # another writer took this number: append after it
+                continue  # another process took this number: append after it
         raise RuntimeError("could not append to the audit trail: too many concurrent writers")
 
     def entries(

@@ -8,16 +8,19 @@ collections, documents and chunks, ``Jobs``, ``AuditTrail``, ``KeyRing``, ``Temp
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.catalog.group_commit import GroupCommit
 from core.errors import BackendUnavailable
+
+T = TypeVar("T")
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -48,6 +51,7 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self.group = GroupCommit(self._sessions)
 
     @classmethod
     def connect(cls, url: str, *, migrate: bool = True) -> Database:
@@ -69,7 +73,13 @@ class Database:
         except OperationalError as exc:
             raise BackendUnavailable(f"catalog database unreachable: {exc.orig}") from exc
 
+    def append(self, work: Callable[[Session], T]) -> T:
+        """Run a small write on the request path in a transaction shared with the writes of
+        concurrent requests (``GroupCommit``); its result once that transaction has committed."""
+        return self.group.submit(work)
+
     def close(self) -> None:
+        self.group.close()
         self.engine.dispose()
 
     @contextmanager

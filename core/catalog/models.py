@@ -166,6 +166,18 @@ class UsageRow(Base):
     count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class RateLimitRow(Base):
+    """An operator's rate limit for one user or team, in place of the settings' default."""
+
+    __tablename__ = "rate_limits"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # user or team
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    per_minute: Mapped[int] = mapped_column(Integer)  # requests per window; 0: no limit
+    updated_by: Mapped[str] = mapped_column(String(128))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class TemplateRow(Base):
     """One version of a question template; a change adds a row, never edits one."""
 

@@ -1,4 +1,4 @@
-"""``sourcebook keys``: create, list and revoke API keys.
+"""``sourcebook keys``: create, list and revoke API keys; set one user's or team's rate limit.
 
 They need only the catalog, so they work while ``sourcebook serve`` runs; they then go through it
 (``/v1/keys``), so that a revoked key stops working on that server at once, not when its
@@ -14,10 +14,13 @@ import typer
 from rich.table import Table
 
 from core.access import Role
+from core.catalog.limits import Kind
 from sourcebook.cli.context import console, err, operator, services
 from sourcebook.cli.remote import running_server
 
-app = typer.Typer(help="API keys: create, list and revoke.", no_args_is_help=True)
+app = typer.Typer(
+    help="API keys: create, list and revoke; per-user and per-team rate limits.", no_args_is_help=True
+)
 
 
 @app.command("create")
@@ -90,3 +93,26 @@ def revoke(key_id: str) -> None:
     with services() as s:
         s.keys.revoke(key_id, actor=operator())
         console.print(f"revoked {key_id}")
+
+
+@app.command("limit")
+def limit(
+    per_minute: Annotated[
+        int | None, typer.Option(help="Requests a minute (the rate-limit window); 0: no limit.")
+    ] = None,
+    user: Annotated[str | None, typer.Option(help="The user whose limit this is.")] = None,
+    team: Annotated[str | None, typer.Option(help="The team whose limit this is.")] = None,
+    default: Annotated[bool, typer.Option("--default", help="Back to the settings' default.")] = False,
+) -> None:
+    """Set one user's or team's rate limit in place of the default (a service account, a load test)."""
+    if (user is None) == (team is None) or (per_minute is None) == (not default):
+        err.print("[red]error:[/] give --user or --team, and --per-minute N or --default")
+        raise typer.Exit(2)
+    kind: Kind = "user" if user is not None else "team"
+    name = user or team or ""
+    with services() as s:
+        s.rate_limits.set(kind, name, None if default else per_minute, actor=operator())
+    shown = (
+        "the default" if default else ("no limit" if per_minute == 0 else f"{per_minute} requests a minute")
+    )
+    console.print(f"{kind} {name}: {shown}")

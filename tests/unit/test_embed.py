@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from core.protocols import Vectors
-from ingest.embed import CachingEmbedder, HashingEmbedder, MiniLMEmbedder, create_embedder
+from ingest.embed import BatchingEmbedder, CachingEmbedder, HashingEmbedder, MiniLMEmbedder, create_embedder
 
 
 def test_vectors_are_deterministic_across_instances() -> None:
@@ -89,3 +89,78 @@ def test_the_caching_embedder_embeds_each_text_once_and_keeps_the_order() -> Non
     cached.embed(["a question"])
     assert counting.seen[-1] == "a question"
     assert cached.embed([]).shape == (0, counting.dimension)
+
+
+class _Slow(_Counting):
+    """Takes a while per call, as a forward pass does, so concurrent callers pile up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        import time
+
+        self.calls += 1
+        if "boom" in texts:
+            raise RuntimeError("the model failed")
+        time.sleep(0.02)
+        return super().embed(texts)
+
+
+def test_the_batching_embedder_embeds_concurrent_callers_in_shared_forward_passes() -> None:
+    import threading
+
+    slow = _Slow()
+    batching = BatchingEmbedder(slow)
+    texts = [f"question number {n} about the router" for n in range(16)]
+    got: dict[int, Vectors] = {}
+    start = threading.Barrier(len(texts))
+
+    def ask(n: int) -> None:
+        start.wait()
+        got[n] = batching.embed([texts[n]])
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(len(texts))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    expected = HashingEmbedder().embed(texts)
+    for n in range(len(texts)):
+        np.testing.assert_array_equal(got[n][0], expected[n])  # each caller gets its own vector
+    assert slow.calls < len(texts) / 2  # callers that arrived during a pass shared the next one
+    alone = slow.calls
+    batching.embed(["alone"])  # no company: embedded at once, in a pass of its own
+    assert slow.calls == alone + 1 and slow.seen[-1] == "alone"
+
+
+def test_the_batching_embedder_hands_the_model_error_to_its_caller() -> None:
+    batching = BatchingEmbedder(_Slow())
+    with pytest.raises(RuntimeError, match="the model failed"):
+        batching.embed(["boom"])
+    assert batching.embed(["fine"]).shape == (1, 384)  # the model thread lives on
+
+
+def test_the_batching_embedder_gives_every_caller_its_own_vectors_under_contention() -> None:
+    import random
+    import threading
+
+    batching = BatchingEmbedder(HashingEmbedder(), max_batch=8, max_passes=2)
+    wrong: list[str] = []
+
+    def caller(n: int) -> None:
+        rng = random.Random(n)
+        for i in range(30):
+            texts = [f"caller {n} call {i} text {k}" for k in range(rng.randint(1, 12))]
+            if not np.array_equal(batching.embed(texts), HashingEmbedder().embed(texts)):
+                wrong.append(texts[0])
+
+    threads = [threading.Thread(target=caller, args=(n,)) for n in range(32)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads)  # no caller left waiting for a pass
+    assert wrong == []
+    assert batching._passes == 0 and batching._pending == []
