@@ -15,12 +15,14 @@ from __future__ import annotations
 import itertools
 import re
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from core.domain import Element, ElementKind
 from core.errors import IngestFailed, TooLarge
+from core.layout import Box, TextBox, turned, union, word_box
 from ingest.parse import ParsedDocument, ParseLimits
 from ingest.parse.ocr import ocr_image
 
@@ -44,15 +46,15 @@ def parse_pdf(path: Path, limits: ParseLimits) -> ParsedDocument:
             raise IngestFailed("PDF has no pages")
         if page_count > limits.max_pages:
             raise TooLarge(f"PDF has {page_count} pages, more than the limit of {limits.max_pages}")
-        pages: list[list[Line | Table] | tuple[str, ...]] = []
+        pages: list[list[Line | Table] | tuple[Element, ...]] = []
         for number in range(1, page_count + 1):
             page = pdf[number - 1]
             try:
-                lines = _text_lines(page)
+                lines = _text_lines(page, number)
                 if sum(len(line.text) for line in lines) >= _MIN_TEXT_CHARS:
                     pages.append(lines)
                 else:
-                    pages.append(_ocr_page(page, limits))
+                    pages.append(_ocr_page(page, number, limits))
             finally:
                 page.close()
     except pdfium.PdfiumError as exc:
@@ -71,7 +73,7 @@ def parse_pdf(path: Path, limits: ParseLimits) -> ParsedDocument:
             elements.extend(layout.elements(content, number))
         else:
             ocr_pages.append(number)
-            elements.extend(Element(ElementKind.OCR, text, number) for text in content)
+            elements.extend(content)
     return ParsedDocument(tuple(elements), page_count, tuple(ocr_pages))
 
 
@@ -81,6 +83,7 @@ class Line:
     size: float  # glyph box height: the font size as rendered
     top: float
     left: float = 0.0
+    words: tuple[TextBox, ...] = ()  # each word of ``text`` and its box on the page
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,7 @@ class Table:
     """A ruled table read from the page: rows of cell texts, the first row its header."""
 
     rows: tuple[tuple[str, ...], ...]
+    cell_boxes: tuple[tuple[Box | None, ...], ...] = ()  # where each cell's text sits, if known
 
     @property
     def text(self) -> str:
@@ -95,10 +99,35 @@ class Table:
 
     def element(self, page: int) -> Element:
         header = self.rows[0] if len(self.rows) > 1 else ()
-        return Element(ElementKind.TABLE, self.text, page, table_header=header)
+        spans: list[TextBox] = []
+        offset = 0
+        for r, row in enumerate(self.rows):
+            for c, cell in enumerate(row):
+                box = self.cell_boxes[r][c] if r < len(self.cell_boxes) else None
+                if box is not None and cell:
+                    spans.append(TextBox(offset, offset + len(cell), box))
+                offset += len(cell) + len(" | ")
+            offset += len("\n") - len(" | ")
+        return Element(ElementKind.TABLE, self.text, page, table_header=header, boxes=tuple(spans))
 
 
-def _text_lines(page: Any) -> list[Line | Table]:
+def _page_frame(page: Any, number: int) -> Callable[[tuple[float, float, float, float]], Box]:
+    """PDF user space (points, y up) to fractions of the page as rendered (cropped, turned)."""
+    left, bottom, right, top = page.get_cropbox()
+    width, height = max(right - left, 1e-6), max(top - bottom, 1e-6)
+    undo = (360 - int(page.get_rotation())) % 360  # the page shows its content turned clockwise
+
+    def frame(charbox: tuple[float, float, float, float]) -> Box:
+        x0, y0, x1, y1 = charbox
+        box = word_box(
+            number, (x0 - left) / width, (top - y1) / height, (x1 - left) / width, (top - y0) / height
+        )
+        return turned(box, undo)
+
+    return frame
+
+
+def _text_lines(page: Any, number: int = 1) -> list[Line | Table]:
     textpage = page.get_textpage()
     try:
         count = textpage.count_chars()
@@ -108,6 +137,7 @@ def _text_lines(page: Any) -> list[Line | Table]:
         boxes = [textpage.get_charbox(i, loose=True) for i in range(count)]
     finally:
         textpage.close()
+    frame = _page_frame(page, number)
     grids = _grids(page)
     cell_of = [
         _cell(grids, box) if not char.isspace() else None for char, box in zip(text, boxes, strict=True)
@@ -125,9 +155,10 @@ def _text_lines(page: Any) -> list[Line | Table]:
             left = min(boxes[j][0] for j in kept if not text[j].isspace())
             # The median glyph: a list's number or bullet is often set in another font.
             size = statistics.median_high(heights)
-            content.append((kept[0], Line(" ".join(segment.split()), size, top, left)))
+            line_text, words = _words(text, kept, boxes, frame)
+            content.append((kept[0], Line(line_text, size, top, left, words)))
         start = end + 1
-    content.extend(_tables(text, cell_of))
+    content.extend(_tables(text, cell_of, boxes, frame))
     return [item for _, item in sorted(content, key=lambda pair: pair[0])]
 
 
@@ -191,8 +222,41 @@ def _cell(grids: list[_Grid], box: tuple[float, float, float, float]) -> tuple[i
     return None
 
 
-def _tables(text: str, cell_of: list[tuple[int, int, int] | None]) -> list[tuple[int, Table]]:
+def _words(
+    text: str,
+    kept: list[int],
+    boxes: list[tuple[float, float, float, float]],
+    frame: Callable[[tuple[float, float, float, float]], Box],
+) -> tuple[str, tuple[TextBox, ...]]:
+    """A line's words joined by single spaces (as ``" ".join(segment.split())``), each with the
+    union of its glyphs' boxes."""
+    runs: list[list[int]] = [[]]
+    for j in kept:
+        if text[j].isspace():
+            if runs[-1]:
+                runs.append([])
+        else:
+            runs[-1].append(j)
+    parts: list[str] = []
+    spans: list[TextBox] = []
+    offset = 0
+    for run in (r for r in runs if r):
+        word = "".join(text[j] for j in run)
+        box = union(frame(boxes[j]) for j in run)
+        spans.append(TextBox(offset, offset + len(word), box))
+        parts.append(word)
+        offset += len(word) + 1
+    return " ".join(parts), tuple(spans)
+
+
+def _tables(
+    text: str,
+    cell_of: list[tuple[int, int, int] | None],
+    boxes: list[tuple[float, float, float, float]] | None = None,
+    frame: Callable[[tuple[float, float, float, float]], Box] | None = None,
+) -> list[tuple[int, Table]]:
     """Each grid's characters as cell texts, in the order PDFium reads them."""
+    cell_chars: dict[tuple[int, int, int], list[int]] = {}
     cells: dict[int, dict[tuple[int, int], list[str]]] = {}
     first: dict[int, int] = {}
     last: dict[tuple[int, int, int], int] = {}
@@ -206,17 +270,30 @@ def _tables(text: str, cell_of: list[tuple[int, int, int] | None]) -> list[tuple
             parts.append(" ")  # a space or a line break inside the cell
         parts.append(text[j])
         last[where] = j
+        if not text[j].isspace():
+            cell_chars.setdefault(where, []).append(j)
     tables = []
     for g, grid_cells in cells.items():
         rows = 1 + max(r for r, _ in grid_cells)
         columns = 1 + max(c for _, c in grid_cells)
-        table = tuple(
+        table = [
             tuple(" ".join("".join(grid_cells.get((r, c), [])).split()) for c in range(columns))
             for r in range(rows)
-        )
-        table = tuple(row for row in table if any(row))
-        if table:
-            tables.append((first[g], Table(table)))
+        ]
+        where_boxes = [
+            tuple(
+                union(frame(boxes[j]) for j in cell_chars[(g, r, c)])
+                if boxes is not None and frame is not None and (g, r, c) in cell_chars
+                else None
+                for c in range(columns)
+            )
+            for r in range(rows)
+        ]
+        kept = [r for r in range(rows) if any(table[r])]
+        if kept:
+            tables.append(
+                (first[g], Table(tuple(table[r] for r in kept), tuple(where_boxes[r] for r in kept)))
+            )
     return tables
 
 
@@ -242,8 +319,8 @@ def _running_key(text: str) -> str:
 
 
 def _without_running_lines(
-    pages: list[list[Line | Table] | tuple[str, ...]],
-) -> list[list[Line | Table] | tuple[str, ...]]:
+    pages: list[list[Line | Table] | tuple[Element, ...]],
+) -> list[list[Line | Table] | tuple[Element, ...]]:
     """Drop running headers and footers: a line (page numbers aside) on half the pages or more."""
     text_pages = [page for page in pages if isinstance(page, list)]
     if len(text_pages) < 2:
@@ -312,15 +389,15 @@ class Layout:
         )
 
     def _element(self, block: list[Line], page: int) -> Element:
-        text = _join_lines(block)
+        text, boxes = _join_lines(block)
         size = round(max(line.size for line in block), 1)
         if size in self.headings and len(text) <= 200:
-            return Element(ElementKind.TITLE, text, page, level=self.headings.index(size))
+            return Element(ElementKind.TITLE, text, page, level=self.headings.index(size), boxes=boxes)
         if len(block) == 1 and _looks_like_heading(text):
-            return Element(ElementKind.TITLE, text, page, level=len(self.headings))
+            return Element(ElementKind.TITLE, text, page, level=len(self.headings), boxes=boxes)
         if _LIST_MARK.match(text):
-            return Element(ElementKind.LIST, text, page)
-        return Element(ElementKind.TEXT, text, page)
+            return Element(ElementKind.LIST, text, page, boxes=boxes)
+        return Element(ElementKind.TEXT, text, page, boxes=boxes)
 
 
 def _looks_like_heading(text: str) -> bool:
@@ -338,24 +415,29 @@ def _looks_like_heading(text: str) -> bool:
 _LIST_MARK = re.compile(r"^\s*([•●▪◦\-–*]|\d{1,2}[.)])\s+")
 
 
-def _join_lines(lines: list[Line]) -> str:
+def _join_lines(lines: list[Line]) -> tuple[str, tuple[TextBox, ...]]:
     text = ""
+    spans: list[TextBox] = []
     for line in lines:
         part = line.text
         if text.endswith("-") and part[:1].islower():
-            text = text[:-1] + part  # a word hyphenated across lines
-        else:
-            text = f"{text} {part}" if text else part
-    return text
+            text = text[:-1]  # a word hyphenated across lines
+            if spans and spans[-1].end > len(text):
+                spans[-1] = TextBox(spans[-1].start, len(text), spans[-1].box)
+        elif text:
+            text += " "
+        spans.extend(word.shifted(len(text)) for word in line.words)
+        text += part
+    return text, tuple(spans)
 
 
-def _ocr_page(page: Any, limits: ParseLimits) -> tuple[str, ...]:
+def _ocr_page(page: Any, number: int, limits: ParseLimits) -> tuple[Element, ...]:
     width, height = page.get_size()
     scale = limits.ocr_dpi / 72
     if width * height * scale * scale > limits.max_image_pixels:
         scale = (limits.max_image_pixels / max(width * height, 1.0)) ** 0.5
     bitmap = page.render(scale=scale, grayscale=True)
     try:
-        return ocr_image(bitmap.to_pil(), limits.ocr_languages).paragraphs
+        return ocr_image(bitmap.to_pil(), limits.ocr_languages).elements(number)
     finally:
         bitmap.close()
