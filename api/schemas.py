@@ -129,6 +129,7 @@ class HighlightOut(BaseModel):
     boxes_known: bool = Field(
         description="False where the parser kept no positions (DOCX, HTML, Markdown, text, older uploads)."
     )
+    page_images: bool = Field(True, description="Whether the document has page images (PDFs and images).")
     pages: list[int] = Field(description="The pages the highlighted boxes are on.")
     boxes: list[BoxOut] = Field(description="One per printed line of the passage (words merged).")
     context: str = Field("", description="The text around the passage, as the index holds it.")

@@ -14,6 +14,7 @@ from core.access import Action, Principal, Role
 from core.domain import Document, DocumentStatus
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.layout import Box, highlight
+from ingest import detect
 from ingest.intake import Outcome
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
@@ -120,6 +121,7 @@ def _highlight(
     text, context_start, context_end = context
     return HighlightOut(
         document_id=doc.id,
+        page_images=doc.media_type == detect.PDF or doc.media_type in detect.IMAGES,
         start=start,
         end=end,
         boxes_known=boxes is not None,

@@ -77,7 +77,7 @@ def test_a_citation_is_drawn_on_its_page(support: httpx.Client, source: str, que
     found = support.get(f"/v1/documents/{document_id}/passage", params={"start": start, "end": end})
     assert found.status_code == 200, found.text
     body = found.json()
-    assert body["boxes_known"] is True
+    assert body["boxes_known"] is True and body["page_images"] is True
     assert body["boxes"] and set(body["pages"]) <= set(passage["pages"])
     for box in body["boxes"]:
         assert 0 <= box["x0"] < box["x1"] <= 1 and 0 <= box["y0"] < box["y1"] <= 1
@@ -125,7 +125,7 @@ def test_a_text_document_shows_the_text_around_the_passage(support: httpx.Client
     passage = _passages(support, "warranty", document_id)[0]
     start, end = passage["char_start"], passage["char_end"]
     body = support.get(f"/v1/documents/{document_id}/passage", params={"start": start, "end": end}).json()
-    assert body["boxes_known"] is False and body["boxes"] == []
+    assert body["boxes_known"] is False and body["boxes"] == [] and body["page_images"] is False
     assert body["context"][body["context_start"] : body["context_end"]] == passage["text"]
     page = support.get(f"/v1/documents/{document_id}/pages/1", params={"start": start, "end": end})
     assert page.status_code == 415
