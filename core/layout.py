@@ -108,10 +108,10 @@ def unpack(data: bytes, base: int) -> list[TextBox]:
 
 def covering(spans: Iterable[TextBox], start: int, end: int) -> list[TextBox]:
     """The spans a passage ``start``..``end`` touches, each once, in text order."""
-    seen: set[tuple[int, int, int]] = set()
+    seen: set[tuple[int, int, Box]] = set()
     out = []
     for span in sorted(spans, key=lambda s: (s.start, s.end)):
-        key = (span.start, span.end, span.box.page)
+        key = (span.start, span.end, span.box)
         if span.start < end and span.end > start and key not in seen:
             seen.add(key)
             out.append(span)
@@ -125,14 +125,15 @@ def highlight(spans: Iterable[TextBox], start: int, end: int) -> list[Box]:
     for span in covering(spans, start, end):
         box = span.box
         last = rects[-1] if rects else None
-        if last is not None and last.page == box.page and _same_line(last, box):
+        if last is not None and last.page == box.page and same_line(last, box) and box.x0 >= last.x0 - 0.01:
             rects[-1] = union((last, box))
         else:
             rects.append(box)
     return rects
 
 
-def _same_line(a: Box, b: Box) -> bool:
+def same_line(a: Box, b: Box) -> bool:
+    """Whether two boxes share most of their height: they are on one printed line."""
     overlap = min(a.y1, b.y1) - max(a.y0, b.y0)
     height = min(a.y1 - a.y0, b.y1 - b.y0)
-    return height > 0 and overlap >= 0.6 * height and b.x0 >= a.x0 - 0.01
+    return height <= 0 or overlap >= 0.6 * height

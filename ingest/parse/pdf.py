@@ -22,7 +22,7 @@ from typing import Any
 
 from core.domain import Element, ElementKind
 from core.errors import IngestFailed, TooLarge
-from core.layout import Box, TextBox, turned, union, word_box
+from core.layout import Box, TextBox, same_line, turned, union, word_box
 from ingest.parse import ParsedDocument, ParseLimits
 from ingest.parse.ocr import ocr_image
 
@@ -111,6 +111,42 @@ class Table:
         return Element(ElementKind.TABLE, self.text, page, table_header=header, boxes=tuple(spans))
 
 
+def _chars(textpage: Any) -> tuple[str, list[tuple[float, float, float, float]]] | None:
+    """The page's text (as PDFium hands it back in one piece, NULs dropped) and each character's
+    box. That text leaves out characters PDFium counts (its line-end hyphen and word-break marks,
+    0x02 and 0x03, or gives the first as U+FFFE) and holds a character past the Basic Multilingual Plane as one, where PDFium
+    counts two UTF-16 units: walk both to pair each character with its own box. None where they
+    do not line up."""
+    import pypdfium2.raw as pdfium_c
+
+    text = str(textpage.get_text_range())
+    count = textpage.count_chars()
+    chars: list[str] = []
+    boxes: list[tuple[float, float, float, float]] = []
+    strays = 0
+    i = 0
+    for char in text:
+        # Its line-end hyphen mark comes back as U+FFFE, or not at all, as does a word-break mark
+        # and a lone high surrogate.
+        while i < count:
+            code = pdfium_c.FPDFText_GetUnicode(textpage.raw, i)
+            lone = 0xD800 <= code < 0xDC00 and ord(char) <= 0xFFFF
+            if not (code in (0x02, 0x03) or lone) or ord(char) == code or (char == "\ufffe" and code == 0x02):
+                break
+            i += 1
+        if i >= count:
+            return None
+        code = pdfium_c.FPDFText_GetUnicode(textpage.raw, i)
+        strays += code != ord(char) and ord(char) <= 0xFFFF and not (char == "\ufffe" and code == 0x02)
+        if char != "\x00":
+            chars.append(char)
+            boxes.append(textpage.get_charbox(i, loose=True))
+        i += 2 if ord(char) > 0xFFFF else 1
+    if strays > max(3, len(text) // 50):
+        return None
+    return "".join(chars), boxes
+
+
 def _page_frame(page: Any, number: int) -> Callable[[tuple[float, float, float, float]], Box]:
     """PDF user space (points, y up) to fractions of the page as rendered (cropped, turned)."""
     left, bottom, right, top = page.get_cropbox()
@@ -130,11 +166,11 @@ def _page_frame(page: Any, number: int) -> Callable[[tuple[float, float, float, 
 def _text_lines(page: Any, number: int = 1) -> list[Line | Table]:
     textpage = page.get_textpage()
     try:
-        count = textpage.count_chars()
-        text = str(textpage.get_text_range()).replace("\x00", "")
-        if count != len(text):  # never seen, but offsets would not line up: no layout then
+        paired = _chars(textpage)
+        if paired is None:  # never seen: no layout then, but the text
+            text = str(textpage.get_text_range()).replace("\x00", "")
             return [Line(t, 0.0, 0.0) for t in text.splitlines() if t.strip()]
-        boxes = [textpage.get_charbox(i, loose=True) for i in range(count)]
+        text, boxes = paired
     finally:
         textpage.close()
     frame = _page_frame(page, number)
@@ -229,7 +265,8 @@ def _words(
     frame: Callable[[tuple[float, float, float, float]], Box],
 ) -> tuple[str, tuple[TextBox, ...]]:
     """A line's words joined by single spaces (as ``" ".join(segment.split())``), each with the
-    union of its glyphs' boxes."""
+    union of its glyphs' boxes: one box per printed line it is on (PDFium puts a word hyphenated
+    at a line's end on one text line)."""
     runs: list[list[int]] = [[]]
     for j in kept:
         if text[j].isspace():
@@ -242,8 +279,12 @@ def _words(
     offset = 0
     for run in (r for r in runs if r):
         word = "".join(text[j] for j in run)
-        box = union(frame(boxes[j]) for j in run)
-        spans.append(TextBox(offset, offset + len(word), box))
+        glyphs = [frame(boxes[j]) for j in run]
+        first = 0
+        for k in range(1, len(run) + 1):
+            if k == len(run) or not same_line(glyphs[k - 1], glyphs[k]):
+                spans.append(TextBox(offset + first, offset + k, union(glyphs[first:k])))
+                first = k
         parts.append(word)
         offset += len(word) + 1
     return " ".join(parts), tuple(spans)
