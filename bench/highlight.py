@@ -128,11 +128,12 @@ def _squash(text: str) -> tuple[str, list[int]]:
     return "".join(out), where
 
 
-def _pdf_truth(path: Path) -> dict[int, tuple[str, list[int], list[Box]]]:
-    """Per page: PDFium's raw text squashed, the raw index of each squashed char, each raw char's box."""
+def _pdf_truth(path: Path) -> dict[int, tuple[str, list[int], list[Box], Any]]:
+    """Per page: PDFium's raw text squashed, the raw index of each squashed char, each raw char's
+    box (unturned: lines are merged, then placed on the page as shown)."""
     import pypdfium2 as pdfium
 
-    from ingest.parse.pdf import _page_frame
+    from ingest.parse.pdf import _Frame
 
     pages = {}
     pdf = pdfium.PdfDocument(path)
@@ -141,10 +142,10 @@ def _pdf_truth(path: Path) -> dict[int, tuple[str, list[int], list[Box]]]:
             page = pdf[number - 1]
             textpage = page.get_textpage()
             raw = str(textpage.get_text_range())
-            frame = _page_frame(page, number)
-            boxes = [frame(textpage.get_charbox(i, loose=True)) for i in range(textpage.count_chars())]
+            frame = _Frame.of(page, number)
+            boxes = [frame.glyph(textpage.get_charbox(i, loose=True)) for i in range(textpage.count_chars())]
             squashed, where = _squash(raw)
-            pages[number] = (squashed, where, boxes)
+            pages[number] = (squashed, where, boxes, frame)
             textpage.close()
             page.close()
     finally:
@@ -190,24 +191,26 @@ def text_pdfs(limit_per_doc: int) -> dict[str, Any]:
                     continue
                 drawn = highlight(_stored(chunk), start, end)
                 s = score(drawn, truth)
-                rows.append({"doc": path.name, "quote": quote[:80], "recall": s.recall, "precision": s.precision})
+                rows.append(
+                    {"doc": path.name, "quote": quote[:80], "recall": s.recall, "precision": s.precision}
+                )
                 taken += 1
     return _summary(rows, {"quotes_not_found_in_pdfium_text": skipped})
 
 
 def _find(
-    pages: dict[int, tuple[str, list[int], list[Box]]], candidates: tuple[int, ...], quote: str
+    pages: dict[int, tuple[str, list[int], list[Box], Any]], candidates: tuple[int, ...], quote: str
 ) -> list[Box] | None:
     needle = _squash_quote(quote)
     for number in candidates:
         if number not in pages:
             continue
-        squashed, where, boxes = pages[number]
+        squashed, where, boxes, frame = pages[number]
         at = squashed.find(needle)
         if at < 0 or squashed.find(needle, at + 1) >= 0:  # absent or ambiguous on this page
             continue
         raw = [where[k] for k in range(at, at + len(needle)) if squashed[k] != " "]
-        return _lines([boxes[i] for i in raw if i < len(boxes)])
+        return [frame.place(b) for b in _lines([boxes[i] for i in raw if i < len(boxes)])]
     return None
 
 
@@ -304,7 +307,11 @@ def ingest_cost(baseline: str, rounds: int) -> dict[str, Any]:
             for name, path in (("baseline", tmp), ("with_boxes", str(ROOT))):
                 env = {**os.environ, "PYTHONPATH": path, "OMP_THREAD_LIMIT": "1"}
                 out = subprocess.run(
-                    [sys.executable, "-c", _PARSE_ALL, *files], env=env, capture_output=True, text=True, check=True
+                    [sys.executable, "-c", _PARSE_ALL, *files],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=True,
                 )
                 times[name].append(float(out.stdout.split()[0]))
     base, new = statistics.median(times["baseline"]), statistics.median(times["with_boxes"])
@@ -339,13 +346,15 @@ def _cpu_flags() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--per-doc", type=int, default=40, help="quotes per text PDF")
-    parser.add_argument("--baseline", default=_git("merge-base", "HEAD", "main"), help="commit to compare cost")
+    parser.add_argument(
+        "--baseline", default=_git("merge-base", "HEAD", "main"), help="commit to compare cost"
+    )
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     if not DATA.exists():
         print(f"skipped: {DATA} is not on this machine")
         return 0
-    report = {
+    report: dict[str, Any] = {
         "commit": _git("rev-parse", "HEAD"),
         "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
         "settings": {"per_doc": args.per_doc, "grid": GRID, "slack": SLACK, "covered_at": COVERED},

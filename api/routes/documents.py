@@ -138,7 +138,8 @@ def _highlight(
     response_class=Response,
     responses={
         200: {
-            "content": {"image/png": {}, "application/json": {"schema": HighlightOut.model_json_schema()}},
+            "model": HighlightOut,
+            "content": {"image/png": {}},
             "description": "The page as a PNG image, the cited passage drawn on it when `start` and `end` "
             "are given; with `format=json`, the passage's boxes on this page instead.",
         }

@@ -15,7 +15,6 @@ from __future__ import annotations
 import itertools
 import re
 import statistics
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -147,20 +146,37 @@ def _chars(textpage: Any) -> tuple[str, list[tuple[float, float, float, float]]]
     return "".join(chars), boxes
 
 
-def _page_frame(page: Any, number: int) -> Callable[[tuple[float, float, float, float]], Box]:
-    """PDF user space (points, y up) to fractions of the page as rendered (cropped, turned)."""
-    left, bottom, right, top = page.get_cropbox()
-    width, height = max(right - left, 1e-6), max(top - bottom, 1e-6)
-    undo = (360 - int(page.get_rotation())) % 360  # the page shows its content turned clockwise
+@dataclass(frozen=True, slots=True)
+class _Frame:
+    """PDF user space (points, y up) to fractions of the page as rendered: cropped, and turned as
+    its /Rotate says. Glyphs are grouped into words and lines before turning (``glyph``), so a
+    line on a turned page is still a line; the group's box is then placed (``place``)."""
 
-    def frame(charbox: tuple[float, float, float, float]) -> Box:
+    number: int
+    left: float
+    top: float
+    width: float
+    height: float
+    undo: int  # the page shows its content turned clockwise by (360 - undo) degrees
+
+    @classmethod
+    def of(cls, page: Any, number: int) -> _Frame:
+        left, bottom, right, top = page.get_cropbox()
+        undo = (360 - int(page.get_rotation())) % 360
+        return cls(number, left, top, max(right - left, 1e-6), max(top - bottom, 1e-6), undo)
+
+    def glyph(self, charbox: tuple[float, float, float, float]) -> Box:
         x0, y0, x1, y1 = charbox
-        box = word_box(
-            number, (x0 - left) / width, (top - y1) / height, (x1 - left) / width, (top - y0) / height
+        return word_box(
+            self.number,
+            (x0 - self.left) / self.width,
+            (self.top - y1) / self.height,
+            (x1 - self.left) / self.width,
+            (self.top - y0) / self.height,
         )
-        return turned(box, undo)
 
-    return frame
+    def place(self, box: Box) -> Box:
+        return turned(box, self.undo)
 
 
 def _text_lines(page: Any, number: int = 1) -> list[Line | Table]:
@@ -173,7 +189,7 @@ def _text_lines(page: Any, number: int = 1) -> list[Line | Table]:
         text, boxes = paired
     finally:
         textpage.close()
-    frame = _page_frame(page, number)
+    frame = _Frame.of(page, number)
     grids = _grids(page)
     cell_of = [
         _cell(grids, box) if not char.isspace() else None for char, box in zip(text, boxes, strict=True)
@@ -262,7 +278,7 @@ def _words(
     text: str,
     kept: list[int],
     boxes: list[tuple[float, float, float, float]],
-    frame: Callable[[tuple[float, float, float, float]], Box],
+    frame: _Frame,
 ) -> tuple[str, tuple[TextBox, ...]]:
     """A line's words joined by single spaces (as ``" ".join(segment.split())``), each with the
     union of its glyphs' boxes: one box per printed line it is on (PDFium puts a word hyphenated
@@ -279,11 +295,11 @@ def _words(
     offset = 0
     for run in (r for r in runs if r):
         word = "".join(text[j] for j in run)
-        glyphs = [frame(boxes[j]) for j in run]
+        glyphs = [frame.glyph(boxes[j]) for j in run]
         first = 0
         for k in range(1, len(run) + 1):
             if k == len(run) or not same_line(glyphs[k - 1], glyphs[k]):
-                spans.append(TextBox(offset + first, offset + k, union(glyphs[first:k])))
+                spans.append(TextBox(offset + first, offset + k, frame.place(union(glyphs[first:k]))))
                 first = k
         parts.append(word)
         offset += len(word) + 1
@@ -294,7 +310,7 @@ def _tables(
     text: str,
     cell_of: list[tuple[int, int, int] | None],
     boxes: list[tuple[float, float, float, float]] | None = None,
-    frame: Callable[[tuple[float, float, float, float]], Box] | None = None,
+    frame: _Frame | None = None,
 ) -> list[tuple[int, Table]]:
     """Each grid's characters as cell texts, in the order PDFium reads them."""
     cell_chars: dict[tuple[int, int, int], list[int]] = {}
@@ -323,7 +339,7 @@ def _tables(
         ]
         where_boxes = [
             tuple(
-                union(frame(boxes[j]) for j in cell_chars[(g, r, c)])
+                frame.place(union(frame.glyph(boxes[j]) for j in cell_chars[(g, r, c)]))
                 if boxes is not None and frame is not None and (g, r, c) in cell_chars
                 else None
                 for c in range(columns)

@@ -160,3 +160,43 @@ def test_the_catalog_keeps_boxes_per_chunk_and_drops_them_with_the_chunks(catalo
 
         assert s.scalar(select(func.count()).select_from(ChunkBoxesRow)) == 0
     catalog.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rotate", [90, 180, 270])
+def test_a_word_read_on_a_turned_scan_is_boxed_where_it_is_on_the_scan(tmp_path: Path, rotate: int) -> None:
+    """OCR reads a turned page upright; the boxes must still land on the page as it was given."""
+    from tests.unit.test_parse import card
+
+    def code_box(path: Path) -> Box:
+        parsed = parse(path, "image/png", LIMITS)
+        return next(s.box for e in parsed.elements for s in e.boxes if e.text[s.start : s.end] == "7351.")
+
+    upright = code_box(card(tmp_path, 0))
+    turned_box = code_box(card(tmp_path, rotate))
+    want = _turn(upright, (360 - rotate) % 360)  # card() turns counter-clockwise
+    centre = ((turned_box.x0 + turned_box.x1) / 2, (turned_box.y0 + turned_box.y1) / 2)
+    assert centre == pytest.approx(((want.x0 + want.x1) / 2, (want.y0 + want.y1) / 2), abs=0.03)
+
+
+@pytest.mark.parametrize("rotation", [90, 180, 270])
+def test_a_word_on_a_turned_pdf_page_is_boxed_where_the_page_shows_it(tmp_path: Path, rotation: int) -> None:
+    """A page with /Rotate shows its content turned clockwise: so must the boxes."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(SAMPLES / "installer-bulletin-2024-07.pdf")
+    for page in pdf:
+        page.set_rotation(rotation)
+    turned_path = tmp_path / f"turned-{rotation}.pdf"
+    pdf.save(turned_path)
+    pdf.close()
+
+    def first_word(path: Path) -> Box:
+        parsed = parse(path, detect.PDF, LIMITS)
+        return parsed.elements[0].boxes[0].box
+
+    upright, shown = first_word(SAMPLES / "installer-bulletin-2024-07.pdf"), first_word(turned_path)
+    want = _turn(upright, rotation)
+    assert (shown.x0, shown.y0, shown.x1, shown.y1) == pytest.approx(
+        (want.x0, want.y0, want.x1, want.y1), abs=1e-3
+    )
