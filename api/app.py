@@ -17,6 +17,7 @@ from api import errors
 from api.metrics import Metrics
 from api.routes import answers, collections, documents, governance, insights, review, system, templates
 from api.services import Services
+from api.storable_text import StorableText
 from core.access import Role
 from core.catalog.keys import KeyRing
 from core.settings import Settings
@@ -49,7 +50,8 @@ def create_app(settings: Settings, open_services: Callable[[Settings], Services]
         description="Cited answers from your own documents. Authenticate with `Authorization: Bearer <key>`.",
         lifespan=lifespan,
     )
-    app.state.metrics = Metrics()
+    app.state.metrics = Metrics(tenant_labels=settings.metrics_tenant_labels)
+    app.add_middleware(StorableText)
     errors.install(app)
     app.middleware("http")(app.state.metrics.middleware)
 
@@ -80,10 +82,11 @@ def _apply_audit_retention(services: Services) -> None:
 
 
 def _seed_templates(services: Services) -> None:
-    """The shipped starter templates, added (or updated, unless a person changed them) at start."""
+    """The shipped starter templates, added (or updated, unless a person changed them) at start:
+    global ones, unless a YAML file names its ``team``."""
     from retrieval.templates import shipped
 
-    written = services.templates.seed([t.body() for t in shipped()])
+    written = services.templates.seed([(t.body(), t.team) for t in shipped()])
     if written:
         log.info("seeded question templates: %s", ", ".join(written))
 

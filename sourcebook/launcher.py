@@ -1,7 +1,7 @@
 """Run the API and the web app as one: start both, wait until they answer, stop both together.
 
-``sourcebook up`` uses it; the API process builds its services through the composition root
-(``uvicorn --factory sourcebook.wiring:create_api``). When either process exits, or on Ctrl-C,
+``sourcebook up`` uses it; the API process is ``sourcebook serve`` (the composition root's app,
+served as ``sourcebook.server`` configures it). When either process exits, or on Ctrl-C,
 the other is stopped too (SIGTERM, then SIGKILL after a grace period), so no half of the pair is
 left running.
 """
@@ -30,17 +30,7 @@ class Service:
 
 
 def api_service(host: str, port: int) -> Service:
-    argv = (
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "sourcebook.wiring:create_api",
-        "--host",
-        host,
-        "--port",
-        str(port),
-    )
+    argv = (sys.executable, "-m", "sourcebook.cli", "serve", "--host", host, "--port", str(port))
     return Service("api", argv, f"http://{host}:{port}/healthz")
 
 

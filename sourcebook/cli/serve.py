@@ -19,11 +19,11 @@ def serve(
     port: Annotated[int, typer.Option()] = 8000,
 ) -> None:
     """Serve the HTTP API (docs at /docs). The first start writes an admin key to $SOURCEBOOK_HOME."""
-    import uvicorn
-
+    from sourcebook import server
     from sourcebook.wiring import create_api
 
-    uvicorn.run(create_api(Settings()), host=host, port=port, log_level="info")
+    settings = Settings()
+    server.run(create_api(settings), settings, host, port)
 
 
 def up(

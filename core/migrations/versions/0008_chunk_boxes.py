@@ -1,7 +1,7 @@
 """where each chunk's words sit on its pages, for highlighting citations
 
-Revision ID: 0007_chunk_boxes
-Revises: 0006
+Revision ID: 0008_chunk_boxes
+Revises: 0007_teams
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_chunk_boxes"
-down_revision = "0006"
+revision = "0008_chunk_boxes"
+down_revision = "0007_teams"
 branch_labels = None
 depends_on = None
 
