@@ -108,6 +108,35 @@ class CitationOut(BaseModel):
     support: float
 
 
+class BoxOut(BaseModel):
+    """A rectangle on a page, in fractions of the page's width (x) and height (y) from its top left."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    page: int
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+
+class HighlightOut(BaseModel):
+    """Where a cited passage (the document's text ``start``..``end``, as a citation gives them) sits."""
+
+    document_id: str
+    start: int
+    end: int
+    boxes_known: bool = Field(
+        description="False where the parser kept no positions (DOCX, HTML, Markdown, text, older uploads)."
+    )
+    page_images: bool = Field(True, description="Whether the document has page images (PDFs and images).")
+    pages: list[int] = Field(description="The pages the highlighted boxes are on.")
+    boxes: list[BoxOut] = Field(description="One per printed line of the passage (words merged).")
+    context: str = Field("", description="The text around the passage, as the index holds it.")
+    context_start: int = Field(0, description="Where the passage starts in `context`.")
+    context_end: int = Field(0, description="Where the passage ends in `context`.")
+
+
 class TemplateStamp(BaseModel):
     id: str
     version: int

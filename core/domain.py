@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from core.layout import TextBox
+
 
 class DocumentStatus(StrEnum):
     QUEUED = "queued"
@@ -69,6 +71,8 @@ class Element:
     bbox: tuple[float, float, float, float] | None = None
     # A table's column names (its header row, also the first line of ``text``); () for others.
     table_header: tuple[str, ...] = ()
+    # Where its words sit on the page (offsets in ``text``); () where the parser does not know.
+    boxes: tuple[TextBox, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +90,9 @@ class Chunk:
     # A table chunk's column names, in every chunk of a table split by rows (the text of the
     # second and later ones starts with a data row): read a row as "Column: value" records.
     table_header: tuple[str, ...] = ()
+    # Where its words sit on their pages (offsets in the document's text, like char_start), for
+    # highlighting a citation on the page; kept in the catalog, never in the vector payload.
+    boxes: tuple[TextBox, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def id(self) -> str:

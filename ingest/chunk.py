@@ -10,10 +10,12 @@ slice of the document that its offsets name.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from core.domain import Chunk, Element, ElementKind
+from core.layout import TextBox
 
 SEPARATOR = "\n\n"
 _MIN_BUDGET = 48
@@ -47,6 +49,8 @@ class Chunker:
             starts.append(offset)
             offset += len(element.text) + len(SEPARATOR)
         page_of = [(start, start + len(e.text), e.page) for start, e in zip(starts, elements, strict=True)]
+        boxes = [b.shifted(start) for start, e in zip(starts, elements, strict=True) for b in e.boxes]
+        box_starts = [b.start for b in boxes]
 
         spans = self._spans(elements, starts)
         if not spans:
@@ -67,6 +71,7 @@ class Chunker:
                         char_end=end,
                         kind=span.kind,
                         table_header=span.table_header,
+                        boxes=_within(boxes, box_starts, start, end),
                     )
                 )
         return chunks
@@ -151,9 +156,18 @@ class Chunker:
         return pieces
 
 
+def _within(boxes: list[TextBox], starts: list[int], start: int, end: int) -> tuple[TextBox, ...]:
+    """The boxes of the words a chunk holds (a word's spans start in order: elements are)."""
+    first = bisect.bisect_left(starts, start)
+    while first > 0 and boxes[first - 1].end > start:
+        first -= 1  # a word that starts before the chunk and runs into it
+    last = bisect.bisect_left(starts, end, lo=first)
+    return tuple(b for b in boxes[first:last] if b.end > start)
+
+
 def _as_text(element: Element) -> Element:
     if element.kind is ElementKind.TITLE:
-        return Element(ElementKind.TEXT, element.text, element.page)
+        return Element(ElementKind.TEXT, element.text, element.page, boxes=element.boxes)
     return element
 
 

@@ -154,10 +154,19 @@ class SourcebookClient:
     def delete_document(self, document_id: str) -> None:
         self._send("DELETE", f"/v1/documents/{document_id}")
 
-    def page_image(self, document_id: str, page: int) -> bytes:
-        response = self._http.get(f"/v1/documents/{document_id}/pages/{page}")
+    def page_image(
+        self, document_id: str, page: int, start: int | None = None, end: int | None = None
+    ) -> bytes:
+        """The page as PNG; with a citation's offsets, the cited passage drawn on it."""
+        params = {"start": start, "end": end} if start is not None and end is not None else {}
+        response = self._http.get(f"/v1/documents/{document_id}/pages/{page}", params=params)
         _raise_for(response)
         return response.content
+
+    def passage(self, document_id: str, start: int, end: int) -> Json:
+        """Where a cited passage sits: its boxes per page (if known) and the text around it."""
+        result: Json = self._get(f"/v1/documents/{document_id}/passage", start=start, end=end)
+        return result
 
     def original(self, document_id: str) -> bytes:
         response = self._http.get(f"/v1/documents/{document_id}/original")

@@ -12,9 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.catalog.database import MIGRATIONS, Database
-from core.catalog.models import ChunkRow, CollectionRow, DocumentRow, JobRow
+from core.catalog.models import ChunkBoxesRow, ChunkRow, CollectionRow, DocumentRow, JobRow
 from core.domain import Chunk, Document, DocumentStatus, ElementKind
 from core.errors import Conflict, NotFound
+from core.layout import TextBox, covering, pack, unpack
 
 __all__ = ["MIGRATIONS", "Catalog", "CollectionInfo", "name_taken"]
 
@@ -203,9 +204,60 @@ class Catalog:
     # -- chunks -----------------------------------------------------------------------------
 
     def replace_chunks(self, document_id: str, chunks: Sequence[Chunk]) -> None:
+        """A document's chunks, and where their words sit where the parser knew (the old chunks'
+        boxes go with them: the foreign key cascades)."""
         with self.session() as s:
             s.execute(delete(ChunkRow).where(ChunkRow.document_id == document_id))
             s.add_all(chunk_row(document_id, c) for c in chunks)
+            s.flush()
+            s.add_all(
+                ChunkBoxesRow(chunk_id=c.id, boxes=pack(c.boxes, c.char_start)) for c in chunks if c.boxes
+            )
+
+    def passage_boxes(self, document_id: str, start: int, end: int) -> list[TextBox] | None:
+        """Where the words of the document's text ``start``..``end`` sit, in text order; None when
+        the chunks holding it have no boxes (a format without pages, or parsed before boxes were
+        kept)."""
+        query = (
+            select(ChunkRow.char_start, ChunkBoxesRow.boxes)
+            .outerjoin(ChunkBoxesRow, ChunkBoxesRow.chunk_id == ChunkRow.id)
+            .where(ChunkRow.document_id == document_id, ChunkRow.char_start < end, ChunkRow.char_end > start)
+        )
+        with self.session() as s:
+            rows = s.execute(query).all()
+        packed = [(base, data) for base, data in rows if data is not None]
+        if not packed:
+            return None
+        return covering((box for base, data in packed for box in unpack(data, base)), start, end)
+
+    def passage_context(
+        self, document_id: str, start: int, end: int, margin: int = 600
+    ) -> tuple[str, int, int]:
+        """The text around ``start``..``end`` as the chunks hold it, and where the passage sits in
+        it: (text, start, end). Gaps between chunks (headings, which chunks keep in their section
+        path) read as a blank line."""
+        query = (
+            select(ChunkRow.char_start, ChunkRow.text)
+            .where(
+                ChunkRow.document_id == document_id,
+                ChunkRow.char_start < end + margin,
+                ChunkRow.char_end > start - margin,
+            )
+            .order_by(ChunkRow.char_start)
+        )
+        with self.session() as s:
+            rows = s.execute(query).all()
+        if not rows:
+            raise NotFound("no text of this document holds the passage")
+        first = min(base for base, _ in rows)
+        chars: dict[int, str] = {}
+        for base, text in rows:
+            for i, char in enumerate(text):
+                chars.setdefault(base + i, char)
+        last = max(chars) + 1
+        window_start, window_end = max(first, start - margin), min(last, end + margin)
+        text = "".join(chars.get(i, "\n") for i in range(window_start, window_end))
+        return text, max(start - window_start, 0), max(min(end, window_end) - window_start, 0)
 
     def chunks(self, document_id: str) -> list[Chunk]:
         query = select(ChunkRow).where(ChunkRow.document_id == document_id).order_by(ChunkRow.index)

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -90,6 +91,16 @@ class ChunkRow(Base):
     kind: Mapped[str] = mapped_column(String(16))
 
     document: Mapped[DocumentRow] = relationship(back_populates="chunks")
+
+
+class ChunkBoxesRow(Base):
+    """Where a chunk's words sit on its pages (``core.layout.pack``), for highlighting citations.
+    A row of its own, so listing and searching chunks never reads it; it goes with its chunk."""
+
+    __tablename__ = "chunk_boxes"
+
+    chunk_id: Mapped[str] = mapped_column(ForeignKey("chunks.id", ondelete="CASCADE"), primary_key=True)
+    boxes: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class JobRow(Base):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
-from core.domain import Element, ElementKind
+from core.domain import Element
 from core.errors import IngestFailed, TooLarge
 from ingest.parse import ParsedDocument, ParseLimits
 from ingest.parse.ocr import ocr_image
@@ -39,7 +39,7 @@ def parse_image(path: Path, limits: ParseLimits) -> ParsedDocument:
                 raise TooLarge(f"image has more than {limits.max_pages} frames")
             pages = page
             result = ocr_image(frame.copy(), limits.ocr_languages)
-            elements.extend(Element(ElementKind.OCR, text, page) for text in result.paragraphs)
+            elements.extend(result.elements(page))
     except OSError as exc:
         raise IngestFailed("image is truncated or corrupt") from exc
     return ParsedDocument(tuple(elements), pages, ocr_pages=tuple(range(1, pages + 1)))

@@ -21,6 +21,7 @@ from typing import Any
 
 from core.domain import Element, ElementKind
 from core.errors import IngestFailed, TooLarge
+from core.layout import Box, TextBox, same_line, turned, union, word_box
 from ingest.parse import ParsedDocument, ParseLimits
 from ingest.parse.ocr import ocr_image
 
@@ -44,15 +45,15 @@ def parse_pdf(path: Path, limits: ParseLimits) -> ParsedDocument:
             raise IngestFailed("PDF has no pages")
         if page_count > limits.max_pages:
             raise TooLarge(f"PDF has {page_count} pages, more than the limit of {limits.max_pages}")
-        pages: list[list[Line | Table] | tuple[str, ...]] = []
+        pages: list[list[Line | Table] | tuple[Element, ...]] = []
         for number in range(1, page_count + 1):
             page = pdf[number - 1]
             try:
-                lines = _text_lines(page)
+                lines = _text_lines(page, number)
                 if sum(len(line.text) for line in lines) >= _MIN_TEXT_CHARS:
                     pages.append(lines)
                 else:
-                    pages.append(_ocr_page(page, limits))
+                    pages.append(_ocr_page(page, number, limits))
             finally:
                 page.close()
     except pdfium.PdfiumError as exc:
@@ -71,7 +72,7 @@ def parse_pdf(path: Path, limits: ParseLimits) -> ParsedDocument:
             elements.extend(layout.elements(content, number))
         else:
             ocr_pages.append(number)
-            elements.extend(Element(ElementKind.OCR, text, number) for text in content)
+            elements.extend(content)
     return ParsedDocument(tuple(elements), page_count, tuple(ocr_pages))
 
 
@@ -81,6 +82,7 @@ class Line:
     size: float  # glyph box height: the font size as rendered
     top: float
     left: float = 0.0
+    words: tuple[TextBox, ...] = ()  # each word of ``text`` and its box on the page
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +90,7 @@ class Table:
     """A ruled table read from the page: rows of cell texts, the first row its header."""
 
     rows: tuple[tuple[str, ...], ...]
+    cell_boxes: tuple[tuple[Box | None, ...], ...] = ()  # where each cell's text sits, if known
 
     @property
     def text(self) -> str:
@@ -95,19 +98,98 @@ class Table:
 
     def element(self, page: int) -> Element:
         header = self.rows[0] if len(self.rows) > 1 else ()
-        return Element(ElementKind.TABLE, self.text, page, table_header=header)
+        spans: list[TextBox] = []
+        offset = 0
+        for r, row in enumerate(self.rows):
+            for c, cell in enumerate(row):
+                box = self.cell_boxes[r][c] if r < len(self.cell_boxes) else None
+                if box is not None and cell:
+                    spans.append(TextBox(offset, offset + len(cell), box))
+                offset += len(cell) + len(" | ")
+            offset += len("\n") - len(" | ")
+        return Element(ElementKind.TABLE, self.text, page, table_header=header, boxes=tuple(spans))
 
 
-def _text_lines(page: Any) -> list[Line | Table]:
+def _chars(textpage: Any) -> tuple[str, list[tuple[float, float, float, float]]] | None:
+    """The page's text (as PDFium hands it back in one piece, NULs dropped) and each character's
+    box. That text leaves out characters PDFium counts (its line-end hyphen and word-break marks,
+    0x02 and 0x03, or gives the first as U+FFFE) and holds a character past the Basic Multilingual Plane as one, where PDFium
+    counts two UTF-16 units: walk both to pair each character with its own box. None where they
+    do not line up."""
+    import pypdfium2.raw as pdfium_c
+
+    text = str(textpage.get_text_range())
+    count = textpage.count_chars()
+    chars: list[str] = []
+    boxes: list[tuple[float, float, float, float]] = []
+    strays = 0
+    i = 0
+    for char in text:
+        # Its line-end hyphen mark comes back as U+FFFE, or not at all, as does a word-break mark
+        # and a lone high surrogate.
+        while i < count:
+            code = pdfium_c.FPDFText_GetUnicode(textpage.raw, i)
+            lone = 0xD800 <= code < 0xDC00 and ord(char) <= 0xFFFF
+            if not (code in (0x02, 0x03) or lone) or ord(char) == code or (char == "\ufffe" and code == 0x02):
+                break
+            i += 1
+        if i >= count:
+            return None
+        code = pdfium_c.FPDFText_GetUnicode(textpage.raw, i)
+        strays += code != ord(char) and ord(char) <= 0xFFFF and not (char == "\ufffe" and code == 0x02)
+        if char != "\x00":
+            chars.append(char)
+            boxes.append(textpage.get_charbox(i, loose=True))
+        i += 2 if ord(char) > 0xFFFF else 1
+    if strays > max(3, len(text) // 50):
+        return None
+    return "".join(chars), boxes
+
+
+@dataclass(frozen=True, slots=True)
+class _Frame:
+    """PDF user space (points, y up) to fractions of the page as rendered: cropped, and turned as
+    its /Rotate says. Glyphs are grouped into words and lines before turning (``glyph``), so a
+    line on a turned page is still a line; the group's box is then placed (``place``)."""
+
+    number: int
+    left: float
+    top: float
+    width: float
+    height: float
+    undo: int  # the page shows its content turned clockwise by (360 - undo) degrees
+
+    @classmethod
+    def of(cls, page: Any, number: int) -> _Frame:
+        left, bottom, right, top = page.get_cropbox()
+        undo = (360 - int(page.get_rotation())) % 360
+        return cls(number, left, top, max(right - left, 1e-6), max(top - bottom, 1e-6), undo)
+
+    def glyph(self, charbox: tuple[float, float, float, float]) -> Box:
+        x0, y0, x1, y1 = charbox
+        return word_box(
+            self.number,
+            (x0 - self.left) / self.width,
+            (self.top - y1) / self.height,
+            (x1 - self.left) / self.width,
+            (self.top - y0) / self.height,
+        )
+
+    def place(self, box: Box) -> Box:
+        return turned(box, self.undo)
+
+
+def _text_lines(page: Any, number: int = 1) -> list[Line | Table]:
     textpage = page.get_textpage()
     try:
-        count = textpage.count_chars()
-        text = str(textpage.get_text_range()).replace("\x00", "")
-        if count != len(text):  # never seen, but offsets would not line up: no layout then
+        paired = _chars(textpage)
+        if paired is None:  # never seen: no layout then, but the text
+            text = str(textpage.get_text_range()).replace("\x00", "")
             return [Line(t, 0.0, 0.0) for t in text.splitlines() if t.strip()]
-        boxes = [textpage.get_charbox(i, loose=True) for i in range(count)]
+        text, boxes = paired
     finally:
         textpage.close()
+    frame = _Frame.of(page, number)
     grids = _grids(page)
     cell_of = [
         _cell(grids, box) if not char.isspace() else None for char, box in zip(text, boxes, strict=True)
@@ -125,9 +207,10 @@ def _text_lines(page: Any) -> list[Line | Table]:
             left = min(boxes[j][0] for j in kept if not text[j].isspace())
             # The median glyph: a list's number or bullet is often set in another font.
             size = statistics.median_high(heights)
-            content.append((kept[0], Line(" ".join(segment.split()), size, top, left)))
+            line_text, words = _words(text, kept, boxes, frame)
+            content.append((kept[0], Line(line_text, size, top, left, words)))
         start = end + 1
-    content.extend(_tables(text, cell_of))
+    content.extend(_tables(text, cell_of, boxes, frame))
     return [item for _, item in sorted(content, key=lambda pair: pair[0])]
 
 
@@ -191,8 +274,46 @@ def _cell(grids: list[_Grid], box: tuple[float, float, float, float]) -> tuple[i
     return None
 
 
-def _tables(text: str, cell_of: list[tuple[int, int, int] | None]) -> list[tuple[int, Table]]:
+def _words(
+    text: str,
+    kept: list[int],
+    boxes: list[tuple[float, float, float, float]],
+    frame: _Frame,
+) -> tuple[str, tuple[TextBox, ...]]:
+    """A line's words joined by single spaces (as ``" ".join(segment.split())``), each with the
+    union of its glyphs' boxes: one box per printed line it is on (PDFium puts a word hyphenated
+    at a line's end on one text line)."""
+    runs: list[list[int]] = [[]]
+    for j in kept:
+        if text[j].isspace():
+            if runs[-1]:
+                runs.append([])
+        else:
+            runs[-1].append(j)
+    parts: list[str] = []
+    spans: list[TextBox] = []
+    offset = 0
+    for run in (r for r in runs if r):
+        word = "".join(text[j] for j in run)
+        glyphs = [frame.glyph(boxes[j]) for j in run]
+        first = 0
+        for k in range(1, len(run) + 1):
+            if k == len(run) or not same_line(glyphs[k - 1], glyphs[k]):
+                spans.append(TextBox(offset + first, offset + k, frame.place(union(glyphs[first:k]))))
+                first = k
+        parts.append(word)
+        offset += len(word) + 1
+    return " ".join(parts), tuple(spans)
+
+
+def _tables(
+    text: str,
+    cell_of: list[tuple[int, int, int] | None],
+    boxes: list[tuple[float, float, float, float]] | None = None,
+    frame: _Frame | None = None,
+) -> list[tuple[int, Table]]:
     """Each grid's characters as cell texts, in the order PDFium reads them."""
+    cell_chars: dict[tuple[int, int, int], list[int]] = {}
     cells: dict[int, dict[tuple[int, int], list[str]]] = {}
     first: dict[int, int] = {}
     last: dict[tuple[int, int, int], int] = {}
@@ -206,17 +327,30 @@ def _tables(text: str, cell_of: list[tuple[int, int, int] | None]) -> list[tuple
             parts.append(" ")  # a space or a line break inside the cell
         parts.append(text[j])
         last[where] = j
+        if not text[j].isspace():
+            cell_chars.setdefault(where, []).append(j)
     tables = []
     for g, grid_cells in cells.items():
         rows = 1 + max(r for r, _ in grid_cells)
         columns = 1 + max(c for _, c in grid_cells)
-        table = tuple(
+        table = [
             tuple(" ".join("".join(grid_cells.get((r, c), [])).split()) for c in range(columns))
             for r in range(rows)
-        )
-        table = tuple(row for row in table if any(row))
-        if table:
-            tables.append((first[g], Table(table)))
+        ]
+        where_boxes = [
+            tuple(
+                frame.place(union(frame.glyph(boxes[j]) for j in cell_chars[(g, r, c)]))
+                if boxes is not None and frame is not None and (g, r, c) in cell_chars
+                else None
+                for c in range(columns)
+            )
+            for r in range(rows)
+        ]
+        kept = [r for r in range(rows) if any(table[r])]
+        if kept:
+            tables.append(
+                (first[g], Table(tuple(table[r] for r in kept), tuple(where_boxes[r] for r in kept)))
+            )
     return tables
 
 
@@ -242,8 +376,8 @@ def _running_key(text: str) -> str:
 
 
 def _without_running_lines(
-    pages: list[list[Line | Table] | tuple[str, ...]],
-) -> list[list[Line | Table] | tuple[str, ...]]:
+    pages: list[list[Line | Table] | tuple[Element, ...]],
+) -> list[list[Line | Table] | tuple[Element, ...]]:
     """Drop running headers and footers: a line (page numbers aside) on half the pages or more."""
     text_pages = [page for page in pages if isinstance(page, list)]
     if len(text_pages) < 2:
@@ -312,15 +446,15 @@ class Layout:
         )
 
     def _element(self, block: list[Line], page: int) -> Element:
-        text = _join_lines(block)
+        text, boxes = _join_lines(block)
         size = round(max(line.size for line in block), 1)
         if size in self.headings and len(text) <= 200:
-            return Element(ElementKind.TITLE, text, page, level=self.headings.index(size))
+            return Element(ElementKind.TITLE, text, page, level=self.headings.index(size), boxes=boxes)
         if len(block) == 1 and _looks_like_heading(text):
-            return Element(ElementKind.TITLE, text, page, level=len(self.headings))
+            return Element(ElementKind.TITLE, text, page, level=len(self.headings), boxes=boxes)
         if _LIST_MARK.match(text):
-            return Element(ElementKind.LIST, text, page)
-        return Element(ElementKind.TEXT, text, page)
+            return Element(ElementKind.LIST, text, page, boxes=boxes)
+        return Element(ElementKind.TEXT, text, page, boxes=boxes)
 
 
 def _looks_like_heading(text: str) -> bool:
@@ -338,24 +472,29 @@ def _looks_like_heading(text: str) -> bool:
 _LIST_MARK = re.compile(r"^\s*([•●▪◦\-–*]|\d{1,2}[.)])\s+")
 
 
-def _join_lines(lines: list[Line]) -> str:
+def _join_lines(lines: list[Line]) -> tuple[str, tuple[TextBox, ...]]:
     text = ""
+    spans: list[TextBox] = []
     for line in lines:
         part = line.text
         if text.endswith("-") and part[:1].islower():
-            text = text[:-1] + part  # a word hyphenated across lines
-        else:
-            text = f"{text} {part}" if text else part
-    return text
+            text = text[:-1]  # a word hyphenated across lines
+            if spans and spans[-1].end > len(text):
+                spans[-1] = TextBox(spans[-1].start, len(text), spans[-1].box)
+        elif text:
+            text += " "
+        spans.extend(word.shifted(len(text)) for word in line.words)
+        text += part
+    return text, tuple(spans)
 
 
-def _ocr_page(page: Any, limits: ParseLimits) -> tuple[str, ...]:
+def _ocr_page(page: Any, number: int, limits: ParseLimits) -> tuple[Element, ...]:
     width, height = page.get_size()
     scale = limits.ocr_dpi / 72
     if width * height * scale * scale > limits.max_image_pixels:
         scale = (limits.max_image_pixels / max(width * height, 1.0)) ** 0.5
     bitmap = page.render(scale=scale, grayscale=True)
     try:
-        return ocr_image(bitmap.to_pil(), limits.ocr_languages).paragraphs
+        return ocr_image(bitmap.to_pil(), limits.ocr_languages).elements(number)
     finally:
         bitmap.close()

@@ -119,6 +119,17 @@ PASSAGE: Json = {
 }
 
 
+def _page_png() -> bytes:
+    """A blank page, 100 x 140 pixels."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (100, 140), "white").save(out, format="PNG")
+    return out.getvalue()
+
+
 def _sse(event: str, data: object) -> str:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n"
 
@@ -132,6 +143,9 @@ class FakeApi:
     review_items: list[Json] = field(default_factory=list)
     requests: list[tuple[str, str, Any]] = field(default_factory=list)
     queries: list[str] = field(default_factory=list)
+    # Where the cited passage sits: "known" (boxes on page 3), "unknown" (a PDF parsed before
+    # boxes were kept) or "text" (a format without page images: the text around it).
+    boxes: str = "known"
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -139,6 +153,23 @@ class FakeApi:
     def sent(self, method: str, path: str) -> list[Any]:
         """Bodies of the requests a page sent to one route."""
         return [body for m, p, body in self.requests if (m, p) == (method, path)]
+
+    def _passage(self) -> Json:
+        known = self.boxes == "known"
+        box = {"page": 3, "x0": 0.1, "y0": 0.5, "x1": 0.9, "y1": 0.55}
+        context = "Errors. " + str(PASSAGE["text"]) + " See also E-105."
+        return {
+            "document_id": CITATION["document_id"],
+            "start": CITATION["char_start"],
+            "end": CITATION["char_end"],
+            "boxes_known": known,
+            "page_images": self.boxes != "text",
+            "pages": [3] if known else [],
+            "boxes": [box] if known else [],
+            "context": context,
+            "context_start": len("Errors. "),
+            "context_end": len("Errors. ") + len("E-104 means the water tank is not seated properly."),
+        }
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         key = request.headers.get("authorization", "").removeprefix("Bearer ")
@@ -186,7 +217,13 @@ class FakeApi:
         if request.method == "POST" and request.url.path.endswith("/feedback"):
             return httpx.Response(201, json={"id": "fb-1"})
         if route == ("GET", f"/v1/documents/{CITATION['document_id']}/pages/3"):
-            return httpx.Response(200, content=PNG_1PX, headers={"content-type": "image/png"})
+            if self.boxes == "text":
+                return self._problem(
+                    415, "page images exist for PDFs and images only; open the original instead"
+                )
+            return httpx.Response(200, content=_page_png(), headers={"content-type": "image/png"})
+        if route == ("GET", f"/v1/documents/{CITATION['document_id']}/passage"):
+            return httpx.Response(200, json=self._passage())
         if route == ("GET", f"/v1/documents/{CITATION['document_id']}/original"):
             return httpx.Response(200, content=b"%PDF-1.4 fake", headers={"content-type": "application/pdf"})
         if route == ("POST", "/v1/collections/acme-support/reindex"):

@@ -87,9 +87,35 @@ def test_template_form_sends_the_values_and_shows_a_cited_answer_with_its_source
     assert not at.exception, at.exception
     assert "[1] t-series-user-manual.pdf" in [s.value for s in at.subheader]
     assert "Page 3" in _texts(at)
+    assert "the water tank is not seated \\[properly\\]" in _texts(at)
+    # The page with the passage drawn on it (scrolled to it, and whole): fetched with the offsets.
+    assert len(at.get("image")) == 2 and len(at.get("download_button")) == 1
+    assert "start=10&end=60" in api.queries
+    assert ("GET", f"/v1/documents/{CITATION['document_id']}/passage", None) in api.requests
+
+
+def _open_citation(api: FakeApi) -> AppTest:
+    at = _app(api)
+    at.text_input(key="tpl-troubleshoot-error-2-code").input("E-104")
+    _button(at, "Ask").click().run()
+    _button(at, "[1] p. 3 · t-series-user-manual.pdf").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_where_positions_are_unknown_the_viewer_says_so_and_quotes_beside_the_page() -> None:
+    api = FakeApi(boxes="unknown")
+    at = _open_citation(api)
+    assert "Where this passage sits on the page is not known for this document" in _texts(at)
     assert "the water tank is not seated \\[properly\\]" in _texts(at)  # quoted beside the page
-    assert len(at.get("image")) == 1 and len(at.get("download_button")) == 1
-    assert ("GET", f"/v1/documents/{CITATION['document_id']}/pages/3", None) in api.requests
+    assert len(at.get("image")) == 1
+    assert "" in [q for p, q in zip(api.requests, api.queries, strict=True) if p[1].endswith("/pages/3")]
+
+
+def test_a_text_document_shows_the_passage_highlighted_in_its_text() -> None:
+    at = _open_citation(FakeApi(boxes="text"))
+    assert "… Errors. :orange-background[E-104 means the water tank is not seated properly.]" in _texts(at)
+    assert len(at.get("image")) == 0 and "No page image" not in _texts(at)
 
 
 def test_a_required_field_left_empty_is_named_before_asking() -> None:

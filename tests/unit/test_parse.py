@@ -339,7 +339,7 @@ def test_ocr_lines_of_a_paragraph_join_where_the_sentence_goes_on() -> None:
         "(xxxx = last 4 digits).",
         "4. Open a browser.",
     ]
-    assert _join_wrapped(lines) == (
+    assert _join_wrapped([(line, ()) for line in lines])[0] == (
         "Symptom\nThe thermostat shows E-212 when the auxiliary heat does not run, and the fan stops.\n"
         "3. On your phone, join NW-SETUP-xxxx (xxxx = last 4 digits).\n4. Open a browser."
     )
