@@ -13,6 +13,7 @@ the threshold the answer is a refusal in words an agent can act on, the closest 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,7 +22,17 @@ import numpy as np
 from core.domain import Answer, AnswerHints, Citation, Passage
 from core.protocols import Embedder
 from retrieval.evidence import EvidenceModel, Features, load_model
-from retrieval.question import Question, analyze, content_stems, family, identifiers, is_code, mentions
+from retrieval.question import (
+    Question,
+    analyze,
+    content_stems,
+    family,
+    identifiers,
+    is_code,
+    mentions,
+    normalize_identifier,
+    states,
+)
 from retrieval.records import Unit, read_passage
 
 REFUSAL = (
@@ -105,6 +116,7 @@ class ExtractiveGenerator:
         weight = _term_weights(asked, passages)
         held = set().union(*(content_stems(" ".join((*p.section_path, p.text))) for p in passages))
         unmatched = _coverage(asked.key_terms - held, weight)
+        unnamed = len(asked.names - held) / len(asked.names) if asked.names else 0.0
         pool = []
         for rank, passage in enumerate(passages):
             units = read[rank]
@@ -130,7 +142,7 @@ class ExtractiveGenerator:
                 stems = content_stems(context)
                 key = _coverage(asked.key_terms & stems, weight) if asked.key_terms else 0.5
                 heading = _coverage(asked.key_terms & content_stems(unit.context), weight)
-                pool.append((rank, passage, unit, found, around, key, heading, follows))
+                pool.append((rank, passage, unit, found, around, key, heading, follows, lead))
         if not pool:
             return []
         pool.sort(key=lambda item: (item[5] + _id_coverage(asked, item[3], item[4]), -item[0]), reverse=True)
@@ -138,7 +150,7 @@ class ExtractiveGenerator:
         vectors = self.embedder.embed([asked.text, *(item[2].said(()) for item in pool)])
         cosines = np.asarray(vectors[1:]) @ np.asarray(vectors[0])
         out = []
-        for (rank, passage, unit, found, around, key, heading, follows), cosine in zip(
+        for (rank, passage, unit, found, around, key, heading, follows, lead), cosine in zip(
             pool, cosines, strict=True
         ):
             features = Features(
@@ -151,6 +163,9 @@ class ExtractiveGenerator:
                 table=unit.record is not None,
                 follows_restatement=follows,
                 unmatched=unmatched,
+                value=_value(asked, f"{unit.said(())}\n{lead}"),
+                subject=_is_subject(asked, unit),
+                unmatched_names=unnamed,
             )
             out.append(Candidate(rank, passage, unit, features, self.model.probability(features), found))
         out.sort(key=lambda c: c.probability, reverse=True)
@@ -263,6 +278,25 @@ def _follow(chosen: list[Candidate], best: Candidate, every: list[Candidate], li
         _add(chosen, c)
 
 
+def _value(asked: Question, said: str) -> float:
+    if not asked.wants:
+        return 0.0
+    return 1.0 if states(asked.wants, said) else -1.0
+
+
+def _is_subject(asked: Question, unit: Unit) -> bool:
+    """Whether an asked code is what the unit is about: a table row keyed by it, or a line
+    labelled with it ("E-212: …")."""
+    if not asked.codes:
+        return False
+    if unit.record is not None:
+        subject = unit.record[0][1]
+    else:
+        label, colon, _ = unit.text.partition(":")
+        subject = label if colon and len(label.split()) <= 4 else ""
+    return bool(subject) and any(mentions(identifiers(subject), k) for k in asked.codes)
+
+
 def _novelty(unit: Unit, question_stems: set[str]) -> float:
     own = content_stems(unit.text)
     return len(own - question_stems) / len(own) if own else 0.0
@@ -322,7 +356,8 @@ def _unnamed_codes(asked: Question, passages: Sequence[Passage]) -> list[str]:
     found: dict[str, str] = {}
     for passage in passages:
         found |= identifiers(" ".join((*passage.section_path, passage.text)))
-    missing = [k for k in asked.codes if not mentions(found, k)]
+    text = " ".join(" ".join((*p.section_path, p.text)) for p in passages)
+    missing = [k for k in asked.codes if not mentions(found, k) and not _series_named(text, k)]
     present = {family(k) for k in found if is_code(k)}
     if asked.entities and any(k not in missing for k in asked.entities):
         missing = [k for k in missing if k not in asked.entities]  # said per entity instead
@@ -331,6 +366,15 @@ def _unnamed_codes(asked: Question, passages: Sequence[Passage]) -> list[str]:
     if len(missing) == len(asked.codes) or any(family(k) in present for k in missing):
         return [asked.ids[k] for k in missing]
     return []
+
+
+def _series_named(text: str, key: str) -> bool:
+    """Whether the passages speak of the whole series a model belongs to ("a T-series thermostat"
+    for the T100): what they say holds for every model of it."""
+    kind = family(key)
+    if not kind or kind == "version" or kind == normalize_identifier(key):
+        return False
+    return re.search(rf"\b{re.escape(kind)}[- ]series\b", text, re.I) is not None
 
 
 def _as_sentence(text: str) -> str:

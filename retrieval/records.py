@@ -98,11 +98,11 @@ def _read(text: str, section_path: tuple[str, ...], header: tuple[str, ...] | No
             paragraph = text.count("\n\n", 0, lead)
             units.append(Unit(stripped, lead, lead + len(stripped), is_header, context, record, paragraph))
             continue
-        for span in split_sentences(segment):
-            s, e = start + span.start, start + span.end
+        spans = [(start + sp.start, start + sp.end, sp.text) for sp in split_sentences(segment)]
+        listed = _listed(text, spans)
+        for index, (s, e, sentence) in enumerate(spans):
             paragraph_here = text.count("\n\n", 0, s)
-            sentence = span.text
-            heading = _is_heading(sentence, text, s, e, section_titles)
+            heading = _is_heading(sentence, text, s, e, section_titles, listed=index in listed)
             units.append(
                 Unit(
                     sentence,
@@ -120,10 +120,39 @@ def _read(text: str, section_path: tuple[str, ...], header: tuple[str, ...] | No
     return tuple(units)
 
 
-def _is_heading(sentence: str, text: str, start: int, end: int, section_titles: set[str]) -> bool:
+def _bare(sentence: str, text: str, start: int, end: int) -> bool:
+    """A short line standing alone with no closing punctuation: a heading, a label, or a bullet
+    of a slide (whose bullet marks the parser dropped)."""
+    whole_line = (start == 0 or text[start - 1] == "\n") and (end == len(text) or text[end] == "\n")
+    return whole_line and len(sentence.split()) <= 16 and not _TERMINAL.search(sentence.strip())
+
+
+def _listed(text: str, spans: list[tuple[int, int, str]]) -> set[int]:
+    """The spans that are list members although they look like headings: three or more bare lines
+    in a row are a list (a slide's bullets, release-note items), not a stack of headings; the
+    first of them stays a title when a "Label: value" field follows it."""
+    listed: set[int] = set()
+    run: list[int] = []
+    for index in [*range(len(spans)), -1]:
+        if index >= 0 and _bare(spans[index][2], text, spans[index][0], spans[index][1]):
+            run.append(index)
+            continue
+        if len(run) >= 3:
+            first, second = spans[run[0]][2], spans[run[1]][2]
+            titled = bool(_KEY_VALUE.search(second)) and not _KEY_VALUE.search(first)
+            listed.update(run[1:] if titled else run)
+        run = []
+    return listed
+
+
+def _is_heading(
+    sentence: str, text: str, start: int, end: int, section_titles: set[str], *, listed: bool = False
+) -> bool:
     bare = sentence.lstrip("#").strip()
     if sentence.startswith("#") or bare.endswith("?") or bare.lower() in section_titles:
         return True
+    if listed:
+        return False
     words = bare.split()
     if not any(c.isalnum() for c in bare):
         return True

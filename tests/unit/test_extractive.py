@@ -274,3 +274,44 @@ def test_how_an_agent_frames_a_case_is_no_key_term() -> None:
     asked = analyze("customer has E-102 on a T200, what do i tell them")
     assert asked.key_terms == frozenset()
     assert set(asked.ids) == {"e102", "t200"}
+
+
+def test_bare_lines_in_a_row_are_a_list_not_a_stack_of_headings() -> None:
+    # A slide's bullets lose their marks in parsing: three short unpunctuated lines are items.
+    slide = (
+        "Fixes Wi-Fi not reconnecting after a router reboot\n\n"
+        "Fixes the T200 display freezing when the graph is opened\n\n"
+        "Recommended for all T-series thermostats"
+    )
+    units = read_passage(_doc(slide))
+    assert [u.heading for u in units] == [False, False, False]
+    # A title over "Label: value" fields stays a title.
+    entry = "KI-34 Humidity stuck at 0%\n\nAffects: T200 rev B\n\nStatus: open\n\nWorkaround: Refit it."
+    assert [u.heading for u in read_passage(_doc(entry))] == [True, False, False, False]
+
+
+def test_a_question_that_asks_a_price_wants_a_sentence_that_states_one() -> None:
+    asked = analyze("How much does the PA-24 power adapter cost?")
+    assert asked.wants == "money"
+    assert analyze("How long is the warranty on the T300 Pro?").wants == "duration"
+    assert analyze("When was the 4.2.1 hotfix released?").wants == "date"
+    text = "Fit the PA-24 power adapter when the C-wire is missing. The PA-24 power adapter costs GBP 19."
+    answer = ExtractiveGenerator(HashingEmbedder(), threshold=0.05, max_sentences=1).answer(
+        "How much does the PA-24 power adapter cost?", [_doc(text)]
+    )
+    assert "GBP 19" in answer.text
+
+
+def test_what_the_customer_reports_is_context_not_what_is_asked() -> None:
+    asked = analyze(
+        "What does error E-110 mean? The customer reports: the app says the thermostat is offline."
+    )
+    assert "offlin" not in asked.key_terms and "e110" in asked.ids
+
+
+def test_a_document_about_the_whole_series_answers_for_each_of_its_models() -> None:
+    text = "Reconnect a T-series thermostat to Wi-Fi\n\n1. Press and hold MENU and DOWN for 5 seconds."
+    answer = ExtractiveGenerator(HashingEmbedder(), threshold=0.05).answer(
+        "How do I reconnect the thermostat to Wi-Fi on the T100?", [_doc(text)]
+    )
+    assert not answer.refused and "MENU and DOWN" in answer.text
