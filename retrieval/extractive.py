@@ -157,7 +157,7 @@ class ExtractiveGenerator:
                 cosine=float(cosine),
                 key_terms=key,
                 identifiers=_id_coverage(asked, found, around),
-                conflict=_conflicts(asked, found),
+                conflict=_conflicts(asked, found) or _other_row(asked, unit, read[rank]),
                 rank=1.0 / (1 + rank),
                 heading=heading,
                 table=unit.record is not None,
@@ -229,6 +229,12 @@ class ExtractiveGenerator:
                 detail,
             )
         conflicting = [c for c in candidates if c.features.conflict and c.probability >= self.threshold]
+        if conflicting and not asked.codes:
+            return (
+                "The closest passages are about other items than the one asked; nothing found "
+                "answers it for what was asked. Check the name, or escalate the question.",
+                detail,
+            )
         if conflicting:
             other = _other_names(asked, conflicting[0].evidence_ids)
             asked_names = ", ".join(asked.ids[k] for k in asked.codes)
@@ -342,6 +348,31 @@ def _conflicts(asked: Question, found: dict[str, str]) -> bool:
     return False
 
 
+def _other_row(asked: Question, unit: Unit, units: Sequence[Unit]) -> bool:
+    """A table row that is not the one asked about: the question names what another row's key
+    holds and this row lacks ("blinking amber" against the rows "Blinking red" and "Pulsing
+    amber": neither is the asked one). A comparison names several rows' keys: a row answers it
+    when its key is one of them and the table holds the compared aspect ("differ in warranty"
+    against a support-tier table with no warranty column answers nothing)."""
+    if unit.record is None or not asked.key_terms:
+        return False
+    keys = [content_stems(u.record[0][1]) for u in units if u.record is not None]
+    own_key = content_stems(unit.record[0][1])
+    header = {stem for name, _ in unit.record for stem in content_stems(name)}
+    row = content_stems(" ".join(cell for _, cell in unit.record)) | header
+    other_keys = set().union(*keys) - own_key
+    named = asked.key_terms & own_key
+    if asked.compares:
+        if not named:
+            return bool(asked.key_terms & other_keys)
+        # What is compared: not the rows' names, nor what the key column or the table is called.
+        aspect = asked.key_terms - set().union(*keys) - content_stems(f"{unit.context} {unit.record[0][0]}")
+        return bool(aspect) and not aspect & row
+    # It names at least as many words of other rows' keys as of its own.
+    clash = (asked.key_terms & other_keys) - row
+    return bool(clash) and len(clash) >= len(named)
+
+
 def _other_names(asked: Question, found: dict[str, str]) -> str:
     families = {family(k) for k in asked.codes}
     others = [v for k, v in found.items() if is_code(k) and family(k) in families and k not in asked.ids]
@@ -356,9 +387,11 @@ def _unnamed_codes(asked: Question, passages: Sequence[Passage]) -> list[str]:
     found: dict[str, str] = {}
     for passage in passages:
         found |= identifiers(" ".join((*passage.section_path, passage.text)))
-    text = " ".join(" ".join((*p.section_path, p.text)) for p in passages)
-    missing = [k for k in asked.codes if not mentions(found, k) and not _series_named(text, k)]
     present = {family(k) for k in found if is_code(k)}
+    text = " ".join(" ".join((*p.section_path, p.text)) for p in passages)
+    # A model the passages name only through its series ("a T-series thermostat"), with no other
+    # model of it named (they would name this one too if they knew it: the T400 beside the T100).
+    missing = [k for k in asked.codes if not mentions(found, k) and not _series_named(text, k, passages)]
     if asked.entities and any(k not in missing for k in asked.entities):
         missing = [k for k in missing if k not in asked.entities]  # said per entity instead
     if not missing:
@@ -368,13 +401,20 @@ def _unnamed_codes(asked: Question, passages: Sequence[Passage]) -> list[str]:
     return []
 
 
-def _series_named(text: str, key: str) -> bool:
+def _series_named(text: str, key: str, passages: Sequence[Passage]) -> bool:
     """Whether the passages speak of the whole series a model belongs to ("a T-series thermostat"
-    for the T100): what they say holds for every model of it."""
+    for the T100), what they say holding for every model of it, and no passage lists the series'
+    models without this one (the T400 is no model of a series listed as T100, T200, T300 Pro)."""
     kind = family(key)
     if not kind or kind == "version" or kind == normalize_identifier(key):
         return False
-    return re.search(rf"\b{re.escape(kind)}[- ]series\b", text, re.I) is not None
+    if re.search(rf"\b{re.escape(kind)}[- ]series\b", text, re.I) is None:
+        return False
+    for passage in passages:
+        named = {k for k in identifiers(passage.text) if is_code(k) and family(k) == kind}
+        if len(named) >= 2:
+            return False  # a list of the series' models that leaves this one out
+    return True
 
 
 def _as_sentence(text: str) -> str:

@@ -162,6 +162,7 @@ class Question:
     wants_remedy: bool = False  # asks why or what to do: a sentence restating it is no answer
     wants: str = ""  # the kind of value asked for: "money", "duration", "date", "number" or ""
     names: frozenset[str] = frozenset()  # stems of the names it asks about ("Enterprise", "Zigbee")
+    compares: bool = False  # "differ", "compare", "vs", or a template that wants a comparison
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -230,17 +231,39 @@ _STATES = {
 _NAME = re.compile(r"(?<=[a-z0-9,;:]\s)([A-Z][a-z]+(?:[A-Z][a-z]+)*)\b")
 
 
+_YES_NO = re.compile(
+    r"^\s*(can|could|is|are|was|were|does|do|did|will|would|should|shall|may|might|must|has|have|had)\b", re.I
+)
+# A price asked in a currency wants that currency: "GBP 39" does not say what it costs in euros.
+_CURRENCIES = {
+    "eur": re.compile(r"\beuros?\b|\beur\b|€", re.I),
+    "usd": re.compile(r"\b(us )?dollars?\b|\busd\b|\$", re.I),
+    "gbp": re.compile(r"\bpounds?( sterling)?\b|\bgbp\b|£", re.I),
+}
+
+
 def wanted_value(text: str) -> str:
-    """The kind of value a question asks for ("money", "duration", "date", "number"), or ""."""
+    """The kind of value a question asks for ("money", "money:eur", "duration", "date",
+    "number"), or "": a yes/no question ("Can it be paid monthly?") asks for none."""
+    if _YES_NO.match(text):
+        return ""
     for kind, pattern in _WANTS:
         if pattern.search(text):
+            if kind == "money":
+                currency = next((c for c, p in _CURRENCIES.items() if p.search(text)), "")
+                return f"money:{currency}" if currency else kind
             return kind
     return ""
 
 
 def states(kind: str, text: str) -> bool:
     """Whether ``text`` states a value of ``kind`` (any text does when no kind is asked)."""
-    return not kind or bool(_STATES[kind].search(text))
+    if not kind:
+        return True
+    kind, _, currency = kind.partition(":")
+    if currency:
+        return bool(_CURRENCIES[currency].search(text)) and bool(re.search(r"\d", text))
+    return bool(_STATES[kind].search(text))
 
 
 def _split_context(text: str) -> tuple[str, str]:
@@ -293,5 +316,13 @@ def analyze(text: str, hints: AnswerHints | None = None) -> Question:
     if not shape:
         shape = "compare" if entities and compares else "steps" if _STEPS.search(text) else ""
     return Question(
-        text, ids, key_terms, entities, shape, bool(_REMEDY.search(text)), wanted_value(asking), names
+        text,
+        ids,
+        key_terms,
+        entities,
+        shape,
+        bool(_REMEDY.search(text)),
+        wanted_value(asking),
+        names,
+        compares,
     )

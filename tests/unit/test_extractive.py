@@ -315,3 +315,37 @@ def test_a_document_about_the_whole_series_answers_for_each_of_its_models() -> N
         "How do I reconnect the thermostat to Wi-Fi on the T100?", [_doc(text)]
     )
     assert not answer.refused and "MENU and DOWN" in answer.text
+
+
+LED_TABLE = (
+    "LED | Meaning\nSolid green | Connected\nBlinking blue | Pairing mode\n"
+    "Pulsing amber | Firmware update in progress\nBlinking red | An error code is active"
+)
+
+
+def test_a_table_row_other_than_the_one_asked_is_no_answer() -> None:
+    generator = ExtractiveGenerator(HashingEmbedder(), threshold=0.05)
+    answer = generator.answer("What does a blinking amber status LED mean?", [_doc(LED_TABLE)])
+    assert answer.refused  # "Blinking red" and "Pulsing amber" are other rows
+    answer = generator.answer("What does a pulsing amber LED mean?", [_doc(LED_TABLE)])
+    assert not answer.refused and "Firmware update in progress" in answer.text
+
+
+def test_a_comparison_of_rows_on_an_aspect_the_table_lacks_is_refused() -> None:
+    table = "Tier | First response\nBasic | 48 hours\nPlus | 8 hours"
+    generator = ExtractiveGenerator(HashingEmbedder(), threshold=0.05)
+    assert generator.answer(
+        "How do the Basic tier and the Plus tier differ in warranty?", [_doc(table)]
+    ).refused
+    answer = generator.answer(
+        "How do the Basic tier and the Plus tier differ in first response?", [_doc(table)]
+    )
+    assert not answer.refused and "48 hours" in answer.text
+
+
+def test_a_model_the_series_list_leaves_out_is_unknown() -> None:
+    text = "Covers the T100, T200 and T300 Pro models.\n\nAll T-series thermostats have a 2 year warranty."
+    answer = ExtractiveGenerator(HashingEmbedder(), threshold=0.05).answer(
+        "How long is the warranty on the T400?", [_doc(text)]
+    )
+    assert answer.refused and "T400" in (answer.refusal_reason or "")
