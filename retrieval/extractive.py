@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -214,6 +214,8 @@ class ExtractiveGenerator:
                 covered |= stems
         if asked.shape == "steps":
             _follow(chosen, best, every, STEPS)
+        elif not asked.entities and _heading_answers(asked, best):
+            _list_under(chosen, best, every, STEPS)
         return chosen, uncovered
 
     def _why(self, asked: Question, candidates: list[Candidate], missing: list[str]) -> tuple[str, str]:
@@ -301,6 +303,33 @@ def _is_subject(asked: Question, unit: Unit) -> bool:
         label, colon, _ = unit.text.partition(":")
         subject = label if colon and len(label.split()) <= 4 else ""
     return bool(subject) and any(mentions(identifiers(subject), k) for k in asked.codes)
+
+
+def _heading_answers(asked: Question, best: Candidate) -> bool:
+    """Whether the best sentence is an item of a list whose heading names what is asked ("What is
+    new in 4.2.0" for "what's new in firmware 4.2.0"): the items under it are the answer, not one
+    of them. The heading itself never stands alone; its items are said."""
+    if not best.unit.item or not best.unit.context:
+        return False
+    heading = best.unit.context.split(" > ")[-1]
+    named = identifiers(heading)
+    codes_named = bool(asked.codes) and all(mentions(named, k) for k in asked.codes)
+    terms = content_stems(heading)
+    return codes_named and (not asked.key_terms or bool(asked.key_terms & terms))
+
+
+def _list_under(chosen: list[Candidate], best: Candidate, every: list[Candidate], limit: int) -> None:
+    """The items of the list the best sentence belongs to (under the same heading), in order."""
+    scored = {(c.passage.chunk_id, c.unit.start): c for c in every}
+    for unit in read_passage(best.passage):
+        if len(chosen) >= limit:
+            break
+        if unit.heading or not unit.item or unit.context != best.unit.context:
+            continue
+        known = scored.get((best.passage.chunk_id, unit.start))
+        if known is not None and known.features.conflict:
+            continue
+        _add(chosen, known or replace(best, unit=unit))
 
 
 def _novelty(unit: Unit, question_stems: set[str]) -> float:

@@ -77,6 +77,7 @@ _IDENTIFIER = re.compile(
     r"(?<![\w.])(?:[A-Za-z]+[-/]?)?\d[\w]*(?:[-./]\w+)*(?:\s+(?:Pro|Plus|Max|Mini|Lite|Ultra|XL))?(?![\w])"
 )
 _WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
+_CLITIC = re.compile(r"'(?:s|re|ll|ve|d|m)$")
 _LABEL = re.compile(r"\b([A-Za-z]+)\s+(" + _IDENTIFIER.pattern + ")")
 
 
@@ -145,11 +146,8 @@ def stem(word: str) -> str:
 def content_stems(text: str, *, drop: Iterable[str] = ()) -> set[str]:
     """The stems of a text's content words: no stop words, no words in ``drop``."""
     dropped = set(drop)
-    return {
-        stem(w)
-        for w in _WORD.findall(text.lower())
-        if w not in STOP_WORDS and w not in dropped and len(w) > 1
-    }
+    words = (_CLITIC.sub("", w) for w in _WORD.findall(text.lower()))  # "what's" is "what"
+    return {stem(w) for w in words if w not in STOP_WORDS and w not in dropped and len(w) > 1}
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from retrieval.question import content_stems, identifiers
 from retrieval.sentences import split_sentences
 
 _ITEM = re.compile(r"^\s*(?:[-*•▪◦]|\d{1,2}[.)]|[a-z][.)])\s+")
+_NUMBERED = re.compile(r"^\s*(?:\d{1,2}[.)]|[a-z][.)])\s+")
 _KEY_VALUE = re.compile(r"\w[^:]{0,40}:\s+\S")
 _TERMINAL = re.compile(r"[.!;:)\"'’”]$")
 
@@ -102,7 +103,9 @@ def _read(text: str, section_path: tuple[str, ...], header: tuple[str, ...] | No
         listed = _listed(text, spans)
         for index, (s, e, sentence) in enumerate(spans):
             paragraph_here = text.count("\n\n", 0, s)
-            heading = _is_heading(sentence, text, s, e, section_titles, listed=index in listed)
+            heading = _is_heading(sentence, text, s, e, section_titles, listed=index in listed) or (
+                _numbered_heading(spans, index, text)
+            )
             units.append(
                 Unit(
                     sentence,
@@ -112,7 +115,7 @@ def _read(text: str, section_path: tuple[str, ...], header: tuple[str, ...] | No
                     context,
                     None,
                     paragraph_here,
-                    bool(_ITEM.match(sentence)),
+                    bool(_ITEM.match(sentence)) or index in listed,
                 )
             )
             if heading and any(c.isalnum() for c in sentence):
@@ -125,6 +128,19 @@ def _bare(sentence: str, text: str, start: int, end: int) -> bool:
     of a slide (whose bullet marks the parser dropped)."""
     whole_line = (start == 0 or text[start - 1] == "\n") and (end == len(text) or text[end] == "\n")
     return whole_line and len(sentence.split()) <= 16 and not _TERMINAL.search(sentence.strip())
+
+
+def _numbered_heading(spans: list[tuple[int, int, str]], index: int, text: str) -> bool:
+    """A numbered line standing alone between paragraphs ("2. End of support for the legacy
+    T-50 thermostat" in a letter) is a section heading, not a one-item list."""
+    s, e, sentence = spans[index]
+    if not _NUMBERED.match(sentence) or not _bare(sentence, text, s, e) or index + 1 >= len(spans):
+        return False
+    after = spans[index + 1][2]
+    before = spans[index - 1][2] if index else ""
+    return (
+        not _ITEM.match(after) and not _ITEM.match(before) and not _bare(after, text, *spans[index + 1][:2])
+    )
 
 
 def _listed(text: str, spans: list[tuple[int, int, str]]) -> set[int]:

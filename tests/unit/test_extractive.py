@@ -349,3 +349,25 @@ def test_a_model_the_series_list_leaves_out_is_unknown() -> None:
         "How long is the warranty on the T400?", [_doc(text)]
     )
     assert answer.refused and "T400" in (answer.refusal_reason or "")
+
+
+def test_the_items_under_a_heading_that_names_the_asked_version_are_the_answer() -> None:
+    slide = (
+        "Quiet hours: backlight off from 22:00 by default\n\n"
+        "Adaptive Recovery is now available on the T100\n\n"
+        "Installer Menu shows compressor runtime hours"
+    )
+    answer = ExtractiveGenerator(HashingEmbedder(), threshold=0.05).answer(
+        "what's new in firmware 4.2.0", [_doc(slide, section=("Release notes", "What is new in 4.2.0"))]
+    )
+    assert "Quiet hours" in answer.text and "Adaptive Recovery" in answer.text
+    assert "What is new" not in answer.text  # the heading itself is not said
+
+
+def test_a_numbered_line_between_paragraphs_is_a_section_heading() -> None:
+    letter = (
+        "We write about two changes.\n\n2. End of support for the legacy T-50 thermostat\n\n"
+        "The legacy T-50 reaches end of support on 31 December 2024."
+    )
+    units = read_passage(_doc(letter))
+    assert [u.heading for u in units] == [False, True, False]
