@@ -127,7 +127,8 @@ def _bare(sentence: str, text: str, start: int, end: int) -> bool:
     """A short line standing alone with no closing punctuation: a heading, a label, or a bullet
     of a slide (whose bullet marks the parser dropped)."""
     whole_line = (start == 0 or text[start - 1] == "\n") and (end == len(text) or text[end] == "\n")
-    return whole_line and len(sentence.split()) <= 16 and not _TERMINAL.search(sentence.strip())
+    bare = sentence.strip()
+    return whole_line and len(bare.split()) <= 16 and not _TERMINAL.search(bare) and not bare.endswith(",")
 
 
 def _numbered_heading(spans: list[tuple[int, int, str]], index: int, text: str) -> bool:
@@ -143,14 +144,27 @@ def _numbered_heading(spans: list[tuple[int, int, str]], index: int, text: str) 
     )
 
 
+def _own_paragraph(text: str, start: int, end: int) -> bool:
+    """A line with a blank line (or the passage's edge) on each side: a slide's bullet, not a
+    line of a letterhead."""
+    before = text[:start].rstrip(" \t")
+    after = text[end:].lstrip(" \t")
+    return (not before or before.endswith("\n\n")) and (not after or after.startswith("\n\n"))
+
+
 def _listed(text: str, spans: list[tuple[int, int, str]]) -> set[int]:
     """The spans that are list members although they look like headings: three or more bare lines
     in a row are a list (a slide's bullets, release-note items), not a stack of headings; the
-    first of them stays a title when a "Label: value" field follows it."""
+    first of them stays a title when a "Label: value" field follows it. Each is a paragraph of its
+    own: the lines of a letterhead or an address are not a list."""
     listed: set[int] = set()
     run: list[int] = []
     for index in [*range(len(spans)), -1]:
-        if index >= 0 and _bare(spans[index][2], text, spans[index][0], spans[index][1]):
+        if (
+            index >= 0
+            and _own_paragraph(text, *spans[index][:2])
+            and _bare(spans[index][2], text, *spans[index][:2])
+        ):
             run.append(index)
             continue
         if len(run) >= 3:
