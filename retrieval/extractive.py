@@ -32,6 +32,7 @@ from retrieval.question import (
     mentions,
     normalize_identifier,
     states,
+    stem,
 )
 from retrieval.records import Unit, read_passage
 
@@ -73,9 +74,12 @@ class ExtractiveGenerator:
         asked = analyze(question, hints)
         candidates = self.candidates(asked, passages)
         missing = _unnamed_codes(asked, passages)
+        unnamed = [] if missing else _unnamed_names(asked, passages)
         usable = [c for c in candidates if c.probability >= self.threshold and not c.features.conflict]
-        if missing or not usable:
-            reason, detail = self._why(asked, candidates, missing)
+        if asked.wants.startswith("money"):
+            usable = [c for c in usable if c.features.value > 0]  # a price asked: one must be stated
+        if missing or unnamed or not usable:
+            reason, detail = self._why(asked, candidates, missing, unnamed)
             return Answer(
                 question,
                 REFUSAL,
@@ -218,7 +222,9 @@ class ExtractiveGenerator:
             _list_under(chosen, best, every, STEPS)
         return chosen, uncovered
 
-    def _why(self, asked: Question, candidates: list[Candidate], missing: list[str]) -> tuple[str, str]:
+    def _why(
+        self, asked: Question, candidates: list[Candidate], missing: list[str], unnamed: Sequence[str] = ()
+    ) -> tuple[str, str]:
         """(what the agent reads, the score detail for engineers)."""
         best = max((c.probability for c in candidates), default=0.0)
         detail = f"evidence score {best:.2f}; answers need {self.threshold:.2f}"
@@ -228,6 +234,18 @@ class ExtractiveGenerator:
             names = ", ".join(missing)
             return (
                 f"No document found mentions {names}: check the code or model, or escalate the question.",
+                detail,
+            )
+        if unnamed:
+            return (
+                f"No document found mentions {', '.join(unnamed)}: the documents do not cover it. "
+                "Check the name, or escalate the question.",
+                detail,
+            )
+        if asked.wants.startswith("money") and not any(c.features.value > 0 for c in candidates):
+            return (
+                "The documents found say nothing about a price or cost for this. "
+                "Escalate the question if the customer needs one.",
                 detail,
             )
         conflicting = [c for c in candidates if c.features.conflict and c.probability >= self.threshold]
@@ -428,6 +446,16 @@ def _unnamed_codes(asked: Question, passages: Sequence[Passage]) -> list[str]:
     if len(missing) == len(asked.codes) or any(family(k) in present for k in missing):
         return [asked.ids[k] for k in missing]
     return []
+
+
+def _unnamed_names(asked: Question, passages: Sequence[Passage]) -> list[str]:
+    """Names the question asks about that no passage mentions (the "Enterprise" tier of a policy
+    listing Basic, Plus and Pro Installer): the documents do not cover what is asked."""
+    if not asked.names:
+        return []
+    held = set().union(*(content_stems(" ".join((*p.section_path, p.text))) for p in passages))
+    absent = asked.names - held
+    return [w for w in dict.fromkeys(re.findall(r"[A-Z][A-Za-z]+", asked.text)) if stem(w) in absent]
 
 
 def _series_named(text: str, key: str, passages: Sequence[Passage]) -> bool:

@@ -183,7 +183,8 @@ _WANTS = (
     (
         "money",
         re.compile(
-            r"\b(price[sd]?|pric(e|ing)|costs?|fees?|charged?|charges|paid|pay|(hourly|labou?r|daily) rates?)\b",
+            r"\bhow much\b.*\b(cost|costs|pay|paid|charge[sd]?)\b|\b(prices?|pricing|fees?|(hourly|labou?r|daily) rates?)\b|"
+            r"\bwhat (does|do|did|will|would) .*\bcost\b",
             re.I,
         ),
     ),
@@ -232,6 +233,7 @@ _NAME = re.compile(r"(?<=[a-z0-9,;:]\s)([A-Z][a-z]+(?:[A-Z][a-z]+)*)\b")
 _YES_NO = re.compile(
     r"^\s*(can|could|is|are|was|were|does|do|did|will|would|should|shall|may|might|must|has|have|had)\b", re.I
 )
+_OTHER_WH = re.compile(r"^\s*(who|whom|whose|where|why)\b", re.I)  # a person, a place, a reason
 # A price asked in a currency wants that currency: "GBP 39" does not say what it costs in euros.
 _CURRENCIES = {
     "eur": re.compile(r"\beuros?\b|\beur\b|€", re.I),
@@ -243,7 +245,7 @@ _CURRENCIES = {
 def wanted_value(text: str) -> str:
     """The kind of value a question asks for ("money", "money:eur", "duration", "date",
     "number"), or "": a yes/no question ("Can it be paid monthly?") asks for none."""
-    if _YES_NO.match(text):
+    if _YES_NO.match(text) or _OTHER_WH.match(text):
         return ""
     for kind, pattern in _WANTS:
         if pattern.search(text):

@@ -371,3 +371,21 @@ def test_a_numbered_line_between_paragraphs_is_a_section_heading() -> None:
     )
     units = read_passage(_doc(letter))
     assert [u.heading for u in units] == [False, True, False]
+
+
+def test_a_name_no_passage_mentions_is_refused_in_words_an_agent_can_act_on() -> None:
+    table = "Tier | First response\nBasic | 48 hours\nPlus | 8 hours"
+    answer = ExtractiveGenerator(HashingEmbedder(), threshold=0.05).answer(
+        "What is the first response time for the Enterprise support tier?", [_doc(table)]
+    )
+    assert answer.refused
+    assert (answer.refusal_reason or "").startswith("No document found mentions Enterprise")
+
+
+def test_a_price_no_passage_states_is_refused() -> None:
+    text = "Claim 0.5 hours of labour with labour code LAB-17 in the Pro Portal."
+    answer = ExtractiveGenerator(HashingEmbedder(), threshold=0.05).answer(
+        "What hourly labour rate is paid for a LAB-17 claim?", [_doc(text)]
+    )
+    assert answer.refused
+    assert "price or cost" in (answer.refusal_reason or "")
