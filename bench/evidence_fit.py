@@ -105,6 +105,35 @@ def collect(cache: Path | None, only: str | None = None) -> list[dict[str, Any]]
     return rows
 
 
+def _provenance() -> list[str]:
+    """Commit, settings and CPU of this fit: a figure means nothing without them."""
+    import platform
+    import subprocess
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], capture_output=True, text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return "unknown"
+
+    flags = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("flags"):
+                wanted = ("avx", "avx2", "avx512f", "avx512_bf16", "amx_bf16", "fma", "sse4_2")
+                flags = " ".join(f for f in line.split(":", 1)[1].split() if f in wanted)
+                break
+    dirty = " (uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no") else ""
+    return [
+        f"Commit {git('rev-parse', '--short', 'HEAD')}{dirty}; {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPUs, flags: {flags or 'unknown'}; Python {platform.python_version()}.",
+        "Settings: embedder all-MiniLM-L6-v2, hybrid search with dbsf fusion, 5 passages, no reranker; "
+        "logistic regression, L2 1.0, Newton 50 steps; fit sets "
+        f"{', '.join(FIT_SETS)}, held out {', '.join(HELD_OUT)}.",
+    ]
+
+
 def fit(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> tuple[np.ndarray, float]:
     """Logistic regression by Newton's method (bias unregularised)."""
     design = np.hstack([x, np.ones((len(x), 1))])
@@ -175,7 +204,14 @@ def main(argv: list[str] | None = None) -> int:
         result: np.ndarray = 1 / (1 + np.exp(-np.clip(design @ weights + bias, -30, 30)))
         return result
 
-    lines = ["# Evidence model fit (bench/evidence_fit.py)", "", "| feature | weight |", "|---|---|"]
+    lines = [
+        "# Evidence model fit (bench/evidence_fit.py)",
+        "",
+        *_provenance(),
+        "",
+        "| feature | weight |",
+        "|---|---|",
+    ]
     lines += [f"| {n} | {w:+.3f} |" for n, w in zip(FEATURES, weights, strict=True)] + [
         f"| bias | {bias:+.3f} |"
     ]

@@ -5,7 +5,10 @@ question's key terms and identifiers the sentence (with its heading) holds, whet
 another model or code of the same family, its
 passage's rank, whether its heading matches, whether it is a table record, whether it follows
 a sentence that restates the question (a symptom before its remedy), and how much of what the
-question asks about no retrieved passage mentions at all (a near miss: "Zigbee", "instalments"). The coefficients and the
+question asks about no retrieved passage mentions at all (a near miss: "Zigbee", "instalments"),
+whether it states a value of the kind asked (a price for "how much does it cost"), whether the
+asked code is its subject (a table row's key), and the share of the names asked about that no
+passage holds (the "Enterprise" tier of a policy that lists Basic and Plus). The coefficients and the
 threshold live in ``evidence_model.json`` beside this module, one entry per embedder; they are
 refitted, with a precision/recall curve and the threshold's reason, by ``bench/evidence_fit.py``.
 """
@@ -32,6 +35,11 @@ class Features:
     table: bool
     follows_restatement: bool
     unmatched: float  # share of the question's key terms (by weight) that no retrieved passage holds
+    value: (
+        float  # +1: states a value of the kind asked (a price, a duration, a date); -1: none; 0: none asked
+    )
+    subject: bool  # the asked code is what it is about: a table row's key, a "Code: …" label
+    unmatched_names: float  # share of the names the question asks about ("Enterprise") no passage holds
 
     def vector(self) -> list[float]:
         return [float(v) for v in astuple(self)]

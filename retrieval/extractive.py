@@ -13,15 +13,27 @@ the threshold the answer is a refusal in words an agent can act on, the closest 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from core.domain import Answer, AnswerHints, Citation, Passage
 from core.protocols import Embedder, Query, Vectors
 from retrieval.evidence import EvidenceModel, Features, load_model
-from retrieval.question import Question, analyze, content_stems, family, identifiers, is_code, mentions
+from retrieval.question import (
+    Question,
+    analyze,
+    content_stems,
+    family,
+    identifiers,
+    is_code,
+    mentions,
+    normalize_identifier,
+    states,
+    stem,
+)
 from retrieval.records import Unit, read_passage
 
 REFUSAL = (
@@ -66,9 +78,12 @@ class ExtractiveGenerator:
         vector = query.vector if isinstance(query, Query) else None
         candidates = self.candidates(asked, passages, question_vector=vector)
         missing = _unnamed_codes(asked, passages)
+        unnamed = [] if missing else _unnamed_names(asked, passages)
         usable = [c for c in candidates if c.probability >= self.threshold and not c.features.conflict]
-        if missing or not usable:
-            reason, detail = self._why(asked, candidates, missing)
+        if asked.wants.startswith("money"):
+            usable = [c for c in usable if c.features.value > 0]  # a price asked: one must be stated
+        if missing or unnamed or not usable:
+            reason, detail = self._why(asked, candidates, missing, unnamed)
             return Answer(
                 question,
                 REFUSAL,
@@ -112,6 +127,7 @@ class ExtractiveGenerator:
         weight = _term_weights(asked, passages)
         held = set().union(*(content_stems(" ".join((*p.section_path, p.text))) for p in passages))
         unmatched = _coverage(asked.key_terms - held, weight)
+        unnamed = len(asked.names - held) / len(asked.names) if asked.names else 0.0
         pool = []
         for rank, passage in enumerate(passages):
             units = read[rank]
@@ -137,7 +153,7 @@ class ExtractiveGenerator:
                 stems = content_stems(context)
                 key = _coverage(asked.key_terms & stems, weight) if asked.key_terms else 0.5
                 heading = _coverage(asked.key_terms & content_stems(unit.context), weight)
-                pool.append((rank, passage, unit, found, around, key, heading, follows))
+                pool.append((rank, passage, unit, found, around, key, heading, follows, lead))
         if not pool:
             return []
         pool.sort(key=lambda item: (item[5] + _id_coverage(asked, item[3], item[4]), -item[0]), reverse=True)
@@ -150,19 +166,22 @@ class ExtractiveGenerator:
             vectors = self.embedder.embed(sentences)
         cosines = np.asarray(vectors) @ np.asarray(question_vector)
         out = []
-        for (rank, passage, unit, found, around, key, heading, follows), cosine in zip(
+        for (rank, passage, unit, found, around, key, heading, follows, lead), cosine in zip(
             pool, cosines, strict=True
         ):
             features = Features(
                 cosine=float(cosine),
                 key_terms=key,
                 identifiers=_id_coverage(asked, found, around),
-                conflict=_conflicts(asked, found),
+                conflict=_conflicts(asked, found) or _other_row(asked, unit, read[rank]),
                 rank=1.0 / (1 + rank),
                 heading=heading,
                 table=unit.record is not None,
                 follows_restatement=follows,
                 unmatched=unmatched,
+                value=_value(asked, f"{unit.said(())}\n{lead}"),
+                subject=_is_subject(asked, unit),
+                unmatched_names=unnamed,
             )
             out.append(Candidate(rank, passage, unit, features, self.model.probability(features), found))
         out.sort(key=lambda c: c.probability, reverse=True)
@@ -211,9 +230,13 @@ class ExtractiveGenerator:
                 covered |= stems
         if asked.shape == "steps":
             _follow(chosen, best, every, STEPS)
+        elif not asked.entities and _heading_answers(asked, best):
+            _list_under(chosen, best, every, STEPS)
         return chosen, uncovered
 
-    def _why(self, asked: Question, candidates: list[Candidate], missing: list[str]) -> tuple[str, str]:
+    def _why(
+        self, asked: Question, candidates: list[Candidate], missing: list[str], unnamed: Sequence[str] = ()
+    ) -> tuple[str, str]:
         """(what the agent reads, the score detail for engineers)."""
         best = max((c.probability for c in candidates), default=0.0)
         detail = f"evidence score {best:.2f}; answers need {self.threshold:.2f}"
@@ -225,7 +248,25 @@ class ExtractiveGenerator:
                 f"No document found mentions {names}: check the code or model, or escalate the question.",
                 detail,
             )
+        if unnamed:
+            return (
+                f"No document found mentions {', '.join(unnamed)}: the documents do not cover it. "
+                "Check the name, or escalate the question.",
+                detail,
+            )
+        if asked.wants.startswith("money") and not any(c.features.value > 0 for c in candidates):
+            return (
+                "The documents found say nothing about a price or cost for this. "
+                "Escalate the question if the customer needs one.",
+                detail,
+            )
         conflicting = [c for c in candidates if c.features.conflict and c.probability >= self.threshold]
+        if conflicting and not asked.codes:
+            return (
+                "The closest passages are about other items than the one asked; nothing found "
+                "answers it for what was asked. Check the name, or escalate the question.",
+                detail,
+            )
         if conflicting:
             other = _other_names(asked, conflicting[0].evidence_ids)
             asked_names = ", ".join(asked.ids[k] for k in asked.codes)
@@ -275,6 +316,52 @@ def _follow(chosen: list[Candidate], best: Candidate, every: list[Candidate], li
         _add(chosen, c)
 
 
+def _value(asked: Question, said: str) -> float:
+    if not asked.wants:
+        return 0.0
+    return 1.0 if states(asked.wants, said) else -1.0
+
+
+def _is_subject(asked: Question, unit: Unit) -> bool:
+    """Whether an asked code is what the unit is about: a table row keyed by it, or a line
+    labelled with it ("E-212: …")."""
+    if not asked.codes:
+        return False
+    if unit.record is not None:
+        subject = unit.record[0][1]
+    else:
+        label, colon, _ = unit.text.partition(":")
+        subject = label if colon and len(label.split()) <= 4 else ""
+    return bool(subject) and any(mentions(identifiers(subject), k) for k in asked.codes)
+
+
+def _heading_answers(asked: Question, best: Candidate) -> bool:
+    """Whether the best sentence is an item of a list whose heading names what is asked ("What is
+    new in 4.2.0" for "what's new in firmware 4.2.0"): the items under it are the answer, not one
+    of them. The heading itself never stands alone; its items are said."""
+    if not best.unit.item or not best.unit.context:
+        return False
+    heading = best.unit.context.split(" > ")[-1]
+    named = identifiers(heading)
+    codes_named = bool(asked.codes) and all(mentions(named, k) for k in asked.codes)
+    terms = content_stems(heading)
+    return codes_named and (not asked.key_terms or bool(asked.key_terms & terms))
+
+
+def _list_under(chosen: list[Candidate], best: Candidate, every: list[Candidate], limit: int) -> None:
+    """The items of the list the best sentence belongs to (under the same heading), in order."""
+    scored = {(c.passage.chunk_id, c.unit.start): c for c in every}
+    for unit in read_passage(best.passage):
+        if len(chosen) >= limit:
+            break
+        if unit.heading or not unit.item or unit.context != best.unit.context:
+            continue
+        known = scored.get((best.passage.chunk_id, unit.start))
+        if known is not None and known.features.conflict:
+            continue
+        _add(chosen, known or replace(best, unit=unit))
+
+
 def _novelty(unit: Unit, question_stems: set[str]) -> float:
     own = content_stems(unit.text)
     return len(own - question_stems) / len(own) if own else 0.0
@@ -320,6 +407,31 @@ def _conflicts(asked: Question, found: dict[str, str]) -> bool:
     return False
 
 
+def _other_row(asked: Question, unit: Unit, units: Sequence[Unit]) -> bool:
+    """A table row that is not the one asked about: the question names what another row's key
+    holds and this row lacks ("blinking amber" against the rows "Blinking red" and "Pulsing
+    amber": neither is the asked one). A comparison names several rows' keys: a row answers it
+    when its key is one of them and the table holds the compared aspect ("differ in warranty"
+    against a support-tier table with no warranty column answers nothing)."""
+    if unit.record is None or not asked.key_terms:
+        return False
+    keys = [content_stems(u.record[0][1]) for u in units if u.record is not None]
+    own_key = content_stems(unit.record[0][1])
+    header = {stem for name, _ in unit.record for stem in content_stems(name)}
+    row = content_stems(" ".join(cell for _, cell in unit.record)) | header
+    other_keys = set().union(*keys) - own_key
+    named = asked.key_terms & own_key
+    if asked.compares:
+        if not named:
+            return bool(asked.key_terms & other_keys)
+        # What is compared: not the rows' names, nor what the key column or the table is called.
+        aspect = asked.key_terms - set().union(*keys) - content_stems(f"{unit.context} {unit.record[0][0]}")
+        return bool(aspect) and not aspect & row
+    # It names at least as many words of other rows' keys as of its own.
+    clash = (asked.key_terms & other_keys) - row
+    return bool(clash) and len(clash) >= len(named)
+
+
 def _other_names(asked: Question, found: dict[str, str]) -> str:
     families = {family(k) for k in asked.codes}
     others = [v for k, v in found.items() if is_code(k) and family(k) in families and k not in asked.ids]
@@ -334,8 +446,11 @@ def _unnamed_codes(asked: Question, passages: Sequence[Passage]) -> list[str]:
     found: dict[str, str] = {}
     for passage in passages:
         found |= identifiers(" ".join((*passage.section_path, passage.text)))
-    missing = [k for k in asked.codes if not mentions(found, k)]
     present = {family(k) for k in found if is_code(k)}
+    text = " ".join(" ".join((*p.section_path, p.text)) for p in passages)
+    # A model the passages name only through its series ("a T-series thermostat"), with no other
+    # model of it named (they would name this one too if they knew it: the T400 beside the T100).
+    missing = [k for k in asked.codes if not mentions(found, k) and not _series_named(text, k, passages)]
     if asked.entities and any(k not in missing for k in asked.entities):
         missing = [k for k in missing if k not in asked.entities]  # said per entity instead
     if not missing:
@@ -343,6 +458,32 @@ def _unnamed_codes(asked: Question, passages: Sequence[Passage]) -> list[str]:
     if len(missing) == len(asked.codes) or any(family(k) in present for k in missing):
         return [asked.ids[k] for k in missing]
     return []
+
+
+def _unnamed_names(asked: Question, passages: Sequence[Passage]) -> list[str]:
+    """Names the question asks about that no passage mentions (the "Enterprise" tier of a policy
+    listing Basic, Plus and Pro Installer): the documents do not cover what is asked."""
+    if not asked.names:
+        return []
+    held = set().union(*(content_stems(" ".join((*p.section_path, p.text))) for p in passages))
+    absent = asked.names - held
+    return [w for w in dict.fromkeys(re.findall(r"[A-Z][A-Za-z]+", asked.text)) if stem(w) in absent]
+
+
+def _series_named(text: str, key: str, passages: Sequence[Passage]) -> bool:
+    """Whether the passages speak of the whole series a model belongs to ("a T-series thermostat"
+    for the T100), what they say holding for every model of it, and no passage lists the series'
+    models without this one (the T400 is no model of a series listed as T100, T200, T300 Pro)."""
+    kind = family(key)
+    if not kind or kind == "version" or kind == normalize_identifier(key):
+        return False
+    if re.search(rf"\b{re.escape(kind)}[- ]series\b", text, re.I) is None:
+        return False
+    for passage in passages:
+        named = {k for k in identifiers(passage.text) if is_code(k) and family(k) == kind}
+        if len(named) >= 2:
+            return False  # a list of the series' models that leaves this one out
+    return True
 
 
 def _as_sentence(text: str) -> str:

@@ -77,6 +77,7 @@ _IDENTIFIER = re.compile(
     r"(?<![\w.])(?:[A-Za-z]+[-/]?)?\d[\w]*(?:[-./]\w+)*(?:\s+(?:Pro|Plus|Max|Mini|Lite|Ultra|XL))?(?![\w])"
 )
 _WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
+_CLITIC = re.compile(r"'(?:s|re|ll|ve|d|m)$")
 _LABEL = re.compile(r"\b([A-Za-z]+)\s+(" + _IDENTIFIER.pattern + ")")
 
 
@@ -145,11 +146,8 @@ def stem(word: str) -> str:
 def content_stems(text: str, *, drop: Iterable[str] = ()) -> set[str]:
     """The stems of a text's content words: no stop words, no words in ``drop``."""
     dropped = set(drop)
-    return {
-        stem(w)
-        for w in _WORD.findall(text.lower())
-        if w not in STOP_WORDS and w not in dropped and len(w) > 1
-    }
+    words = (_CLITIC.sub("", w) for w in _WORD.findall(text.lower()))  # "what's" is "what"
+    return {stem(w) for w in words if w not in STOP_WORDS and w not in dropped and len(w) > 1}
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +158,9 @@ class Question:
     entities: tuple[str, ...]  # identifier keys compared with each other (two or more), else ()
     shape: str  # "lookup", "steps", "compare" or "" (a plain answer)
     wants_remedy: bool = False  # asks why or what to do: a sentence restating it is no answer
+    wants: str = ""  # the kind of value asked for: "money", "duration", "date", "number" or ""
+    names: frozenset[str] = frozenset()  # stems of the names it asks about ("Enterprise", "Zigbee")
+    compares: bool = False  # "differ", "compare", "vs", or a template that wants a comparison
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -174,6 +175,105 @@ _REMEDY = re.compile(
 )
 _HOW = re.compile(r"\bhow\s+(many|much|long|often|soon|far|big|old|late|early)\b", re.I)
 _PATTERN_CODE = re.compile(r"\{[{%].*?[%}]\}", re.S)
+
+# The kind of value a question asks for, and how a sentence states one. A sentence that states no
+# value of the kind asked ("How much does the adapter cost?" against a sentence naming the adapter
+# and no price) is about the topic, not the answer.
+_WANTS = (
+    (
+        "money",
+        re.compile(
+            r"\bhow much\b.*\b(cost|costs|pay|paid|charge[sd]?)\b|\b(prices?|pricing|fees?|(hourly|labou?r|daily) rates?)\b|"
+            r"\bwhat (does|do|did|will|would) .*\bcost\b",
+            re.I,
+        ),
+    ),
+    (
+        "duration",
+        re.compile(
+            r"\bhow long\b(?! ago)|\bhow soon\b|\bhow many (seconds|minutes|hours|days|weeks|months|years)\b",
+            re.I,
+        ),
+    ),
+    (
+        "date",
+        re.compile(
+            r"^\s*when\b|\b(what|which) (date|day|year|month)\b|\bdeadline\b|\bwhen (was|were|is|did|does|do|will)\b",
+            re.I,
+        ),
+    ),
+    ("number", re.compile(r"\bhow (many|much|big|far|high|heavy|old)\b|\bwhat (percentage|number)\b", re.I)),
+)
+_NUMBER_WORD = r"(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|a|an|half an?)"
+_DURATION_UNIT = r"(?:business |working |calendar )?(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?|decades?|centuries|century)\b"
+_STATES = {
+    "money": re.compile(
+        r"[$£€¥₹]\s?\d|\d\s?(?:usd|gbp|eur|chf|dollars?|pounds?|euros?|cents?|pence|p)\b|\b(?:usd|gbp|eur|chf)\s?\d|"
+        r"\bfree\b|\bno (?:charge|cost|fee)\b|\d\s?%",
+        re.I,
+    ),
+    "duration": re.compile(
+        rf"\b{_NUMBER_WORD}[\s-]+{_DURATION_UNIT}|\b(?:seconds|minutes|hours|days|weeks|months|years)\b|\b(?:daily|weekly|monthly|yearly|annually|immediately|overnight)\b",
+        re.I,
+    ),
+    "date": re.compile(
+        r"\b(?:1\d{3}|20\d{2})s?\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.? \d|\d (?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)|"
+        r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tomorrow|yesterday)\b|\b\d{1,2}:\d{2}\b|"
+        rf"\b(?:before|after|within|until|by|during|since|when|once|every)\b|\b{_NUMBER_WORD}[\s-]+{_DURATION_UNIT}|\bcentury\b",
+        re.I,
+    ),
+    "number": re.compile(
+        r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|hundreds?|thousands?|millions?|billions?|dozens?|several|single|double|twice|half)\b",
+        re.I,
+    ),
+}
+_NAME = re.compile(r"(?<=[a-z0-9,;:]\s)([A-Z][a-z]+(?:[A-Z][a-z]+)*)\b")
+
+
+_YES_NO = re.compile(
+    r"^\s*(can|could|is|are|was|were|does|do|did|will|would|should|shall|may|might|must|has|have|had)\b", re.I
+)
+_OTHER_WH = re.compile(r"^\s*(who|whom|whose|where|why)\b", re.I)  # a person, a place, a reason
+# A price asked in a currency wants that currency: "GBP 39" does not say what it costs in euros.
+_CURRENCIES = {
+    "eur": re.compile(r"\beuros?\b|\beur\b|€", re.I),
+    "usd": re.compile(r"\b(us )?dollars?\b|\busd\b|\$", re.I),
+    "gbp": re.compile(r"\bpounds?( sterling)?\b|\bgbp\b|£", re.I),
+}
+
+
+def wanted_value(text: str) -> str:
+    """The kind of value a question asks for ("money", "money:eur", "duration", "date",
+    "number"), or "": a yes/no question ("Can it be paid monthly?") asks for none."""
+    if _YES_NO.match(text) or _OTHER_WH.match(text):
+        return ""
+    for kind, pattern in _WANTS:
+        if pattern.search(text):
+            if kind == "money":
+                currency = next((c for c, p in _CURRENCIES.items() if p.search(text)), "")
+                return f"money:{currency}" if currency else kind
+            return kind
+    return ""
+
+
+def states(kind: str, text: str) -> bool:
+    """Whether ``text`` states a value of ``kind`` (any text does when no kind is asked)."""
+    if not kind:
+        return True
+    kind, _, currency = kind.partition(":")
+    if currency:
+        return bool(_CURRENCIES[currency].search(text)) and bool(re.search(r"\d", text))
+    return bool(_STATES[kind].search(text))
+
+
+def _split_context(text: str) -> tuple[str, str]:
+    """(the question, the context around it): in "Customer has E-110 on a T200. The app says
+    offline. What does it mean?" the sentences that ask nothing say the case, not the answer."""
+    sentences = [x for x in re.split(r"(?<=[.?!])\s+(?=[A-Z\"'])", text.strip()) if x.strip()]
+    asking = [x for x in sentences if x.strip().endswith("?")]
+    if not asking or len(asking) == len(sentences):
+        return text, ""
+    return " ".join(asking), " ".join(x for x in sentences if x not in asking)
 
 
 def analyze(text: str, hints: AnswerHints | None = None) -> Question:
@@ -195,7 +295,16 @@ def analyze(text: str, hints: AnswerHints | None = None) -> Question:
     }
     # "how many", "how long", "how often" ask for an amount: the word says nothing of the subject.
     id_words |= {m.group(1).lower() for m in _HOW.finditer(text)}
-    key_terms = frozenset(content_stems(text, drop=boilerplate | id_words))
+    asking, _context = _split_context(text)
+    key_terms = frozenset(content_stems(asking, drop=boilerplate | id_words))
+    names = (
+        frozenset(
+            stem(m.group(1))
+            for m in _NAME.finditer(asking)
+            if m.group(1).lower() not in boilerplate | id_words
+        )
+        & key_terms
+    )
     codes = [k for k in ids if is_code(k)]
     words = set(_WORD.findall(text.lower()))
     shape = hints.shape if hints is not None and hints.shape else ""
@@ -206,4 +315,14 @@ def analyze(text: str, hints: AnswerHints | None = None) -> Question:
     entities = tuple(compared) if len(compared) >= 2 and joined else ()
     if not shape:
         shape = "compare" if entities and compares else "steps" if _STEPS.search(text) else ""
-    return Question(text, ids, key_terms, entities, shape, bool(_REMEDY.search(text)))
+    return Question(
+        text,
+        ids,
+        key_terms,
+        entities,
+        shape,
+        bool(_REMEDY.search(text)),
+        wanted_value(asking),
+        names,
+        compares,
+    )

@@ -15,6 +15,7 @@ from retrieval.question import content_stems, identifiers
 from retrieval.sentences import split_sentences
 
 _ITEM = re.compile(r"^\s*(?:[-*•▪◦]|\d{1,2}[.)]|[a-z][.)])\s+")
+_NUMBERED = re.compile(r"^\s*(?:\d{1,2}[.)]|[a-z][.)])\s+")
 _KEY_VALUE = re.compile(r"\w[^:]{0,40}:\s+\S")
 _TERMINAL = re.compile(r"[.!;:)\"'’”]$")
 
@@ -98,11 +99,13 @@ def _read(text: str, section_path: tuple[str, ...], header: tuple[str, ...] | No
             paragraph = text.count("\n\n", 0, lead)
             units.append(Unit(stripped, lead, lead + len(stripped), is_header, context, record, paragraph))
             continue
-        for span in split_sentences(segment):
-            s, e = start + span.start, start + span.end
+        spans = [(start + sp.start, start + sp.end, sp.text) for sp in split_sentences(segment)]
+        listed = _listed(text, spans)
+        for index, (s, e, sentence) in enumerate(spans):
             paragraph_here = text.count("\n\n", 0, s)
-            sentence = span.text
-            heading = _is_heading(sentence, text, s, e, section_titles)
+            heading = _is_heading(sentence, text, s, e, section_titles, listed=index in listed) or (
+                _numbered_heading(spans, index, text)
+            )
             units.append(
                 Unit(
                     sentence,
@@ -112,7 +115,7 @@ def _read(text: str, section_path: tuple[str, ...], header: tuple[str, ...] | No
                     context,
                     None,
                     paragraph_here,
-                    bool(_ITEM.match(sentence)),
+                    bool(_ITEM.match(sentence)) or index in listed,
                 )
             )
             if heading and any(c.isalnum() for c in sentence):
@@ -120,10 +123,66 @@ def _read(text: str, section_path: tuple[str, ...], header: tuple[str, ...] | No
     return tuple(units)
 
 
-def _is_heading(sentence: str, text: str, start: int, end: int, section_titles: set[str]) -> bool:
+def _bare(sentence: str, text: str, start: int, end: int) -> bool:
+    """A short line standing alone with no closing punctuation: a heading, a label, or a bullet
+    of a slide (whose bullet marks the parser dropped)."""
+    whole_line = (start == 0 or text[start - 1] == "\n") and (end == len(text) or text[end] == "\n")
+    bare = sentence.strip()
+    return whole_line and len(bare.split()) <= 16 and not _TERMINAL.search(bare) and not bare.endswith(",")
+
+
+def _numbered_heading(spans: list[tuple[int, int, str]], index: int, text: str) -> bool:
+    """A numbered line standing alone between paragraphs ("2. End of support for the legacy
+    T-50 thermostat" in a letter) is a section heading, not a one-item list."""
+    s, e, sentence = spans[index]
+    if not _NUMBERED.match(sentence) or not _bare(sentence, text, s, e) or index + 1 >= len(spans):
+        return False
+    after = spans[index + 1][2]
+    before = spans[index - 1][2] if index else ""
+    return (
+        not _ITEM.match(after) and not _ITEM.match(before) and not _bare(after, text, *spans[index + 1][:2])
+    )
+
+
+def _own_paragraph(text: str, start: int, end: int) -> bool:
+    """A line with a blank line (or the passage's edge) on each side: a slide's bullet, not a
+    line of a letterhead."""
+    before = text[:start].rstrip(" \t")
+    after = text[end:].lstrip(" \t")
+    return (not before or before.endswith("\n\n")) and (not after or after.startswith("\n\n"))
+
+
+def _listed(text: str, spans: list[tuple[int, int, str]]) -> set[int]:
+    """The spans that are list members although they look like headings: three or more bare lines
+    in a row are a list (a slide's bullets, release-note items), not a stack of headings; the
+    first of them stays a title when a "Label: value" field follows it. Each is a paragraph of its
+    own: the lines of a letterhead or an address are not a list."""
+    listed: set[int] = set()
+    run: list[int] = []
+    for index in [*range(len(spans)), -1]:
+        if (
+            index >= 0
+            and _own_paragraph(text, *spans[index][:2])
+            and _bare(spans[index][2], text, *spans[index][:2])
+        ):
+            run.append(index)
+            continue
+        if len(run) >= 3:
+            first, second = spans[run[0]][2], spans[run[1]][2]
+            titled = bool(_KEY_VALUE.search(second)) and not _KEY_VALUE.search(first)
+            listed.update(run[1:] if titled else run)
+        run = []
+    return listed
+
+
+def _is_heading(
+    sentence: str, text: str, start: int, end: int, section_titles: set[str], *, listed: bool = False
+) -> bool:
     bare = sentence.lstrip("#").strip()
     if sentence.startswith("#") or bare.endswith("?") or bare.lower() in section_titles:
         return True
+    if listed:
+        return False
     words = bare.split()
     if not any(c.isalnum() for c in bare):
         return True

@@ -274,3 +274,118 @@ def test_how_an_agent_frames_a_case_is_no_key_term() -> None:
     asked = analyze("customer has E-102 on a T200, what do i tell them")
     assert asked.key_terms == frozenset()
     assert set(asked.ids) == {"e102", "t200"}
+
+
+def test_bare_lines_in_a_row_are_a_list_not_a_stack_of_headings() -> None:
+    # A slide's bullets lose their marks in parsing: three short unpunctuated lines are items.
+    slide = (
+        "Fixes Wi-Fi not reconnecting after a router reboot\n\n"
+        "Fixes the T200 display freezing when the graph is opened\n\n"
+        "Recommended for all T-series thermostats"
+    )
+    units = read_passage(_doc(slide))
+    assert [u.heading for u in units] == [False, False, False]
+    # A title over "Label: value" fields stays a title.
+    entry = "KI-34 Humidity stuck at 0%\n\nAffects: T200 rev B\n\nStatus: open\n\nWorkaround: Refit it."
+    assert [u.heading for u in read_passage(_doc(entry))] == [True, False, False, False]
+
+
+def test_a_question_that_asks_a_price_wants_a_sentence_that_states_one() -> None:
+    asked = analyze("How much does the PA-24 power adapter cost?")
+    assert asked.wants == "money"
+    assert analyze("How long is the warranty on the T300 Pro?").wants == "duration"
+    assert analyze("When was the 4.2.1 hotfix released?").wants == "date"
+    text = "Fit the PA-24 power adapter when the C-wire is missing. The PA-24 power adapter costs GBP 19."
+    answer = ExtractiveGenerator(HashingEmbedder(), threshold=0.05, max_sentences=1).answer(
+        "How much does the PA-24 power adapter cost?", [_doc(text)]
+    )
+    assert "GBP 19" in answer.text
+
+
+def test_what_the_customer_reports_is_context_not_what_is_asked() -> None:
+    asked = analyze(
+        "What does error E-110 mean? The customer reports: the app says the thermostat is offline."
+    )
+    assert "offlin" not in asked.key_terms and "e110" in asked.ids
+
+
+def test_a_document_about_the_whole_series_answers_for_each_of_its_models() -> None:
+    text = "Reconnect a T-series thermostat to Wi-Fi\n\n1. Press and hold MENU and DOWN for 5 seconds."
+    answer = ExtractiveGenerator(HashingEmbedder(), threshold=0.05).answer(
+        "How do I reconnect the thermostat to Wi-Fi on the T100?", [_doc(text)]
+    )
+    assert not answer.refused and "MENU and DOWN" in answer.text
+
+
+LED_TABLE = (
+    "LED | Meaning\nSolid green | Connected\nBlinking blue | Pairing mode\n"
+    "Pulsing amber | Firmware update in progress\nBlinking red | An error code is active"
+)
+
+
+def test_a_table_row_other_than_the_one_asked_is_no_answer() -> None:
+    generator = ExtractiveGenerator(HashingEmbedder(), threshold=0.05)
+    answer = generator.answer("What does a blinking amber status LED mean?", [_doc(LED_TABLE)])
+    assert answer.refused  # "Blinking red" and "Pulsing amber" are other rows
+    answer = generator.answer("What does a pulsing amber LED mean?", [_doc(LED_TABLE)])
+    assert not answer.refused and "Firmware update in progress" in answer.text
+
+
+def test_a_comparison_of_rows_on_an_aspect_the_table_lacks_is_refused() -> None:
+    table = "Tier | First response\nBasic | 48 hours\nPlus | 8 hours"
+    generator = ExtractiveGenerator(HashingEmbedder(), threshold=0.05)
+    assert generator.answer(
+        "How do the Basic tier and the Plus tier differ in warranty?", [_doc(table)]
+    ).refused
+    answer = generator.answer(
+        "How do the Basic tier and the Plus tier differ in first response?", [_doc(table)]
+    )
+    assert not answer.refused and "48 hours" in answer.text
+
+
+def test_a_model_the_series_list_leaves_out_is_unknown() -> None:
+    text = "Covers the T100, T200 and T300 Pro models.\n\nAll T-series thermostats have a 2 year warranty."
+    answer = ExtractiveGenerator(HashingEmbedder(), threshold=0.05).answer(
+        "How long is the warranty on the T400?", [_doc(text)]
+    )
+    assert answer.refused and "T400" in (answer.refusal_reason or "")
+
+
+def test_the_items_under_a_heading_that_names_the_asked_version_are_the_answer() -> None:
+    slide = (
+        "Quiet hours: backlight off from 22:00 by default\n\n"
+        "Adaptive Recovery is now available on the T100\n\n"
+        "Installer Menu shows compressor runtime hours"
+    )
+    answer = ExtractiveGenerator(HashingEmbedder(), threshold=0.05).answer(
+        "what's new in firmware 4.2.0", [_doc(slide, section=("Release notes", "What is new in 4.2.0"))]
+    )
+    assert "Quiet hours" in answer.text and "Adaptive Recovery" in answer.text
+    assert "What is new" not in answer.text  # the heading itself is not said
+
+
+def test_a_numbered_line_between_paragraphs_is_a_section_heading() -> None:
+    letter = (
+        "We write about two changes.\n\n2. End of support for the legacy T-50 thermostat\n\n"
+        "The legacy T-50 reaches end of support on 31 December 2024."
+    )
+    units = read_passage(_doc(letter))
+    assert [u.heading for u in units] == [False, True, False]
+
+
+def test_a_name_no_passage_mentions_is_refused_in_words_an_agent_can_act_on() -> None:
+    table = "Tier | First response\nBasic | 48 hours\nPlus | 8 hours"
+    answer = ExtractiveGenerator(HashingEmbedder(), threshold=0.05).answer(
+        "What is the first response time for the Enterprise support tier?", [_doc(table)]
+    )
+    assert answer.refused
+    assert (answer.refusal_reason or "").startswith("No document found mentions Enterprise")
+
+
+def test_a_price_no_passage_states_is_refused() -> None:
+    text = "Claim 0.5 hours of labour with labour code LAB-17 in the Pro Portal."
+    answer = ExtractiveGenerator(HashingEmbedder(), threshold=0.05).answer(
+        "What hourly labour rate is paid for a LAB-17 claim?", [_doc(text)]
+    )
+    assert answer.refused
+    assert "price or cost" in (answer.refusal_reason or "")
