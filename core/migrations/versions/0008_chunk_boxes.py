@@ -1,7 +1,7 @@
 """where each chunk's words sit on its pages, for highlighting citations
 
 Revision ID: 0008_chunk_boxes
-Revises: 0007_teams
+Revises: 0007_teams, 0007 (it also joins the two 0007 branches into one head)
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_chunk_boxes"
-down_revision = "0007_teams"
+down_revision = ("0007_teams", "0007")
 branch_labels = None
 depends_on = None
 
