@@ -28,6 +28,7 @@ from api.routes import (
     templates,
 )
 from api.services import Services
+from api.storable_text import StorableText
 from core.access import Role
 from core.catalog.keys import KeyRing
 from core.settings import Settings
@@ -68,8 +69,9 @@ def create_app(
         description="Cited answers from your own documents. Authenticate with `Authorization: Bearer <key>`.",
         lifespan=lifespan,
     )
-    app.state.metrics = Metrics()
+    app.state.metrics = Metrics(tenant_labels=settings.metrics_tenant_labels)
     app.state.local_operator = local_operator
+    app.add_middleware(StorableText)
     errors.install(app)
     app.middleware("http")(app.state.metrics.middleware)
 
@@ -100,10 +102,11 @@ def _apply_audit_retention(services: Services) -> None:
 
 
 def _seed_templates(services: Services) -> None:
-    """The shipped starter templates, added (or updated, unless a person changed them) at start."""
+    """The shipped starter templates, added (or updated, unless a person changed them) at start:
+    global ones, unless a YAML file names its ``team``."""
     from retrieval.templates import shipped
 
-    written = services.templates.seed([t.body() for t in shipped()])
+    written = services.templates.seed([(t.body(), t.team) for t in shipped()])
     if written:
         log.info("seeded question templates: %s", ", ".join(written))
 

@@ -1,4 +1,7 @@
-"""Prometheus metrics of one app (its own registry, so several apps can live in one process)."""
+"""Prometheus metrics of one app (its own registry, so several apps can live in one process).
+
+``/metrics`` needs no key, so its labels carry no tenant data (template ids name a team's work)
+unless an operator opts in with ``tenant_labels`` (``SOURCEBOOK_METRICS_TENANT_LABELS``)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, *, tenant_labels: bool = False) -> None:
+        self.tenant_labels = tenant_labels
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "sourcebook_http_requests_total",
@@ -38,8 +42,9 @@ class Metrics:
         )
         self.answers = Counter(
             "sourcebook_answers_total",
-            "Answers given, by where they came from (generated, cached, reviewed) and template",
-            ["source", "template"],
+            "Answers given, by where they came from (generated, cached, reviewed)"
+            + (" and template" if tenant_labels else ""),
+            ["source", "template"] if tenant_labels else ["source"],
             registry=self.registry,
         )
         self._cache_hits = 0
@@ -52,7 +57,10 @@ class Metrics:
         self.answer_cache_hit_ratio.set(self._cache_hits / self._cache_lookups)
 
     def answered(self, source: str, template: str | None) -> None:
-        self.answers.labels(source, template or "none").inc()
+        if self.tenant_labels:
+            self.answers.labels(source, template or "none").inc()
+        else:
+            self.answers.labels(source).inc()
 
     async def middleware(
         self, request: Request, call_next: Callable[[Request], Awaitable[Response]]

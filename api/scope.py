@@ -3,6 +3,8 @@ so a key never learns that another team's collection or document exists."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from api.schemas import Filters
 from api.services import Services
 from core.access import Action, Principal
@@ -42,6 +44,14 @@ def search_filter(
         document_ids=tuple(filters.document_ids),
         media_types=tuple(filters.media_types),
         tags=tuple(filters.tags),
-        ingested_after=filters.ingested_after.timestamp() if filters.ingested_after else None,
-        ingested_before=filters.ingested_before.timestamp() if filters.ingested_before else None,
+        ingested_after=_unix(filters.ingested_after),
+        ingested_before=_unix(filters.ingested_before),
     )
+
+
+def _unix(moment: datetime | None) -> float | None:
+    """Unix seconds of a filter's date; a date without a zone is UTC (not the server's local time,
+    whose conversion fails for the first and last days of the calendar: "year 0 is out of range")."""
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()

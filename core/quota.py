@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from core.access import Principal
 from core.catalog.database import Database
@@ -48,21 +49,25 @@ class RedisCounters:
 
 
 class SqlCounters:
-    """Counters in the catalog: one row per key and window, expired rows swept now and then."""
+    """Counters in the catalog: one row per key and window, expired rows swept now and then.
+
+    Adding is one atomic upsert (``INSERT … ON CONFLICT DO UPDATE … RETURNING``), so requests that
+    open a new window together never insert the same row twice.
+    """
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
         self._adds = 0
 
     def add(self, key: str, amount: int, window_end: float) -> int:
         ends = datetime.fromtimestamp(window_end, UTC)
+        insert = self._insert(UsageRow).values(key=key, window_end=ends, count=amount)
+        upsert = insert.on_conflict_do_update(
+            index_elements=[UsageRow.key], set_={"count": UsageRow.count + insert.excluded.count}
+        ).returning(UsageRow.count)
         with self.db.session() as s:
-            row = s.get(UsageRow, key, with_for_update=True)
-            if row is None:
-                row = UsageRow(key=key, window_end=ends, count=0)
-                s.add(row)
-            row.count += amount
-            total = row.count
+            total = int(s.execute(upsert).scalar_one())
         self._adds += 1
         if self._adds % 500 == 0:
             self.sweep()

@@ -61,10 +61,19 @@ class Settings(BaseSettings):
     )
 
     max_upload_bytes: int = Field(200 * MB, gt=0)
+    max_header_bytes: int = Field(
+        32 * 1024, ge=1024, description="Largest request line and headers; a bigger head gets 431."
+    )
     max_image_pixels: int = Field(
         120_000_000, gt=0, description="Larger images are refused as decompression bombs."
     )
     max_pages: int = Field(2000, gt=0)
+    max_unpacked_bytes: int = Field(
+        512 * MB, gt=0, description="Office files (zip archives) that unpack to more are refused."
+    )
+    max_unpacked_ratio: float = Field(
+        100.0, gt=1, description="Office files that unpack to more times their size are refused."
+    )
     ocr_languages: str = "eng"
     ocr_dpi: int = Field(200, ge=72, le=600)
     chunk_tokens: int = Field(220, ge=32, le=512, description="Chunk size in embedder tokens.")
@@ -84,6 +93,11 @@ class Settings(BaseSettings):
         400, ge=0, description="Audit entries older than this are purged with their question text; 0: keep."
     )
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused (400).")
+    metrics_tenant_labels: bool = Field(
+        False,
+        description="Label /metrics series with tenant data (template ids); off: /metrics, which needs "
+        "no key, says nothing about any team.",
+    )
 
     @model_validator(mode="after")
     def _check_topology(self) -> Settings:

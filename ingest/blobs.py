@@ -47,7 +47,7 @@ class BlobStore:
 
     def put(self, stream: BinaryIO, max_bytes: int) -> StoredBlob:
         """Copy ``stream`` in, hashing as it goes; past ``max_bytes`` keep hashing, stop writing."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         digest = hashlib.sha256()
         size = 0
         head = b""
@@ -67,7 +67,7 @@ class BlobStore:
                 limit = f"{max_bytes / (1024 * 1024):g} MB"
                 raise Oversized(f"exceeds the {limit} upload limit", sha, size)
             final = self.path(sha)
-            final.parent.mkdir(parents=True, exist_ok=True)
+            final.parent.mkdir(mode=0o700, exist_ok=True)
             os.replace(tmp, final)  # same bytes, same name: a second copy just replaces the first
             return StoredBlob(sha, size, final, head)
         finally:

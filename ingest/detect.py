@@ -123,21 +123,37 @@ def _ooxml_kind(path: Path) -> str | None:
     return None
 
 
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f<>:\"|?*]")
+_SHELL = frozenset('<>:"|?*')
+# Controls, lone surrogates, line and paragraph separators: shown as "_".
+_REPLACED = frozenset({"Cc", "Cs", "Zl", "Zp"})
+
+
+def _clean_part(part: str) -> str:
+    """Invisible format characters dropped (bidi overrides, isolates and marks, zero-width
+    characters: "invoice", U+202E, "fdp.exe" shows as "invoiceexe.pdf" and is stored as
+    "invoicefdp.exe"), controls and shell characters replaced by ``_``."""
+    kept = []
+    for char in part:
+        category = unicodedata.category(char)
+        if category == "Cf":
+            continue
+        kept.append("_" if category in _REPLACED or char in _SHELL else char)
+    return "".join(kept)
 
 
 def safe_source_name(raw: str) -> str:
     """The name to show and store: a relative path of clean parts, never a way out of a folder.
 
     ``../../etc/passwd`` becomes ``etc/passwd``, ``C:\\x\\report.pdf`` becomes ``x/report.pdf``;
-    control and shell characters become ``_``. Originals are stored by hash, so a name is only a
-    label, but it must still be safe to show and to use as a download file name.
+    control and shell characters become ``_``, bidi and other invisible format characters go.
+    Originals are stored by hash, so a name is only a label, but it must still be safe to show
+    and to use as a download file name.
     """
     text = unicodedata.normalize("NFC", raw).replace("\\", "/")
     text = re.sub(r"^[A-Za-z]:(?=/|$)", "", text)  # a Windows drive letter is no part of the name
     parts: list[str] = []
     for raw_part in text.split("/"):
-        part = _UNSAFE.sub("_", raw_part).strip().strip(".").strip()
+        part = _clean_part(raw_part).strip().strip(".").strip()
         if part and part not in {".", ".."}:
             parts.append(_shorten(part, 120))
     name = "/".join(parts)

@@ -19,8 +19,9 @@ from typing import BinaryIO, Protocol
 from core.catalog import Catalog, Jobs
 from core.catalog.audit import AuditTrail
 from core.domain import Document, DocumentStatus, JobState
-from core.errors import IngestFailed, InvalidInput, NotFound, SourcebookError
+from core.errors import IngestFailed, InvalidInput, NotFound, SourcebookError, TooLarge
 from core.settings import Settings
+from ingest.archives import UnpackLimits, check_unpacked_size
 from ingest.blobs import BlobStore, Oversized, StoredBlob
 from ingest.detect import detect_media_type, safe_source_name
 from ingest.parse import ParseLimits
@@ -217,9 +218,18 @@ class Intake:
 
     def _media_type(self, blob: StoredBlob, name: str) -> tuple[str, InvalidInput | None]:
         try:
-            return detect_media_type(blob.head, name, blob.path), None
+            media_type = detect_media_type(blob.head, name, blob.path)
         except InvalidInput as exc:
             return "application/octet-stream", exc
+        try:
+            check_unpacked_size(blob.path, media_type, self._unpack_limits)  # refused at upload: 413
+        except TooLarge as exc:
+            return media_type, exc
+        return media_type, None
+
+    @property
+    def _unpack_limits(self) -> UnpackLimits:
+        return UnpackLimits(self.settings.max_unpacked_bytes, self.settings.max_unpacked_ratio)
 
     def _next_version(self, collection: str, name: str) -> int:
         try:
@@ -241,7 +251,9 @@ class Intake:
             media_type=media_type,
             blob_path=str(path.resolve()),
             embedder=s.embedder,
-            limits=ParseLimits(s.max_image_pixels, s.max_pages, s.ocr_languages, s.ocr_dpi),
+            limits=ParseLimits(
+                s.max_image_pixels, s.max_pages, s.ocr_languages, s.ocr_dpi, self._unpack_limits
+            ),
             chunk_tokens=s.chunk_tokens,
             chunk_overlap=s.chunk_overlap,
             pii_policy=PiiPolicy(pii_policy),

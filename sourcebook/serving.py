@@ -105,11 +105,12 @@ def serve(settings: Settings, host: str, port: int, *, log_level: str = "info") 
     import uvicorn
 
     from api.deps import LocalOperator
+    from sourcebook import server as serving_config
     from sourcebook.wiring import create_api
 
     token = new_token()
     app = create_api(settings, LocalOperator(token, operator_name()))
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level))
+    server = uvicorn.Server(serving_config.config(app, settings, host, port, log_level))
 
     def announce() -> None:
         while not server.started:

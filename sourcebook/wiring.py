@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from core.catalog import Catalog, Database, Jobs
 from core.protocols import Embedder, Generator, Reranker, SearchFilter, VectorStore
 from core.settings import Settings
+from sourcebook.data_folder import open_private
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -58,7 +59,7 @@ class Services:
 
     @classmethod
     def open(cls, settings: Settings) -> Services:
-        settings.home.mkdir(parents=True, exist_ok=True)
+        open_private(settings.home)
         database = Database.connect(settings.catalog_url)
         return cls(settings, database, Catalog(database), Jobs(database))
 

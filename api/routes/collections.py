@@ -7,7 +7,6 @@ from api.deps import PrincipalDep, ServicesDep
 from api.schemas import CollectionBody, CollectionOut, CollectionPatch, ReindexOut
 from core.access import Action
 from core.catalog import CollectionInfo
-from core.errors import Conflict
 from ingest.intake import Outcome
 
 router = APIRouter(prefix="/v1/collections", tags=["collections"])
@@ -22,10 +21,13 @@ def list_collections(services: ServicesDep, principal: PrincipalDep) -> list[Col
 @router.post("", status_code=201)
 def create_collection(body: CollectionBody, services: ServicesDep, principal: PrincipalDep) -> CollectionOut:
     principal.require(Action.MANAGE_COLLECTIONS, team=body.team)
-    if any(c.name == body.name for c in services.catalog.collections()):
-        raise Conflict(f"a collection named {body.name!r} already exists")
-    services.catalog.ensure_collection(body.name, team=body.team, description=body.description)
-    services.catalog.update_collection(body.name, pii_policy=body.pii_policy, pii_patterns=body.pii_patterns)
+    services.catalog.create_collection(
+        body.name,
+        body.team,
+        description=body.description,
+        pii_policy=body.pii_policy,
+        pii_patterns=body.pii_patterns,
+    )
     services.audit.record(
         principal.user,
         "collection.create",

@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import scope
@@ -144,7 +144,8 @@ def _answer_for(services: Services, principal: Principal, answer_id: str) -> Ans
 def give_feedback(
     answer_id: str, body: FeedbackBody, services: ServicesDep, principal: PrincipalDep
 ) -> CreatedOut:
-    """Helpful or not (with a reason), and a flag; unhelpful or flagged answers go to review."""
+    """Helpful or not (with a reason), and a flag; unhelpful or flagged answers go to review.
+    The comment is kept PII-redacted, as the question is: reviewers see `[EMAIL]`, not the address."""
     principal.require(Action.READ)
     _answer_for(services, principal, answer_id)
     feedback = services.feedback.add(
@@ -153,7 +154,7 @@ def give_feedback(
         helpful=body.helpful,
         reason=body.reason,
         flagged=body.flag,
-        comment=body.comment,
+        comment=services.answering.redact(body.comment) if body.comment else body.comment,
     )
     return CreatedOut(id=feedback.id)
 
@@ -239,7 +240,8 @@ def promote(item_id: str, body: PromoteBody, services: ServicesDep, principal: P
     if body.collection is not None:
         scope.collection(services, principal, body.collection)
     case = golden_case(services, item, body.collection)
-    case_id = services.golden_sets.promote(item_id, body.golden_set, case.to_json(), principal.user)
+    team = scope.collection(services, principal, case.collection).team  # the set is this team's
+    case_id = services.golden_sets.promote(item_id, body.golden_set, team, case.to_json(), principal.user)
     return PromotedOut(case_id=case_id, golden_set=body.golden_set)
 
 
@@ -294,9 +296,9 @@ def golden_case(services: Services, item: ReviewItem, collection: str | None = N
 
 @router.get("/golden")
 def golden_sets(services: ServicesDep, principal: PrincipalDep) -> list[str]:
-    """The names of the golden sets reviewed cases were promoted into."""
+    """The names of your teams' golden sets (a name is a team's own: other teams' are not listed)."""
     principal.require(Action.REVIEW)
-    return services.golden_sets.names()
+    return services.golden_sets.names(principal.visible_teams)
 
 
 @router.get(
@@ -304,10 +306,22 @@ def golden_sets(services: ServicesDep, principal: PrincipalDep) -> list[str]:
     response_class=Response,
     responses={200: {"content": {"application/x-ndjson": {}}, "description": "One case per line."}},
 )
-def golden_set(name: str, services: ServicesDep, principal: PrincipalDep) -> Response:
-    """A golden set as JSON lines, the cases of collections you can see."""
+def golden_set(
+    name: str,
+    services: ServicesDep,
+    principal: PrincipalDep,
+    team: Annotated[
+        str | None, Query(max_length=128, description="One of your teams' set of that name.")
+    ] = None,
+) -> Response:
+    """A golden set of your teams as JSON lines, the cases of collections you can see."""
     principal.require(Action.REVIEW)
-    cases = services.golden_sets.cases(name)
+    teams = principal.visible_teams
+    if team is not None:
+        if not principal.sees(team):
+            raise NotFound(f"no golden set named {name!r}")
+        teams = (team,)
+    cases = services.golden_sets.cases(name, teams)
     if principal.visible_teams is not None:
         visible = {c.name for c in scope.visible_collections(services, principal)}
         cases = [c for c in cases if c.get("collection") in visible]

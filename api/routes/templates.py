@@ -48,6 +48,12 @@ class TemplateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str | None = Field(None, max_length=64, description="Required to create; optional to change.")
+    team: str | None = Field(
+        None,
+        max_length=128,
+        description="The team it belongs to, set when it is created: one of yours (default: your only "
+        "team); left out by an admin, a global template offered to every team.",
+    )
     title: str = Field(max_length=200)
     description: str = Field("", max_length=2000)
     audience: list[str] = Field(
@@ -80,6 +86,7 @@ class FieldOut(BaseModel):
 
 class TemplateOut(BaseModel):
     id: str
+    team: str | None = Field(description="The team it belongs to; null: global.")
     version: int
     title: str
     description: str
@@ -98,6 +105,7 @@ class TemplateOut(BaseModel):
         body = t.body()
         return cls(
             **body,
+            team=t.team,
             version=t.version,
             retired=t.retired,
             updated_by=t.updated_by,
@@ -135,7 +143,8 @@ def _checked(body: TemplateIn, template_id: str | None = None) -> QuestionTempla
 def list_templates(
     services: ServicesDep, principal: PrincipalDep, include_retired: bool = False
 ) -> list[TemplateOut]:
-    """The latest version of each template offered to you (all of them for template managers)."""
+    """The latest version of each template offered to you: your teams' and the global ones whose
+    collections you all see (template managers: regardless of audience)."""
     return [
         TemplateOut.of(t) for t in templating.offered(services, principal, include_retired=include_retired)
     ]
@@ -154,12 +163,15 @@ def get_template(
 
 @router.post("", status_code=201)
 def create_template(body: TemplateIn, services: ServicesDep, principal: PrincipalDep) -> TemplateOut:
-    """Create a template (admins and knowledge managers); it starts at version 1."""
+    """Create a template (admins and knowledge managers) for one of your teams, or a global one
+    (admins); it starts at version 1."""
     principal.require(Action.MANAGE_TEMPLATES)
     if body.id is None:
         raise InvalidFields("a new template needs an id", [("id", "is required to create a template")])
     template = _checked(body)
-    services.templates.create(template.body(), principal.user)
+    team = templating.owner(principal, template.team)
+    templating.check_collections(services, principal, template, team)
+    services.templates.create(template.body(), team, principal.user)
     return TemplateOut.of(templating.get(services, principal, template.id))
 
 
@@ -167,17 +179,25 @@ def create_template(body: TemplateIn, services: ServicesDep, principal: Principa
 def update_template(
     template_id: str, body: TemplateIn, services: ServicesDep, principal: PrincipalDep
 ) -> TemplateOut:
-    """Change a template: the change is its next version; answers keep the version they used."""
-    principal.require(Action.MANAGE_TEMPLATES)
+    """Change a template of your team (admins: any): the change is its next version; answers keep
+    the version they used. Its team stays the one it was created with."""
+    current = templating.changeable(services, principal, template_id)
     template = _checked(body, template_id)
+    if template.team not in (None, current.team):
+        raise InvalidFields(
+            "a template's team is set when it is created",
+            [("team", f"must be {current.team!r} (the template's team) or left out")],
+        )
+    templating.check_collections(services, principal, template, current.team)
     services.templates.update(template_id, template.body(), principal.user)
     return TemplateOut.of(templating.get(services, principal, template_id))
 
 
 @router.delete("/{template_id}", status_code=204)
 def retire_template(template_id: str, services: ServicesDep, principal: PrincipalDep) -> Response:
-    """Retire a template: no longer offered; every version is kept (PUT brings it back)."""
-    principal.require(Action.MANAGE_TEMPLATES)
+    """Retire a template of your team (admins: any): no longer offered; every version is kept
+    (PUT brings it back)."""
+    templating.changeable(services, principal, template_id)
     services.templates.retire(template_id, principal.user)
     return Response(status_code=204)
 

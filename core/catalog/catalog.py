@@ -8,14 +8,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.catalog.database import MIGRATIONS, Database
 from core.catalog.models import ChunkRow, CollectionRow, DocumentRow, JobRow
 from core.domain import Chunk, Document, DocumentStatus, ElementKind
-from core.errors import NotFound
+from core.errors import Conflict, NotFound
 
-__all__ = ["MIGRATIONS", "Catalog", "CollectionInfo"]
+__all__ = ["MIGRATIONS", "Catalog", "CollectionInfo", "name_taken"]
+
+
+def name_taken(name: str) -> str:
+    """Why a new collection cannot have this name. Names are unique across teams, so the words
+    are the same whether the caller's team or another holds it: the refusal names no team."""
+    return f"the collection name {name!r} is taken: choose another name"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +68,16 @@ class Catalog:
             if s.scalar(select(CollectionRow.id).where(CollectionRow.name == name)) is None:
                 s.add(CollectionRow(name=name, team=team, description=description))
 
+    def create_collection(self, name: str, team: str, **values: Any) -> None:
+        """A new collection of ``team`` with its description and PII policy, in one transaction;
+        ``Conflict`` when the name is taken, with the same words whichever team holds it."""
+        try:
+            with self.session() as s:
+                s.add(CollectionRow(name=name, team=team, **values))
+                s.flush()
+        except IntegrityError as exc:
+            raise Conflict(name_taken(name)) from exc
+
     def update_collection(self, name: str, **values: Any) -> None:
         """Change a collection's description or PII policy (``pii_policy``, ``pii_patterns``)."""
         with self.session() as s:
@@ -86,6 +103,11 @@ class Catalog:
         if team is None:
             raise NotFound(f"no collection named {name!r}")
         return team
+
+    def collection_teams(self) -> dict[str, str]:
+        """Each collection's team, by name: what access checks need, without counting documents."""
+        with self.session() as s:
+            return {name: team for name, team in s.execute(select(CollectionRow.name, CollectionRow.team))}
 
     def collections(self) -> list[CollectionInfo]:
         docs = (

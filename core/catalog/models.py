@@ -173,6 +173,7 @@ class TemplateRow(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)  # None: global
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_by: Mapped[str] = mapped_column(String(128))
@@ -244,7 +245,8 @@ class GoldenCaseRow(Base):
     __tablename__ = "golden_cases"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    golden_set: Mapped[str] = mapped_column(String(64), index=True)
+    golden_set: Mapped[str] = mapped_column(String(64), index=True)  # a name unique within a team
+    team: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)  # its collection's
     feedback_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_by: Mapped[str] = mapped_column(String(128))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.domain import Element, ElementKind
 from core.errors import IngestFailed
 from ingest import detect
+from ingest.archives import UnpackLimits, check_unpacked_size
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +17,7 @@ class ParseLimits:
     max_pages: int
     ocr_languages: str = "eng"
     ocr_dpi: int = 200
+    unpacked: UnpackLimits = field(default_factory=UnpackLimits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,7 @@ def warm_up() -> None:
 
 def parse(path: Path, media_type: str, limits: ParseLimits) -> ParsedDocument:
     """Parse one file of a known media type. Raises IngestFailed with a reason a person reads."""
+    check_unpacked_size(path, media_type, limits.unpacked)
     if media_type == detect.PDF:
         from ingest.parse.pdf import parse_pdf
 

@@ -31,7 +31,7 @@ class EdgeVectorStore:
             vectors={P.DENSE: q.EdgeVectorParams(size=dimension, distance=q.Distance.Cosine)},
             sparse_vectors={P.SPARSE: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)},
         )
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
             if any(path.iterdir()):
                 self._shard = q.EdgeShard.load(str(path), config)

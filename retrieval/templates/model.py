@@ -17,6 +17,7 @@ LIST_FILTERS = ("tags", "media_types", "document_ids")  # each a list of pattern
 DATE_FILTERS = ("ingested_after", "ingested_before")  # each one pattern rendering YYYY-MM-DD
 PROPERTIES = (
     "id",
+    "team",
     "title",
     "description",
     "audience",
@@ -33,6 +34,7 @@ MAX_QUESTION_CHARS = 2000
 MAX_TEXT_VALUE_CHARS = 300
 MAX_FIELDS = 20
 MAX_OPTIONS = 100
+MAX_TEAM_CHARS = 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +62,14 @@ class TemplateField:
 
 @dataclass(frozen=True, slots=True)
 class QuestionTemplate:
-    """One version of a template. ``body()`` is what the catalog stores for that version."""
+    """One version of a template. ``body()`` is what the catalog stores for that version; the team
+    is not part of it (the catalog keeps it beside the versions, like ``retired``)."""
 
     id: str
     title: str
     question: str
     fields: tuple[TemplateField, ...]
+    team: str | None = None  # the team it belongs to; None: global (every team, changed by admins)
     description: str = ""
     audience: tuple[str, ...] = ()  # roles or teams; empty: everyone
     collections: tuple[str, ...] = ()  # where it asks by default; empty: every visible collection

@@ -24,6 +24,7 @@ from retrieval.templates.model import (
     LIST_FILTERS,
     MAX_FIELDS,
     MAX_OPTIONS,
+    MAX_TEAM_CHARS,
     PROPERTIES,
     READ_ONLY,
     Problems,
@@ -54,6 +55,7 @@ def parse_template(data: Mapping[str, Any], *, source: str = "the template") -> 
         problems.add(
             "id", "must be 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit"
         )
+    team = _team(problems, data.get("team"))
     title = _text(problems, data, "title", required=True, limit=200)
     description = _text(problems, data, "description", limit=2000)
     audience = _names(problems, data, "audience")
@@ -73,6 +75,7 @@ def parse_template(data: Mapping[str, Any], *, source: str = "the template") -> 
 
     template = QuestionTemplate(
         id=str(template_id),
+        team=team,
         title=title,
         description=description,
         audience=audience,
@@ -99,6 +102,15 @@ def _text(
         return ""
     if len(value) > limit:
         problems.add(key, f"is {len(value)} characters long; the limit is {limit}")
+    return value.strip()
+
+
+def _team(problems: Problems, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEAM_CHARS:
+        problems.add("team", f"must be a team name of 1-{MAX_TEAM_CHARS} characters, or left out (global)")
+        return None
     return value.strip()
 
 
@@ -289,7 +301,10 @@ def from_record(
     retired: bool,
     updated_by: str | None,
     updated_at: datetime | None,
+    team: str | None = None,
 ) -> QuestionTemplate:
     """A stored version, checked again (a template that no longer passes is refused, not run)."""
     template = parse_template(body, source=f"template {body.get('id')!r} version {version}")
-    return replace(template, version=version, retired=retired, updated_by=updated_by, updated_at=updated_at)
+    return replace(
+        template, team=team, version=version, retired=retired, updated_by=updated_by, updated_at=updated_at
+    )

@@ -29,6 +29,7 @@ def check(paths: Annotated[list[Path], typer.Argument(help="Template YAML files.
             for where, what in problems:
                 err.print(f"  {where}: {what}", markup=False, soft_wrap=True)
             continue
-        console.print(f"[green]ok[/] {path}: {template.id} ({len(template.fields)} fields)")
+        owner = f"team {template.team}" if template.team else "global"
+        console.print(f"[green]ok[/] {path}: {template.id} ({len(template.fields)} fields, {owner})")
     if failed:
         raise typer.Exit(1)

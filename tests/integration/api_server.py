@@ -17,6 +17,7 @@ import uvicorn
 from core.access import Role
 from core.catalog.keys import KeyRing
 from core.settings import Settings
+from sourcebook.server import config as server_config
 from sourcebook.wiring import create_api
 
 
@@ -59,7 +60,7 @@ def _free_port() -> int:
 @contextmanager
 def serve(settings: Settings) -> Iterator[Server]:
     port = _free_port()
-    config = uvicorn.Config(create_api(settings), host="127.0.0.1", port=port, log_level="warning")
+    config = server_config(create_api(settings), settings, "127.0.0.1", port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -184,7 +184,10 @@ def test_delete_document_and_collection(server: Server, tmp_path: Path) -> None:
     admin = server.client(server.admin)
     assert admin.post("/v1/collections", json={"name": "scratch", "team": "support"}).status_code == 201
     again = admin.post("/v1/collections", json={"name": "scratch", "team": "support"})
-    assert (again.status_code, again.json()["detail"]) == (409, "a collection named 'scratch' already exists")
+    assert (again.status_code, again.json()["detail"]) == (
+        409,
+        "the collection name 'scratch' is taken: choose another name",
+    )
     note = tmp_path / "note.txt"
     note.write_bytes(b"The scratch note says the hotline moved.\n")
     [result] = upload(admin, "scratch", note)

@@ -72,6 +72,10 @@ def test_templates_check_names_every_problem(runner: CliRunner, tmp_path: Path) 
     shipped = sorted(FOLDER.glob("*.yaml"))
     good = runner.invoke(app, ["templates", "check", *map(str, shipped)])
     assert good.exit_code == 0 and good.stdout.count("ok ") == len(shipped) == 4
+    assert good.stdout.count(" global)") == 4  # the shipped set is offered to every team
+    owned = tmp_path / "close.yaml"
+    owned.write_text("id: close\nteam: finance\ntitle: Close\nquestion: When is the close?\n")
+    assert "close (0 fields, team finance)" in runner.invoke(app, ["templates", "check", str(owned)]).stdout
     bad = tmp_path / "bad.yaml"
     bad.write_text(
         "id: bad\ntitle: Bad\nfields:\n  - {name: plan, kind: dropdown}\nquestion: '{{ plan }} {{ tier }}'\n"
@@ -80,3 +84,6 @@ def test_templates_check_names_every_problem(runner: CliRunner, tmp_path: Path) 
     assert result.exit_code == 1
     assert "fields[0] 'plan': unknown field kind 'dropdown'" in result.stderr
     assert "question: refers to 'tier', which is not a field of this template (fields: plan)" in result.stderr
+    bad.write_text("id: bad\nteam: ['support', 'finance']\ntitle: Bad\nquestion: Why?\n")
+    result = runner.invoke(app, ["templates", "check", str(bad)])
+    assert "team: must be a team name of 1-128 characters, or left out (global)" in result.stderr

@@ -49,7 +49,9 @@ def _fill(server: Server) -> None:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     home = tmp_path_factory.mktemp("review") / "home"
-    settings = Settings(home=home, embedder="hashing", workers=1, rate_limit_user_per_minute=0)
+    settings = Settings(
+        home=home, embedder="hashing", workers=1, rate_limit_user_per_minute=0, metrics_tenant_labels=True
+    )
     with serve(settings) as running:
         _fill(running)
         yield running
@@ -177,9 +179,10 @@ def test_bad_templates_and_values_get_422_with_a_message_per_problem(manager: ht
     assert response.json()["detail"].startswith("the template has 4 problems: fields[0] 'product': unknown")
     syntax = manager.post("/v1/templates", json=_template(id="bad-two", question="{% if product %}"))
     assert syntax.status_code == 422 and "Jinja syntax error on line 1" in syntax.json()["detail"]
-    renamed = manager.put("/v1/templates/how-to-task", json=_template(id="other"))
+    assert manager.post("/v1/templates", json=_template(id="ours-to-rename")).status_code == 201
+    renamed = manager.put("/v1/templates/ours-to-rename", json=_template(id="other"))
     assert renamed.json()["errors"] == [
-        {"loc": ["id"], "msg": "must be 'how-to-task' (the template in the path) or left out"}
+        {"loc": ["id"], "msg": "must be 'ours-to-rename' (the template in the path) or left out"}
     ]
     values = manager.post(
         "/v1/templates/troubleshoot-error-code/render", json={"values": {"product": "T900", "colour": "red"}}
@@ -292,7 +295,7 @@ def test_feedback_review_and_approval_serve_the_reviewed_answer_to_the_team_only
         and streamed["question"] == again["question"]
     )
     assert streamed["template"] == {"id": "how-to-task", "version": 1} and streamed["latency_ms"] >= 0
-    metrics = server.client().get("/metrics").text
+    metrics = server.client().get("/metrics").text  # template labels: the operator opted in
     assert 'sourcebook_answers_total{source="reviewed",template="how-to-task"} 2.0' in metrics
     colleague = server.client(server.key(Role.AGENT, "support", "tier2"))
     assert colleague.post("/v1/answers", json=body).json()["reviewed"] is None  # a different access scope

@@ -10,7 +10,7 @@ from sqlalchemy import inspect, text
 
 from core.catalog import Catalog, Jobs
 from core.domain import Chunk, Document, DocumentStatus, ElementKind, JobState
-from core.errors import NotFound
+from core.errors import Conflict, NotFound
 
 
 @pytest.fixture
@@ -86,6 +86,15 @@ def test_collection_round_trip(catalog: Catalog) -> None:
         0,
         0,
     )
+
+
+def test_a_new_collection_whose_name_is_taken_is_refused_in_words_that_name_no_team(catalog: Catalog) -> None:
+    catalog.create_collection("kb", "finance", pii_policy="redact", pii_patterns={"ledger": r"L-\d+"})
+    with pytest.raises(Conflict) as refused:
+        catalog.create_collection("kb", "support", pii_policy="allow")  # no check-then-insert race
+    assert str(refused.value) == "the collection name 'kb' is taken: choose another name"
+    assert catalog.pii_settings("kb") == ("redact", (("ledger", r"L-\d+"),))  # the holder's, untouched
+    assert catalog.collection_teams() == {"kb": "finance"}
 
 
 def test_document_round_trip_and_update(catalog: Catalog) -> None:

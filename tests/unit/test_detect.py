@@ -115,6 +115,15 @@ def test_an_office_zip_is_recognised_by_its_parts(tmp_path: Path) -> None:
         ("   ", "unnamed"),
         ("../..", "unnamed"),
         ("/", "unnamed"),
+        ("invoice\u202efdp.exe.md", "invoicefdp.exe.md"),  # right-to-left override: shown "invoicedm.exe.pdf"
+        ("a\u2066b\u2069c\u200f\u061c.txt", "abc.txt"),  # isolates and direction marks
+        ("zero\u200bwidth\ufeff.md", "zerowidth.md"),
+        ("line\u2028break\u0085.pdf", "line_break_.pdf"),
+        ("\ud800lone.txt", "_lone.txt"),  # an unpaired surrogate cannot even be stored as UTF-8
+        (
+            "r\u00e9sum\u00e9 \u05d3\u05d5\u05d7.pdf",
+            "r\u00e9sum\u00e9 \u05d3\u05d5\u05d7.pdf",
+        ),  # letters stay
     ],
 )
 def test_safe_source_name(raw: str, expected: str) -> None:

@@ -45,9 +45,9 @@ def _body(title: str) -> dict[str, Any]:
 
 def test_every_template_change_is_a_new_audited_version(catalog: Catalog) -> None:
     store = TemplateStore(catalog.db, AuditTrail(catalog.db))
-    assert store.create(_body("Reset"), "kim").version == 1
-    with pytest.raises(Conflict, match="a template 'reset' exists already; change it with PUT"):
-        store.create(_body("Again"), "kim")
+    assert store.create(_body("Reset"), "support", "kim").version == 1
+    with pytest.raises(Conflict, match="the template id 'reset' is taken: choose another id"):
+        store.create(_body("Again"), "finance", "fay")
     assert store.update("reset", _body("Reset a thermostat"), "kim").version == 2
     assert store.get("reset", 1).body["title"] == "Reset"
     assert store.get("reset").body["title"] == "Reset a thermostat"
@@ -59,7 +59,8 @@ def test_every_template_change_is_a_new_audited_version(catalog: Catalog) -> Non
     store.retire("reset", "kim")
     assert store.latest() == [] and [t.retired for t in store.latest(include_retired=True)] == [True]
     assert store.update("reset", _body("Back"), "kim").version == 3  # a change brings it back
-    assert [t.version for t in store.latest()] == [3]
+    assert [(t.version, t.team) for t in store.latest()] == [(3, "support")]  # the team stays
+    assert store.latest(teams=("finance",)) == [] and len(store.latest(teams=("support",))) == 1
     actions = [e.action for e in AuditTrail(catalog.db).entries() if e.action.startswith("template.")]
     assert actions == ["template.create", "template.update", "template.retire", "template.update"]
     with pytest.raises(IntegrityError):  # a version is never rewritten
@@ -73,12 +74,16 @@ def _rewrite_version_one(catalog: Catalog) -> None:
 
 def test_seeding_adds_and_updates_shipped_templates_but_never_a_persons_change(catalog: Catalog) -> None:
     store = TemplateStore(catalog.db, AuditTrail(catalog.db))
-    assert store.seed([_body("Reset")]) == ["reset"]
-    assert store.seed([_body("Reset")]) == []  # unchanged: nothing written
-    assert store.seed([_body("Reset v2")]) == ["reset"]
-    assert (store.get("reset").version, store.get("reset").updated_by) == (2, SEEDER)
+    assert store.seed([(_body("Reset"), None)]) == ["reset"]
+    assert store.seed([(_body("Reset"), None)]) == []  # unchanged: nothing written
+    assert store.seed([(_body("Reset v2"), None)]) == ["reset"]
+    assert (store.get("reset").version, store.get("reset").updated_by, store.get("reset").team) == (
+        2,
+        SEEDER,
+        None,  # global: offered to every team
+    )
     store.update("reset", _body("Our own words"), "kim")
-    assert store.seed([_body("Reset v3")]) == []
+    assert store.seed([(_body("Reset v3"), None)]) == []
     assert store.get("reset").body["title"] == "Our own words"
 
 
@@ -140,9 +145,13 @@ def test_review_overrides_and_golden_cases_stay_in_their_teams(catalog: Catalog)
     assert overrides.find("k") is None  # the reviewer took the approval back
     case = {"id": "review-1", "collection": "kb", "question": "q"}
     golden = GoldenSets(catalog.db, AuditTrail(catalog.db))
-    assert golden.promote(unhelpful.id, "smoke", case, "kim") == "review-1"
-    assert golden.promote(unhelpful.id, "smoke", case | {"id": "other"}, "kim") == "review-1"  # once per set
+    assert golden.promote(unhelpful.id, "smoke", "support", case, "kim") == "review-1"
+    again = case | {"id": "other"}
+    assert golden.promote(unhelpful.id, "smoke", "support", again, "kim") == "review-1"  # once per set
     assert golden.names() == ["smoke"] and golden.cases("smoke") == [case]
+    assert golden.names(("legal",)) == [] and golden.names(("support",)) == ["smoke"]
+    with pytest.raises(NotFound, match="no golden set named 'smoke'"):
+        golden.cases("smoke", ("legal",))  # a set's name is its team's own
     with pytest.raises(NotFound, match="no golden set named 'none'"):
         golden.cases("none")
 
@@ -265,3 +274,96 @@ def test_the_migration_downgrades_to_0005_and_back(catalog: Catalog) -> None:
     assert not new & set(inspect(catalog.engine).get_table_names())
     catalog.migrate()
     assert new <= set(inspect(catalog.engine).get_table_names())
+
+
+def test_an_existing_catalog_gives_its_templates_and_golden_cases_a_team(catalog: Catalog) -> None:
+    """A data folder made before templates and golden sets had teams keeps working: seeded and
+    admin-made templates become global, a person's belongs to their team, a case to its collection's."""
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+
+    from core.catalog.catalog import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with catalog.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0006")
+    now = datetime.now(UTC)
+    users = sa.table(
+        "users", *(sa.column(c) for c in ("name", "role", "created_at")), sa.column("teams", sa.JSON)
+    )
+    templates = sa.table(
+        "templates",
+        *(sa.column(c) for c in ("id", "version", "retired", "updated_by", "updated_at")),
+        sa.column("body", sa.JSON),
+    )
+    golden = sa.table(
+        "golden_cases",
+        *(sa.column(c) for c in ("id", "golden_set", "created_by", "created_at")),
+        sa.column("body", sa.JSON),
+    )
+    with catalog.engine.begin() as conn:
+        conn.execute(
+            users.insert(),
+            [
+                {"name": "kim", "role": "knowledge_manager", "teams": ["support"], "created_at": now},
+                {
+                    "name": "max",
+                    "role": "knowledge_manager",
+                    "teams": ["finance", "legal"],
+                    "created_at": now,
+                },
+                {"name": "root", "role": "admin", "teams": [], "created_at": now},
+            ],
+        )
+        rows = [("reset", 1, SEEDER), ("reset", 2, "kim"), ("refunds", 1, "kim"), ("close", 1, "max")]
+        rows += [("fees", 1, "max"), ("all", 1, "root"), ("gone", 1, "someone-deleted")]
+        conn.execute(
+            templates.insert(),
+            [
+                {
+                    "id": i,
+                    "version": v,
+                    "retired": False,
+                    "updated_by": by,
+                    "updated_at": now,
+                    "body": {"audience": ["legal"] if i == "fees" else []},
+                }
+                for i, v, by in rows
+            ],
+        )
+        conn.execute(
+            golden.insert(),
+            [
+                {
+                    "id": "g1",
+                    "golden_set": "smoke",
+                    "created_by": "kim",
+                    "created_at": now,
+                    "body": {"collection": "kb"},
+                },
+                {
+                    "id": "g2",
+                    "golden_set": "smoke",
+                    "created_by": "kim",
+                    "created_at": now,
+                    "body": {"collection": "x"},
+                },
+            ],
+        )
+    catalog.ensure_collection("kb", team="support")
+    catalog.migrate()
+    store = TemplateStore(catalog.db, AuditTrail(catalog.db))
+    assert {t.id: t.team for t in store.latest()} == {
+        "reset": None,  # seeded by Sourcebook: global, although a person changed it since
+        "refunds": "support",  # its creator's only team
+        "close": "finance",  # the first of its creator's teams
+        "fees": "legal",  # the creator's team its audience names
+        "all": None,  # an admin's: global
+        "gone": None,  # a creator no longer known: global (an admin can see and change it)
+    }
+    sets = GoldenSets(catalog.db, AuditTrail(catalog.db))
+    assert sets.names(("support",)) == ["smoke"] and len(sets.cases("smoke", ("support",))) == 1
+    assert len(sets.cases("smoke")) == 2  # the case of a collection gone since: admins only

@@ -1,3 +1,5 @@
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -81,6 +83,29 @@ def test_monthly_credits_run_out_and_renew_next_month(counters: Counters) -> Non
     clock.now += 10
     quotas.admit(ANA)
     assert quotas.usage("user", "ana")["credits_used"] == 0
+
+
+def test_requests_opening_a_window_together_each_count_once(counters: Counters) -> None:
+    """Concurrent first requests of a window used to insert the same counter row (a 500 on SQLite)."""
+    threads, windows = 8, 25
+    start = threading.Barrier(threads)
+    failures: list[BaseException] = []
+
+    def open_windows() -> None:
+        for window in range(windows):
+            start.wait()
+            try:
+                counters.add(f"rate:user:ana:60:{window}", 1, time.time() + 60)
+            except Exception as exc:  # noqa: BLE001  # reported below, not lost in a thread
+                failures.append(exc)
+
+    workers = [threading.Thread(target=open_windows) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert failures == []
+    assert [counters.get(f"rate:user:ana:60:{w}") for w in range(windows)] == [threads] * windows
 
 
 def _answer(text: str) -> Answer:
