@@ -70,8 +70,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.metrics = Metrics(tenant_labels=settings.metrics_tenant_labels)
-    app.add_middleware(StorableText)
     app.state.local_operator = local_operator
+    app.add_middleware(StorableText)
     errors.install(app)
     app.middleware("http")(app.state.metrics.middleware)
 

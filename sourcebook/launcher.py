@@ -1,10 +1,10 @@
 """Run the API and the web app as one: start both, wait until they answer, stop both together.
 
-``sourcebook up`` uses it; the API process is ``sourcebook serve``, which builds its services
-through the composition root, is served as ``sourcebook.server`` configures it and announces
-itself to the CLI (``serving.py``). When either process exits, or on Ctrl-C,
-the other is stopped too (SIGTERM, then SIGKILL after a grace period), so no half of the pair is
-left running.
+``sourcebook up`` uses it; the API process is ``sourcebook serve`` (the composition root's app,
+served as ``sourcebook.server`` configures it, announced to the CLI by ``serving.py``), ready
+once ``/readyz`` says its models are loaded. When either process exits, or on Ctrl-C, the other
+is stopped too (SIGTERM, then SIGKILL after a grace period), so no half of the pair is left
+running.
 """
 
 from __future__ import annotations
