@@ -35,9 +35,7 @@ class Features:
     table: bool
     follows_restatement: bool
     unmatched: float  # share of the question's key terms (by weight) that no retrieved passage holds
-    value: (
-        float  # +1: states a value of the kind asked (a price, a duration, a date); -1: none; 0: none asked
-    )
+    value: float  # -1: states no value of the kind asked (a price, a duration, a date); else 0
     subject: bool  # the asked code is what it is about: a table row's key, a "Code: …" label
     unmatched_names: float  # share of the names the question asks about ("Enterprise") no passage holds
 

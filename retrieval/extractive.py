@@ -81,7 +81,7 @@ class ExtractiveGenerator:
         unnamed = [] if missing else _unnamed_names(asked, passages)
         usable = [c for c in candidates if c.probability >= self.threshold and not c.features.conflict]
         if asked.wants.startswith("money"):
-            usable = [c for c in usable if c.features.value > 0]  # a price asked: one must be stated
+            usable = [c for c in usable if c.features.value >= 0]  # a price asked: one must be stated
         if missing or unnamed or not usable:
             reason, detail = self._why(asked, candidates, missing, unnamed)
             return Answer(
@@ -254,7 +254,7 @@ class ExtractiveGenerator:
                 "Check the name, or escalate the question.",
                 detail,
             )
-        if asked.wants.startswith("money") and not any(c.features.value > 0 for c in candidates):
+        if asked.wants.startswith("money") and not any(c.features.value >= 0 for c in candidates):
             return (
                 "The documents found say nothing about a price or cost for this. "
                 "Escalate the question if the customer needs one.",
@@ -319,7 +319,9 @@ def _follow(chosen: list[Candidate], best: Candidate, every: list[Candidate], li
 def _value(asked: Question, said: str) -> float:
     if not asked.wants:
         return 0.0
-    return 1.0 if states(asked.wants, said) else -1.0
+    # Only a missing value counts: prose states dates and amounts everywhere, so holding one is
+    # no sign of an answer, while lacking one (a price asked, none stated) is a sign of none.
+    return 0.0 if states(asked.wants, said) else -1.0
 
 
 def _is_subject(asked: Question, unit: Unit) -> bool:
