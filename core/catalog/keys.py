@@ -144,7 +144,7 @@ class KeyRing:
                     key.last_used_at,
                     key.revoked_at,
                 )
-                for key, user in s.execute(query).tuples()
+                for key, user in s.execute(query)
             ]
 
     def any_admin(self) -> bool:
