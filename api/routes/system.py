@@ -21,13 +21,21 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 def readyz(services: ServicesDep) -> dict[str, str]:
-    """The catalog and the vector store answer."""
+    """The catalog and the vector store answer; which embedder runs here, in which precision."""
     try:
         services.catalog.collections()
         services.store.count()
     except Exception as exc:
         raise BackendUnavailable(f"not ready: {exc}") from exc
-    return {"status": "ready", "catalog": "ok", "vector_store": "ok"}
+    precision = services.precision
+    return {
+        "status": "ready",
+        "catalog": "ok",
+        "vector_store": "ok",
+        "embedder": services.settings.embedder,
+        "embed_precision": precision.dtype,
+        "embed_precision_reason": precision.reason,
+    }
 
 
 @router.get("/metrics", response_class=Response)
