@@ -14,6 +14,7 @@ import logging
 import multiprocessing
 import os
 import queue
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -56,6 +57,9 @@ def _init_worker(progress_queue: Any) -> None:
     _progress_queue = progress_queue
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    # This process never embeds, yet spaCy's thinc imports torch whenever it is installed: about
+    # 450 MB per worker for nothing. Marking it absent makes thinc take its torch-less path.
+    sys.modules.setdefault("torch", None)  # type: ignore[arg-type]
     # Import the parsers now, so a document's time limit is spent on the document.
     from ingest.pipeline import warm_up
 
@@ -142,6 +146,7 @@ class LocalPoolExecutor:
         while True:
             item = self._prepared.get()
             if item is None:
+                self._prepared.put(None)  # and for the next embedding thread
                 return
             group = [item]
             texts = len(item[1].chunks)
