@@ -14,7 +14,6 @@ import logging
 import multiprocessing
 import os
 import queue
-import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -57,9 +56,6 @@ def _init_worker(progress_queue: Any) -> None:
     _progress_queue = progress_queue
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-    # This process never embeds, yet spaCy's thinc imports torch whenever it is installed: about
-    # 450 MB per worker for nothing. Marking it absent makes thinc take its torch-less path.
-    sys.modules.setdefault("torch", None)  # type: ignore[arg-type]
     # Import the parsers now, so a document's time limit is spent on the document.
     from ingest.pipeline import warm_up
 
