@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ingest.blobs import BlobStore
     from ingest.intake import Intake
     from ingest.library import Library
+    from ingest.precision import Precision
     from retrieval.answering import Answering
     from retrieval.cache import AnswerCache
     from retrieval.search import Searcher
@@ -51,6 +52,9 @@ class Services(Protocol):
 
     @property
     def searcher(self) -> Searcher: ...
+
+    @property
+    def precision(self) -> Precision: ...
 
     @property
     def answering(self) -> Answering: ...

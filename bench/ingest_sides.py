@@ -129,7 +129,8 @@ def ingest_sourcebook(files: list[Path], workdir: Path) -> dict[str, Any]:
             "main_process_commit_s": round(commit_s[0], 2),
         },
         "slowest": per_doc[:10],
-        "threads": "2 worker processes x 1 torch thread (OMP_NUM_THREADS=1), writes in the main process",
+        "threads": "2 worker processes parse and chunk; the main process embeds (one model, "
+        f"2 threads x 1 torch thread, {services.precision.dtype}) and writes",
     }
     services.close()
     return result | max_rss_mb()

@@ -194,7 +194,7 @@ def _ingest_files(source: Path, settings: Settings, catalog: Catalog, store: Vec
     """Every file below ``source`` through the local pool; returns how many there were."""
     from ingest.blobs import BlobStore
     from ingest.intake import Intake
-    from ingest.library import local_pool
+    from ingest.library import embedding_model, local_pool
     from ingest.pipeline import IndexWriter
 
     files = sorted(
@@ -203,7 +203,7 @@ def _ingest_files(source: Path, settings: Settings, catalog: Catalog, store: Vec
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(source).parts)
     )
     jobs = Jobs(catalog.db)
-    executor = local_pool(settings, IndexWriter(catalog, jobs, store))
+    executor = local_pool(settings, IndexWriter(catalog, jobs, store), embedding_model(settings))
     try:
         intake = Intake(settings, catalog, jobs, BlobStore(settings.blob_dir), executor)
         catalog.ensure_collection(COLLECTION)

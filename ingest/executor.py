@@ -1,8 +1,11 @@
-"""The single-node executor: a pool of worker processes for parsing, OCR and embedding.
+"""The single-node executor: a pool of worker processes for parsing, OCR and chunking, and one
+embedding model in this process.
 
-Workers return chunks and vectors; this process (the store's one owner) writes them. pebble's
-pool kills a worker that runs past the per-document time limit and replaces one that crashes,
-so a hostile file fails alone and the rest of the batch goes on.
+Workers return chunks; this process embeds them with the one model it already holds for
+questions (threads over one model: memory does not grow with workers, and the chunks of
+several documents share each forward pass) and, as the store's one owner, writes them.
+pebble's pool kills a worker that runs past the per-document time limit and replaces one that
+crashes, so a hostile file fails alone and the rest of the batch goes on.
 """
 
 from __future__ import annotations
@@ -20,7 +23,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.domain import JobState
-from ingest.pipeline import IndexWriter, IngestTask, ProcessedDocument, failure_reason, process_document
+from core.protocols import Embedder
+from ingest.pipeline import (
+    IndexWriter,
+    IngestTask,
+    PreparedDocument,
+    embed_texts,
+    failure_reason,
+    prepare_document,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,27 +62,31 @@ def _init_worker(progress_queue: Any) -> None:
     warm_up()
 
 
-def _run(task: IngestTask) -> ProcessedDocument:
+def _run(task: IngestTask) -> PreparedDocument:
     def report(stage: str, fraction: float) -> None:
         if _progress_queue is not None:
             _progress_queue.put((task.job_id, task.document_id, stage, fraction))
 
-    return process_document(task, report)
+    return prepare_document(task, report)
+
+
+GROUP_TEXTS = 256  # chunks of waiting documents embedded in one call
 
 
 class LocalPoolExecutor:
-    def __init__(self, writer: IndexWriter, workers: int, timeout_s: float) -> None:
+    def __init__(self, writer: IndexWriter, workers: int, timeout_s: float, embedder: Embedder) -> None:
         from pebble import ProcessPool
 
         self.writer = writer
         self.timeout_s = timeout_s
+        self.embedder = embedder
         context = multiprocessing.get_context("spawn")  # no forked copies of the store or threads
         self._progress: Any = context.Queue()
         self._pool = ProcessPool(
             max_workers=workers, initializer=_init_worker, initargs=(self._progress,), context=context
         )
         self._commit = threading.Lock()
-        self._pending: dict[str, Future[ProcessedDocument]] = {}
+        self._pending: dict[str, Future[PreparedDocument]] = {}
         self._idle = threading.Condition()
         self._listeners: list[Listener] = []
         self._closed = False
@@ -81,6 +96,15 @@ class LocalPoolExecutor:
         self._finished: OrderedDict[str, None] = OrderedDict()
         self._reader = threading.Thread(target=self._read_progress, name="ingest-progress", daemon=True)
         self._reader.start()
+        # Parsed documents wait here for the model; one thread per worker keeps every core busy
+        # (torch releases the GIL in its kernels, one torch thread each).
+        self._prepared: queue.Queue[tuple[IngestTask, PreparedDocument] | None] = queue.Queue()
+        self._embedders = [
+            threading.Thread(target=self._embed_loop, name=f"ingest-embed-{n}", daemon=True)
+            for n in range(workers)
+        ]
+        for thread in self._embedders:
+            thread.start()
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -95,31 +119,84 @@ class LocalPoolExecutor:
             self._pending[task.document_id] = future
         future.add_done_callback(lambda f: self._finish(task, f))
 
-    def _finish(self, task: IngestTask, future: Future[ProcessedDocument]) -> None:
-        with self._state:
+    def _finish(self, task: IngestTask, future: Future[PreparedDocument]) -> None:
+        with self._state:  # the worker is done: a progress message of its that lags is stale
             self._finished[task.job_id] = None
             while len(self._finished) > 10_000:
                 self._finished.popitem(last=False)
         try:
-            processed = future.result()
+            prepared = future.result()
         except FutureTimeout:
-            self._fail(task, f"processing took longer than the {self.timeout_s:g} s limit per document")
+            self._done(task, f"processing took longer than the {self.timeout_s:g} s limit per document")
         except CancelledError:
-            self._fail(task, "processing was cancelled")
+            self._done(task, "processing was cancelled")
         except Exception as exc:  # noqa: BLE001 - each document fails alone, with its reason
             if type(exc).__name__ == "ProcessExpired":
-                self._fail(task, "the parser crashed on this file (it may be corrupt)")
+                self._done(task, "the parser crashed on this file (it may be corrupt)")
             else:
-                self._fail(task, failure_reason(exc))
+                self._done(task, failure_reason(exc))
         else:
+            self._prepared.put((task, prepared))
+
+    def _embed_loop(self) -> None:
+        while True:
+            item = self._prepared.get()
+            if item is None:
+                self._prepared.put(None)  # and for the next embedding thread
+                return
+            group = [item]
+            texts = len(item[1].chunks)
+            while texts < GROUP_TEXTS:  # whatever else is waiting rides along
+                try:
+                    more = self._prepared.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._prepared.put(None)  # the stop is for this loop too, after this group
+                    break
+                group.append(more)
+                texts += len(more[1].chunks)
+            self._embed_and_commit(group)
+
+    def _embed_and_commit(self, group: list[tuple[IngestTask, PreparedDocument]]) -> None:
+        for task, _ in group:
+            self._mark(task, "embedding", 0.6)
+        texts = [chunk.embedding_text for _, prepared in group for chunk in prepared.chunks]
+        try:
+            vectors = embed_texts(self.embedder, texts)
+        except Exception as exc:  # the group's documents fail, the executor goes on
+            log.exception("embedding %d documents failed", len(group))
+            for task, _ in group:
+                self._done(task, failure_reason(exc))
+            return
+        at = 0
+        for task, prepared in group:
+            processed = prepared.embedded(vectors[at : at + len(prepared.chunks)])
+            at += len(prepared.chunks)
             try:
                 with self._commit:
                     self.writer.commit(task, processed)
             except Exception as exc:
                 log.exception("indexing %s failed", task.source_name)
-                self._fail(task, failure_reason(exc))
+                self._done(task, failure_reason(exc))
             else:
+                self._done(task, None)
+
+    def _mark(self, task: IngestTask, stage: str, fraction: float) -> None:
+        with self._state:
+            try:
+                self.writer.jobs.update(task.job_id, state=JobState.RUNNING, stage=stage, progress=fraction)
+            except Exception:
+                log.debug("could not record progress of %s", task.job_id, exc_info=True)
+        self._emit(JobEvent(task.job_id, task.document_id, stage, fraction, JobState.RUNNING))
+
+    def _done(self, task: IngestTask, failure: str | None) -> None:
+        """The document's end: committed (``failure`` None) or failed with its reason."""
+        try:
+            if failure is None:
                 self._emit(JobEvent(task.job_id, task.document_id, "done", 1.0, JobState.SUCCEEDED))
+            else:
+                self._fail(task, failure)
         finally:
             with self._idle:
                 self._pending.pop(task.document_id, None)
@@ -171,4 +248,7 @@ class LocalPoolExecutor:
         self._pool.close()  # type: ignore[no-untyped-call]
         self._pool.join(timeout=10)
         self._pool.stop()  # type: ignore[no-untyped-call]
+        self._prepared.put(None)
+        for thread in self._embedders:
+            thread.join(timeout=30)
         self._reader.join(timeout=2)

@@ -258,4 +258,5 @@ class Intake:
             chunk_overlap=s.chunk_overlap,
             pii_policy=PiiPolicy(pii_policy),
             pii_patterns=pii_patterns,
+            precision=s.embed_precision,
         )

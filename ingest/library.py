@@ -11,12 +11,14 @@ from collections.abc import Callable
 from typing import Protocol
 
 from core.catalog import Catalog, Jobs
-from core.protocols import VectorStore
+from core.protocols import Embedder, VectorStore
 from core.settings import Settings
 from ingest.blobs import BlobStore
+from ingest.embed import create_embedder
 from ingest.executor import LocalPoolExecutor
 from ingest.intake import Intake, Submission
 from ingest.pipeline import IndexWriter, IngestTask
+from ingest.precision import choose_precision
 from ingest.rebuild import Pool, RebuildReport, rebuild_index, require_rebuildable
 
 
@@ -32,9 +34,18 @@ class LibraryExecutor(Protocol):
         ...
 
 
-def local_pool(settings: Settings, writer: IndexWriter) -> LocalPoolExecutor:
-    """The single-node executor, sized by settings (also what a rebuild fills the new index with)."""
-    return LocalPoolExecutor(writer, workers=settings.workers, timeout_s=settings.document_timeout_s)
+def embedding_model(settings: Settings) -> Embedder:
+    """The embedder settings name, in the precision this CPU does best (not loaded until used)."""
+    return create_embedder(settings.embedder, choose_precision(settings.embed_precision).dtype)
+
+
+def local_pool(settings: Settings, writer: IndexWriter, embedder: Embedder) -> LocalPoolExecutor:
+    """The single-node executor, sized by settings (also what a rebuild fills the new index with).
+
+    ``embedder`` is this process's one model, shared with the question side."""
+    return LocalPoolExecutor(
+        writer, workers=settings.workers, timeout_s=settings.document_timeout_s, embedder=embedder
+    )
 
 
 class Library:

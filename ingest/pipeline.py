@@ -17,6 +17,7 @@ from ingest.chunk import Chunker
 from ingest.embed import create_embedder
 from ingest.parse import ParseLimits, parse
 from ingest.pii import PiiPolicy, screen_chunks
+from ingest.precision import choose_precision
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,23 @@ class IngestTask:
     chunk_overlap: int
     pii_policy: PiiPolicy = PiiPolicy.ALLOW
     pii_patterns: tuple[tuple[str, str], ...] = ()  # the collection's own (label, regex) pairs
+    precision: str = "auto"  # the setting; resolved on the CPU of the process that embeds
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedDocument:
+    """A parsed and chunked document, not yet embedded (what a single-node worker returns)."""
+
+    page_count: int
+    title: str | None
+    chunks: tuple[Chunk, ...]
+    ocr_pages: tuple[int, ...]
+    pii_found: dict[str, int] | None = None  # per kind; None when the policy is allow
+
+    def embedded(self, vectors: Vectors) -> ProcessedDocument:
+        return ProcessedDocument(
+            self.page_count, self.title, self.chunks, vectors, self.ocr_pages, self.pii_found
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +71,12 @@ class ProcessedDocument:
 
 
 @functools.cache
-def _embedder(name: str) -> Embedder:
-    return create_embedder(name)  # once per worker process: the model takes seconds to load
+def _embedder(name: str, precision: str = "auto") -> Embedder:
+    """Once per process: the model takes seconds to load; ``precision`` is resolved on this CPU."""
+    return create_embedder(name, choose_precision(precision).dtype)
 
 
-def warm_up(embedder: str | None = None) -> None:
+def warm_up(embedder: str | None = None, precision: str = "auto") -> None:
     """Import what every document needs (parsers, the sentence splitter) before the first one,
     and load the embedding model when it is named."""
     from llama_index.core.node_parser import SentenceSplitter  # noqa: F401
@@ -66,34 +85,45 @@ def warm_up(embedder: str | None = None) -> None:
 
     warm_up_parsers()
     if embedder is not None:
-        _embedder(embedder).embed(["warm up"])
+        _embedder(embedder, precision).embed(["warm up"])
 
 
-def process_document(task: IngestTask, progress: Progress) -> ProcessedDocument:
+def prepare_document(task: IngestTask, progress: Progress) -> PreparedDocument:
+    """Parse, OCR and chunk: everything but the embedding. Chunking needs only the embedder's
+    tokenizer, so a process that runs this never loads the model."""
     progress("parsing", 0.05)
     parsed = parse(Path(task.blob_path), task.media_type, task.limits)
     progress("chunking", 0.5)
-    embedder = _embedder(task.embedder)
-    chunks = Chunker(embedder.tokenize, task.chunk_tokens, task.chunk_overlap).chunk(
-        task.document_id, parsed.elements
-    )
+    tokenize = _embedder(task.embedder, task.precision).tokenize
+    chunks = Chunker(tokenize, task.chunk_tokens, task.chunk_overlap).chunk(task.document_id, parsed.elements)
     chunks, pii_found = screen_chunks(chunks, task.pii_policy, dict(task.pii_patterns))
-    texts = [chunk.embedding_text for chunk in chunks]
-    parts = []
-    for start in range(0, len(texts), _EMBED_BATCH):
-        progress("embedding", 0.55 + 0.4 * start / max(len(texts), 1))
-        parts.append(embedder.embed(texts[start : start + _EMBED_BATCH]))
-    import numpy as np
-
-    vectors = np.concatenate(parts) if parts else np.zeros((0, embedder.dimension), dtype=np.float32)
-    return ProcessedDocument(
+    return PreparedDocument(
         parsed.page_count,
         parsed.title,
         tuple(chunks),
-        vectors,
         parsed.ocr_pages,
         None if task.pii_policy is PiiPolicy.ALLOW else pii_found,
     )
+
+
+def embed_texts(embedder: Embedder, texts: list[str], progress: Progress | None = None) -> Vectors:
+    """The texts' vectors in one pass of batches (the model orders each call's texts by length,
+    so more texts per call means less padding)."""
+    import numpy as np
+
+    parts = []
+    for start in range(0, len(texts), _EMBED_BATCH):
+        if progress is not None:
+            progress("embedding", 0.55 + 0.4 * start / max(len(texts), 1))
+        parts.append(embedder.embed(texts[start : start + _EMBED_BATCH]))
+    return np.concatenate(parts) if parts else np.zeros((0, embedder.dimension), dtype=np.float32)
+
+
+def process_document(task: IngestTask, progress: Progress) -> ProcessedDocument:
+    """Parse, OCR, chunk and embed in this process (a Celery worker: one model per worker)."""
+    prepared = prepare_document(task, progress)
+    embedder = _embedder(task.embedder, task.precision)
+    return prepared.embedded(embed_texts(embedder, [c.embedding_text for c in prepared.chunks], progress))
 
 
 class IndexWriter:

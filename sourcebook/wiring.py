@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from ingest.executor import LocalPoolExecutor
     from ingest.intake import Intake
     from ingest.library import Library
+    from ingest.precision import Precision
     from retrieval.answering import Answering
     from retrieval.cache import AnswerCache
     from retrieval.search import Searcher
@@ -72,9 +73,23 @@ class Services:
     def query_embedder(self) -> Embedder:
         """The model behind one thread that embeds concurrent callers' texts in one batch. A
         question is embedded here once, by the search, and travels on as a ``Query``."""
-        from ingest.embed import BatchingEmbedder, create_embedder
+        from ingest.embed import BatchingEmbedder
 
-        return BatchingEmbedder(create_embedder(self.settings.embedder))
+        return BatchingEmbedder(self.model)
+
+    @cached_property
+    def precision(self) -> Precision:
+        """The number type the model computes in on this machine, and why."""
+        from ingest.precision import choose_precision
+
+        return choose_precision(self.settings.embed_precision)
+
+    @cached_property
+    def model(self) -> Embedder:
+        """The process's one embedding model: questions and the local pool's documents share it."""
+        from ingest.embed import create_embedder
+
+        return create_embedder(self.settings.embedder, self.precision.dtype)
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -167,7 +182,8 @@ class Services:
             from ingest.library import local_pool
             from ingest.pipeline import IndexWriter
 
-            self._executor = local_pool(self.settings, IndexWriter(self.catalog, self.jobs, self.store))
+            writer = IndexWriter(self.catalog, self.jobs, self.store)
+            self._executor = local_pool(self.settings, writer, self.model)
         return self._executor
 
     @cached_property
@@ -291,7 +307,7 @@ class Services:
     def library(self) -> Library:
         from ingest.library import Library, local_pool
 
-        settings = self.settings
+        settings, model = self.settings, self.model
         return Library(
             self.catalog,
             self.jobs,
@@ -299,7 +315,7 @@ class Services:
             self.blobs,
             self.intake,
             self.executor,
-            lambda writer: local_pool(settings, writer),
+            lambda writer: local_pool(settings, writer, model),
         )
 
     def warm_up(self) -> None:

@@ -33,7 +33,16 @@ def readyz(request: Request, services: ServicesDep) -> dict[str, str]:
     except Exception as exc:
         raise BackendUnavailable(f"not ready: {exc}") from exc
     warmed = f"{warm_up.seconds:.1f} s" if warm_up is not None and warm_up.seconds is not None else "n/a"
-    return {"status": "ready", "catalog": "ok", "vector_store": "ok", "models": f"loaded in {warmed}"}
+    precision = services.precision
+    return {
+        "status": "ready",
+        "catalog": "ok",
+        "vector_store": "ok",
+        "models": f"loaded in {warmed}",
+        "embedder": services.settings.embedder,
+        "embed_precision": precision.dtype,
+        "embed_precision_reason": precision.reason,
+    }
 
 
 @router.get("/metrics", response_class=Response)

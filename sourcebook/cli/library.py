@@ -156,11 +156,34 @@ def _doc_json(d: Document) -> dict[str, object]:
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in asdict(d).items()}
 
 
-def status(document_id: str, as_json: JsonOpt = False) -> None:
-    """Show one document: status, failure reason, pages, chunks."""
+def _node_json(s: Services) -> dict[str, object]:
+    settings = s.settings
+    return {
+        "embedder": settings.embedder,
+        "embed_precision": s.precision.dtype,
+        "embed_precision_reason": s.precision.reason,
+        "vector_store": settings.vector_store,
+        "executor": settings.executor,
+        "workers": settings.workers,
+        "documents": len(s.catalog.documents()),
+        "chunks": s.catalog.chunk_count(),
+    }
+
+
+def status(
+    document_id: Annotated[
+        str | None, typer.Argument(help="A document id (or prefix); none: this node.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one document (status, failure reason, pages, chunks), or without an id this node's
+    setup: embedder, its precision on this CPU and why, store, executor, workers."""
     with services() as s:
-        doc = s.catalog.get_document(resolve(s, document_id))
-        data = _doc_json(doc) | {"chunks": s.catalog.chunk_count(document_id=doc.id)}
+        if document_id is None:
+            data = _node_json(s)
+        else:
+            doc = s.catalog.get_document(resolve(s, document_id))
+            data = _doc_json(doc) | {"chunks": s.catalog.chunk_count(document_id=doc.id)}
         if as_json:
             print(json.dumps(data, indent=2))
             return

@@ -1,0 +1,49 @@
+"""Which precision the embedder runs in is reported by /readyz and by ``sourcebook status``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from core.settings import Settings
+from ingest.precision import choose_precision
+from sourcebook.cli import app
+from sourcebook.wiring import create_api
+
+pytestmark = pytest.mark.integration
+
+
+def test_readyz_reports_the_embedder_and_its_precision_on_this_cpu(settings: Settings) -> None:
+    expected = choose_precision("auto")
+    with TestClient(create_api(settings)) as client:
+        ready = client.get("/readyz").json()
+    assert ready["status"] == "ready"
+    assert ready["embedder"] == "hashing"
+    assert (ready["embed_precision"], ready["embed_precision_reason"]) == (expected.dtype, expected.reason)
+
+
+def test_readyz_says_when_the_setting_forces_bfloat16(settings: Settings) -> None:
+    forced = settings.model_copy(update={"embed_precision": "bfloat16"})
+    with TestClient(create_api(forced)) as client:
+        ready = client.get("/readyz").json()
+    assert ready["embed_precision"] == "bfloat16"
+    assert ready["embed_precision_reason"].startswith("bfloat16: set by SOURCEBOOK_EMBED_PRECISION")
+
+
+def test_status_without_an_id_describes_this_node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCEBOOK_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SOURCEBOOK_EMBEDDER", "hashing")
+    monkeypatch.setenv("SOURCEBOOK_EMBED_PRECISION", "float32")
+    result = CliRunner().invoke(app, ["status", "--json"])
+    assert result.exit_code == 0, result.output
+    node = json.loads(result.stdout)
+    assert node["embedder"] == "hashing"
+    assert node["embed_precision"] == "float32"
+    assert node["embed_precision_reason"] == "float32: set by SOURCEBOOK_EMBED_PRECISION"
+    assert (node["documents"], node["chunks"], node["workers"]) == (0, 0, 2)
+    plain = CliRunner().invoke(app, ["status"])
+    assert "embed_precision: float32" in plain.output
