@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -17,10 +18,19 @@ from sourcebook.wiring import create_api
 pytestmark = pytest.mark.integration
 
 
+def _ready(client: TestClient, timeout_s: float = 120.0) -> dict[str, str]:
+    """/readyz once the warm-up has loaded the models (503 until then)."""
+    deadline = time.monotonic() + timeout_s
+    while (response := client.get("/readyz")).status_code != 200:
+        assert time.monotonic() < deadline, response.text
+        time.sleep(0.05)
+    return dict(response.json())
+
+
 def test_readyz_reports_the_embedder_and_its_precision_on_this_cpu(settings: Settings) -> None:
     expected = choose_precision("auto")
     with TestClient(create_api(settings)) as client:
-        ready = client.get("/readyz").json()
+        ready = _ready(client)
     assert ready["status"] == "ready"
     assert ready["embedder"] == "hashing"
     assert (ready["embed_precision"], ready["embed_precision_reason"]) == (expected.dtype, expected.reason)
@@ -29,7 +39,7 @@ def test_readyz_reports_the_embedder_and_its_precision_on_this_cpu(settings: Set
 def test_readyz_says_when_the_setting_forces_bfloat16(settings: Settings) -> None:
     forced = settings.model_copy(update={"embed_precision": "bfloat16"})
     with TestClient(create_api(forced)) as client:
-        ready = client.get("/readyz").json()
+        ready = _ready(client)
     assert ready["embed_precision"] == "bfloat16"
     assert ready["embed_precision_reason"].startswith("bfloat16: set by SOURCEBOOK_EMBED_PRECISION")
 
