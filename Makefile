@@ -59,6 +59,9 @@ bench: install
 	$(BIN)/python -m bench.ingest_compare --corpus docling
 	$(BIN)/python -m bench.workers --copies 8
 	$(BIN)/python -m bench.latency
+	$(BIN)/python -m bench.operating
+	$(BIN)/python -m bench.highlight
+	$(BIN)/python -m bench.sentence_vectors
 	nice -n 10 $(BIN)/python -m bench.scale
 
 clean:

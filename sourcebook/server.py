@@ -33,7 +33,11 @@ class CappedH11Protocol(H11Protocol):
         import h11
 
         body = f"Request header fields too large: the request line and headers exceed {cap} bytes".encode()
-        headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")]
+        headers = [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
         for event in (
             h11.Response(status_code=431, headers=headers, reason=b"Request Header Fields Too Large"),
             h11.Data(data=body),
