@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -20,42 +17,19 @@ from sqlalchemy import func, select
 from core.catalog import Catalog
 from core.catalog.audit import AuditTrail
 from core.catalog.models import AnswerRow
-from tests.conftest import ROOT
-from tests.integration.api_server import _free_port
+from tests.integration.server_process import server_process
 
 pytestmark = pytest.mark.integration
 
 
 def test_kill_9_mid_batch_keeps_the_chain_and_every_answered_request(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    port = _free_port()
-    env = os.environ | {
-        "SOURCEBOOK_HOME": str(home),
-        "SOURCEBOOK_EMBEDDER": "hashing",
+    env = {
         "SOURCEBOOK_RATE_LIMIT_USER_PER_MINUTE": "0",
         "SOURCEBOOK_ANSWER_CACHE_TTL_S": "0",  # every ask searches, answers and logs
-        "PYTHONPATH": str(ROOT),
     }
-    log = (tmp_path / "server.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "sourcebook.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert server.poll() is None, (tmp_path / "server.log").read_text()
-            assert time.monotonic() < deadline, "the server did not start"
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        key = (home / "admin-key.txt").read_text().strip()
+    with server_process(tmp_path, env=env) as served:
+        url, server, home = served.url, served.process, served.home
+        key = served.admin
 
         answered: Counter[str] = Counter()
         sent: Counter[str] = Counter()
@@ -94,9 +68,6 @@ def test_kill_9_mid_batch_keeps_the_chain_and_every_answered_request(tmp_path: P
             t.join(timeout=120)
         assert stop.is_set(), (tmp_path / "server.log").read_text()
         server.wait(timeout=30)
-    finally:
-        stop_server(server)
-        log.close()
 
     catalog = Catalog.connect(f"sqlite:///{home / 'catalog.db'}", migrate=False)
     try:
@@ -113,9 +84,3 @@ def test_kill_9_mid_batch_keeps_the_chain_and_every_answered_request(tmp_path: P
     assert answered["/v1/ask"] <= logged["question"] <= sent["/v1/ask"]
     assert answered["/v1/ask"] <= (answers or 0) <= sent["/v1/ask"]
     assert answered["/v1/search"] + answered["/v1/ask"] >= 150
-
-
-def stop_server(server: subprocess.Popen[bytes]) -> None:
-    if server.poll() is None:
-        server.kill()
-        server.wait(timeout=30)
