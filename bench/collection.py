@@ -11,14 +11,27 @@ and its teams, as an ingest would leave it.
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "eval-data" / "beir-scifact"
 COLLECTION = "scifact"
+
+
+def in_threads(clients: int, work: Callable[[], None]) -> float:
+    """Run ``work`` on ``clients`` threads at once (each takes its items from a shared queue);
+    the wall seconds until the last one is done."""
+    started = time.perf_counter()
+    threads = [threading.Thread(target=work) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
 
 
 def queries(split: str) -> list[str]:

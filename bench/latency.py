@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.collection import COLLECTION, DATA, build, queries
+from bench.collection import COLLECTION, DATA, build, in_threads, queries
 from bench.provenance import ROOT, provenance, write_result
 
 USER, TEAM = "bench-latency", "research"
@@ -153,13 +153,7 @@ def run_clients(url: str, key: str, path: str, questions: list[str], clients: in
         client.close()
 
     load_before = os.getloadavg()[0]
-    started = time.perf_counter()
-    threads = [threading.Thread(target=work) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - started
+    wall = in_threads(clients, work)
     q = statistics.quantiles(latencies, n=100) if len(latencies) >= 2 else [float("nan")] * 99
     return {
         "endpoint": path,

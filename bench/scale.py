@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.collection import DATA, build, queries
+from bench.collection import DATA, build, in_threads, queries
 from bench.provenance import provenance, write_result
 
 
@@ -92,13 +92,7 @@ def _timed(searcher: Any, asked: list[Any], search_filter: Any, clients: int) ->
             with lock:
                 latencies.append(time.perf_counter() - t)
 
-    wall = time.perf_counter()
-    threads = [threading.Thread(target=work) for _ in range(clients)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    wall = time.perf_counter() - wall
+    wall = in_threads(clients, work)
     q = statistics.quantiles(latencies, n=100)
     return {
         "clients": clients,
