@@ -14,12 +14,14 @@ from core.settings import Settings
 from sourcebook.wiring import Services
 from workers import tasks
 from workers.app import create_celery
+from workers.recovery import sweep_step
 from workers.runtime import Runtime
 
 settings = Settings()
 runtime = Runtime(settings, Services.open)
 app = create_celery(settings)
 tasks.register(app, runtime)
+app.steps["worker"].add(sweep_step(lambda: runtime.lost_job_sweep(app)))
 
 
 @worker_process_init.connect  # type: ignore[untyped-decorator]

@@ -55,7 +55,8 @@ class CeleryExecutor:
         self._lock = threading.Lock()
 
     def submit(self, task: IngestTask) -> None:
-        self._send(INGEST_DOCUMENT, [task.job_id, task.document_id], queue_for(task.media_type))
+        # The job id is the task id: the sweep for lost jobs (``workers/recovery.py``) looks for it.
+        self._send(INGEST_DOCUMENT, [task.job_id, task.document_id], queue_for(task.media_type), task.job_id)
         with self._lock:  # API requests submit from several threads
             self._watched[task.job_id] = _Watched(task.document_id)
             if len(self._watched) > MAX_WATCHED:
@@ -69,12 +70,18 @@ class CeleryExecutor:
         self._send(REINDEX_COLLECTION, [collection], LIGHT_QUEUE)
         return True
 
-    def _send(self, name: str, args: list[Any], queue: str) -> None:
+    def _send(self, name: str, args: list[Any], queue: str, task_id: str | None = None) -> None:
         try:
             # ignore_result: the outcome is in the job row, and a result backend that is down
             # must not hold up (for 19 s) a message the broker would take.
             self._app.send_task(
-                name, args=args, queue=queue, ignore_result=True, retry=True, retry_policy=_PUBLISH_RETRY
+                name,
+                args=args,
+                queue=queue,
+                task_id=task_id,
+                ignore_result=True,
+                retry=True,
+                retry_policy=_PUBLISH_RETRY,
             )
         except Exception as exc:  # kombu's OperationalError, redis' ConnectionError…
             raise BackendUnavailable(f"the task queue is unreachable: {exc}") from exc

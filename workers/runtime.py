@@ -22,10 +22,14 @@ from core.errors import BackendUnavailable, NotFound
 from core.settings import Settings
 
 if TYPE_CHECKING:
+    from celery import Celery
+
+    from core.catalog.jobs import StalledJob
     from core.protocols import VectorStore
     from ingest.blobs import BlobStore
     from ingest.intake import Intake
     from ingest.library import Library
+    from workers.recovery import LostJobSweep
 
 log = logging.getLogger("sourcebook.worker")
 
@@ -90,6 +94,27 @@ class Runtime:
 
         warm_up(self.settings.embedder)  # the model loads here, not inside the first document's time limit
         log.info("worker child %d ready", os.getpid())
+
+    def lost_job_sweep(self, app: Celery) -> LostJobSweep:
+        """The parent's sweep for ingestions the broker lost (``workers/recovery.py``)."""
+        import redis
+
+        from workers.app import INGEST_DOCUMENT, queue_for
+        from workers.recovery import LostJobSweep
+
+        def resend(job: StalledJob) -> None:
+            app.send_task(
+                INGEST_DOCUMENT,
+                args=[job.job_id, job.document_id],
+                queue=queue_for(job.media_type),
+                task_id=job.job_id,
+                ignore_result=True,
+            )
+
+        broker = redis.Redis.from_url(
+            self.settings.broker_url or "", socket_timeout=5, socket_connect_timeout=5
+        )
+        return LostJobSweep(Jobs(self.database_only), broker, resend, self.settings.visibility_timeout_s)
 
     def close(self) -> None:
         if "services" in self.__dict__:

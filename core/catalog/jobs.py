@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from core.catalog.catalog import collection_id
 from core.catalog.database import Database
-from core.catalog.models import CollectionRow, JobRow
-from core.domain import JobState
+from core.catalog.models import CollectionRow, DocumentRow, JobRow
+from core.domain import DocumentStatus, JobState
 from core.errors import NotFound
 
 
@@ -27,6 +28,13 @@ class Job:
     attempts: int
     document_id: str | None
     error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StalledJob:
+    job_id: str
+    document_id: str
+    media_type: str
 
 
 def job_of(row: JobRow, collection: str) -> Job:
@@ -84,6 +92,30 @@ class Jobs:
         with self.db.session() as s:
             job_id = s.scalar(query)
         return None if job_id is None else self.get(job_id)
+
+    def stalled(self, untouched_since: datetime, limit: int = 1000) -> list[StalledJob]:
+        """Unfinished ingestions (a new document's, or a re-index's) no one has touched since then.
+
+        A rebuild's jobs (``ingest/rebuild.py``) are left out: they run in the rebuilding process,
+        never through the task queue, and their documents stay ready.
+        """
+        query = (
+            select(JobRow.id, DocumentRow.id, DocumentRow.media_type)
+            .join(DocumentRow, DocumentRow.id == JobRow.document_id)
+            .where(
+                JobRow.state.in_([JobState.QUEUED.value, JobState.RUNNING.value]),
+                JobRow.updated_at < untouched_since,
+                (JobRow.stage == "re-indexing")
+                | DocumentRow.status.in_([DocumentStatus.QUEUED.value, DocumentStatus.PROCESSING.value]),
+            )
+            .order_by(JobRow.updated_at)
+            .limit(limit)
+        )
+        with self.db.session() as s:
+            return [
+                StalledJob(job_id, document_id, media_type)
+                for job_id, document_id, media_type in s.execute(query)
+            ]
 
     def get(self, job_id: str) -> Job:
         with self.db.session() as s:

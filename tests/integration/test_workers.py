@@ -184,6 +184,24 @@ def test_a_redis_restart_mid_batch_loses_no_job(tmp_path: Path, database_url: st
         redis.kill()
 
 
+def test_messages_the_broker_dropped_are_sent_again(cluster: Cluster, producer: Producer) -> None:
+    """What a Redis that dies between a worker's BRPOP and its bookkeeping leaves: jobs queued in
+    the catalog with no message anywhere. The workers' sweep finds and sends them again."""
+    import redis
+
+    producer.add("acme", [text_document(n, words=40) for n in range(6)])
+    broker = redis.Redis.from_url(cluster.broker_url)
+    dropped = [broker.rpop("light") for _ in range(2)]  # what the next two BRPOPs would have taken
+    broker.close()
+    assert all(dropped)
+
+    cluster.start_worker()
+    producer.wait_until(lambda: producer.ready("acme") == 6, 150, "all 6 documents ready", cluster)
+    log = "".join(p.read_text(errors="replace") for p in cluster.home.glob("worker-*.log"))
+    assert log.count("lost its message in the broker: queued again") == 2
+    assert assert_one_copy_of_each_chunk(cluster, producer) == producer.catalog.chunk_count(collection="acme")
+
+
 def test_a_crashing_or_hanging_parser_fails_its_document_alone(cluster: Cluster, producer: Producer) -> None:
     cluster.extra |= {"SOURCEBOOK_DOCUMENT_TIMEOUT_S": "3", "SOURCEBOOK_TASK_MAX_ATTEMPTS": "2"}
     cluster.start_worker("tests.integration.fault_worker")
