@@ -10,6 +10,7 @@ does the policy say about", "what causes it and how do I fix it"), which carry n
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -121,6 +122,7 @@ def mentions(evidence: Mapping[str, str], key: str) -> bool:
     return any(k.startswith(key) and k[len(key) :].isalpha() for k in evidence if is_code(key))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
     """A light suffix stemmer (plural, -ing, -ed, -ly): enough to match "causes"/"cause",
     "resetting"/"reset", "returned"/"return" without a language model."""
@@ -145,9 +147,20 @@ def stem(word: str) -> str:
 
 def content_stems(text: str, *, drop: Iterable[str] = ()) -> set[str]:
     """The stems of a text's content words: no stop words, no words in ``drop``."""
-    dropped = set(drop)
-    words = (_CLITIC.sub("", w) for w in _WORD.findall(text.lower()))  # "what's" is "what"
+    dropped = frozenset(drop)
+    stems = _content_stems(text)
+    if not dropped:
+        return set(stems)
+    words = (_CLITIC.sub("", w) for w in _WORD.findall(text.lower()))
     return {stem(w) for w in words if w not in STOP_WORDS and w not in dropped and len(w) > 1}
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _content_stems(text: str) -> frozenset[str]:
+    # Cached: an answer reads each retrieved passage and its sentences several times over, and
+    # the same passages come back question after question.
+    words = (_CLITIC.sub("", w) for w in _WORD.findall(text.lower()))  # "what's" is "what"
+    return frozenset(stem(w) for w in words if w not in STOP_WORDS and len(w) > 1)
 
 
 @dataclass(frozen=True, slots=True)
