@@ -34,7 +34,6 @@ from retrieval.question import (
     name_forms,
     normalize_identifier,
     states,
-    stem,
 )
 from retrieval.records import Unit, read_passage
 

@@ -189,9 +189,7 @@ def asked_names(text: str, drop: Iterable[str] = ()) -> dict[str, str]:
     """The names a question asks about: key (a stem, or an acronym's letters) -> its spelling.
     A capitalised word counts unless it opens a sentence (every first word is capitalised)."""
     dropped = set(drop)
-    found = {
-        stem(m.group(1)): m.group(1) for m in _NAME.finditer(text) if m.group(1).lower() not in dropped
-    }
+    found = {stem(m.group(1)): m.group(1) for m in _NAME.finditer(text) if m.group(1).lower() not in dropped}
     # "IT" or "US" in capitals may be the word; "U.S." and "V&A" are names.
     found |= {
         k: v
