@@ -256,7 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     # The highest threshold whose false refusals stay within each fit set's limit: refusing more
     # of what cannot be answered costs no more answerable questions than the targets allow.
     # A limit is read as the gate reads its tolerances: within one question of the target on a
-    # set this small (3 of 29 answerable acme cases is 10.3%).
+    # set this small (3 of 29 answerable acme cases is 10.3%; 2 of the 32 CMU questions with a
+    # sentence-level answer is 6.2%), for each set alike.
     slack = {
         name: 1 / max(1, len({r["case"] for r in rows if r["set"] == name and r["answerable"]}))
         for name in MAX_FALSE_REFUSALS
@@ -264,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     allowed = [
         c["threshold"]
         for i, c in enumerate(curves["cmu"])
-        if c["false_refusals"] <= MAX_FALSE_REFUSALS["cmu"]
+        if c["false_refusals"] <= MAX_FALSE_REFUSALS["cmu"] + slack["cmu"] / 2
         and curves["acme"][i]["false_refusals"] <= MAX_FALSE_REFUSALS["acme"] + slack["acme"] / 2
     ]
     chosen = max(allowed) if allowed else 0.5
@@ -272,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     lines += [
         "",
         f"Chosen threshold: {chosen}: the highest with false refusals within {MAX_FALSE_REFUSALS} "
-        "(acme within one question of its limit) at the answer level: a question is refused when its "
+        "(each within half a question of its limit) at the answer level: a question is refused when its "
         "best candidate scores below the threshold. The refusal rules (a code no passage names, a "
         "sentence about another model) refuse more than these curves show.",
         f"Off-topic questions refused at it: {off_topic:.3f} (target {MIN_OFF_TOPIC_REFUSED}"
