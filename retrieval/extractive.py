@@ -25,14 +25,15 @@ from retrieval.evidence import EvidenceModel, Features, load_model
 from retrieval.question import (
     Question,
     analyze,
+    asked_names,
     content_stems,
     family,
     identifiers,
     is_code,
     mentions,
+    name_forms,
     normalize_identifier,
     states,
-    stem,
 )
 from retrieval.records import Unit, read_passage
 
@@ -127,7 +128,8 @@ class ExtractiveGenerator:
         weight = _term_weights(asked, passages)
         held = set().union(*(content_stems(" ".join((*p.section_path, p.text))) for p in passages))
         unmatched = _coverage(asked.key_terms - held, weight)
-        unnamed = len(asked.names - held) / len(asked.names) if asked.names else 0.0
+        names_held = set().union(*(name_forms(" ".join((*p.section_path, p.text))) for p in passages))
+        unnamed = len(asked.names - names_held) / len(asked.names) if asked.names else 0.0
         pool = []
         for rank, passage in enumerate(passages):
             units = read[rank]
@@ -467,9 +469,9 @@ def _unnamed_names(asked: Question, passages: Sequence[Passage]) -> list[str]:
     listing Basic, Plus and Pro Installer): the documents do not cover what is asked."""
     if not asked.names:
         return []
-    held = set().union(*(content_stems(" ".join((*p.section_path, p.text))) for p in passages))
+    held = set().union(*(name_forms(" ".join((*p.section_path, p.text))) for p in passages))
     absent = asked.names - held
-    return [w for w in dict.fromkeys(re.findall(r"[A-Z][A-Za-z]+", asked.text)) if stem(w) in absent]
+    return [spelled for key, spelled in asked_names(asked.text).items() if key in absent]
 
 
 def _series_named(text: str, key: str, passages: Sequence[Passage]) -> bool:

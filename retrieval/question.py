@@ -146,13 +146,61 @@ def stem(word: str) -> str:
 
 
 def content_stems(text: str, *, drop: Iterable[str] = ()) -> set[str]:
-    """The stems of a text's content words: no stop words, no words in ``drop``."""
+    """The stems of a text's content words: no stop words, no words in ``drop``; an acronym
+    ("V&A", "U.S.") is one word, its letters."""
     dropped = frozenset(drop)
-    stems = _content_stems(text)
     if not dropped:
-        return set(stems)
-    words = (_CLITIC.sub("", w) for w in _WORD.findall(text.lower()))
-    return {stem(w) for w in words if w not in STOP_WORDS and w not in dropped and len(w) > 1}
+        return set(_content_stems(text))
+    words = (_CLITIC.sub("", w) for w in _WORD.findall(text.lower()))  # "what's" is "what"
+    found = {stem(w) for w in words if w not in STOP_WORDS and w not in dropped and len(w) > 1}
+    return found | {k for k in acronyms(text) if k not in dropped}
+
+
+# An acronym: capitals joined by "&" or dots ("V&A", "AT&T", "U.S.") or a word in capitals
+# ("NASUWT"), not part of a code ("WB-300R", "RS-1"). Its key is its letters ("va", "att", "us").
+_ACRONYM = re.compile(r"(?<![\w&.-])((?:[A-Z]{1,4}[&.])+[A-Z]{1,4}\.?|[A-Z]{2,})(?![\w&-])")
+# Words spelled with capitals in a row, the way an acronym is spelled out ("Victoria and Albert
+# Museum", "American Telephone & Telegraph", "United States").
+_CAPITALISED_RUN = re.compile(r"[A-Z][\w'-]*(?:\s+(?:(?:and|of|for|the|&)\s+)?[A-Z][\w'-]*)+")
+_RUN_JOINERS = frozenset({"and", "of", "for", "the", "&"})
+
+
+def acronyms(text: str) -> dict[str, str]:
+    """The acronyms of ``text``: key (its letters, lower case) -> the spelling found first. A text
+    written in capitals has none: every word of it would be one."""
+    letters = [c for c in text if c.isalpha()]
+    if sum(c.isupper() for c in letters) > len(letters) / 2:
+        return {}
+    found: dict[str, str] = {}
+    for match in _ACRONYM.finditer(text):
+        spelled = match.group(1)
+        found.setdefault("".join(c for c in spelled.lower() if c.isalpha()), spelled)
+    return found
+
+
+def name_forms(text: str) -> set[str]:
+    """Every way ``text`` holds a name: its content stems, its acronyms, and the initials of each
+    run of capitalised words and of its parts ("Victoria and Albert Museum" holds "va" and "vam"):
+    a name asked as "V&A" is held by a passage that spells it out."""
+    forms = content_stems(text)
+    for run in _CAPITALISED_RUN.finditer(text):
+        initials = "".join(w[0].lower() for w in run.group(0).split() if w not in _RUN_JOINERS)
+        forms |= {initials[i:j] for i in range(len(initials)) for j in range(i + 2, len(initials) + 1)}
+    return forms
+
+
+def asked_names(text: str, drop: Iterable[str] = ()) -> dict[str, str]:
+    """The names a question asks about: key (a stem, or an acronym's letters) -> its spelling.
+    A capitalised word counts unless it opens a sentence (every first word is capitalised)."""
+    dropped = set(drop)
+    found = {stem(m.group(1)): m.group(1) for m in _NAME.finditer(text) if m.group(1).lower() not in dropped}
+    # "IT" or "US" in capitals may be the word; "U.S." and "V&A" are names.
+    found |= {
+        k: v
+        for k, v in acronyms(text).items()
+        if k not in dropped and (k not in STOP_WORDS or not v.isalpha())
+    }
+    return found
 
 
 @functools.lru_cache(maxsize=1 << 14)
@@ -160,7 +208,7 @@ def _content_stems(text: str) -> frozenset[str]:
     # Cached: an answer reads each retrieved passage and its sentences several times over, and
     # the same passages come back question after question.
     words = (_CLITIC.sub("", w) for w in _WORD.findall(text.lower()))  # "what's" is "what"
-    return frozenset(stem(w) for w in words if w not in STOP_WORDS and len(w) > 1)
+    return frozenset(stem(w) for w in words if w not in STOP_WORDS and len(w) > 1) | frozenset(acronyms(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,14 +358,7 @@ def analyze(text: str, hints: AnswerHints | None = None) -> Question:
     id_words |= {m.group(1).lower() for m in _HOW.finditer(text)}
     asking, _context = _split_context(text)
     key_terms = frozenset(content_stems(asking, drop=boilerplate | id_words))
-    names = (
-        frozenset(
-            stem(m.group(1))
-            for m in _NAME.finditer(asking)
-            if m.group(1).lower() not in boilerplate | id_words
-        )
-        & key_terms
-    )
+    names = frozenset(asked_names(asking, boilerplate | id_words)) & key_terms
     codes = [k for k in ids if is_code(k)]
     words = set(_WORD.findall(text.lower()))
     shape = hints.shape if hints is not None and hints.shape else ""
