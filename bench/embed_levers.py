@@ -39,7 +39,7 @@ def model(variant: str) -> Any:
             n for n in linear if "intermediate" in n or (n.endswith("output.dense") and "attention" not in n)
         ]
     qconfig = torch.ao.quantization.default_dynamic_qconfig
-    torch.ao.quantization.quantize_dynamic(
+    torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
         loaded, dict.fromkeys(linear, qconfig), dtype=torch.qint8, inplace=True
     )
     return loaded
