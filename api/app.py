@@ -23,6 +23,7 @@ from api.routes import (
     governance,
     insights,
     keys,
+    models,
     review,
     system,
     templates,
@@ -84,7 +85,18 @@ def create_app(
             return errors.problem(413, "Content too large", f"exceeds the {mb:g} MB upload limit")
         return await call_next(request)
 
-    for module in (system, collections, documents, answers, governance, keys, templates, review, insights):
+    for module in (
+        system,
+        collections,
+        documents,
+        answers,
+        governance,
+        keys,
+        templates,
+        review,
+        insights,
+        models,
+    ):
         app.include_router(module.router)
     return app
 
