@@ -11,6 +11,7 @@ door needs).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -457,4 +458,20 @@ def create_api(settings: Settings | None = None, local_operator: LocalOperator |
     or ``sourcebook serve`` (``serving.py``), which also lets the data folder's owner in."""
     from api.app import create_app
 
-    return create_app(settings or Settings(), Services.open, local_operator=local_operator)
+    settings = settings or Settings()
+    return create_app(
+        settings, Services.open, local_operator=local_operator, background=quality_schedule(settings)
+    )
+
+
+def quality_schedule(settings: Settings) -> Callable[[Any], Callable[[], None]] | None:
+    """The single-node server's timer for the quality runs (the cluster's is Celery beat)."""
+    if settings.quality_interval_s <= 0 or settings.executor == "celery":
+        return None
+
+    def start(services: Services) -> Callable[[], None]:
+        from sourcebook.quality import QualitySchedule
+
+        return QualitySchedule(services, settings.quality_interval_s).start().stop
+
+    return start

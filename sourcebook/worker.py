@@ -1,4 +1,5 @@
-"""The Celery worker entry point: ``celery -A sourcebook.worker worker -Q ocr,light``.
+"""The Celery worker entry point: ``celery -A sourcebook.worker worker -Q ocr,light``; with
+``SOURCEBOOK_QUALITY_INTERVAL_S`` set, ``celery -A sourcebook.worker beat`` sends the quality runs.
 
 Settings come from the environment (``SOURCEBOOK_*``); each child process opens its own catalog
 connection and store, through the composition root, on its first task.
@@ -11,6 +12,7 @@ from typing import Any
 from celery.signals import worker_process_init, worker_process_shutdown
 
 from core.settings import Settings
+from sourcebook.quality import QUALITY_RUN, run_quality
 from sourcebook.wiring import Services
 from workers import tasks
 from workers.app import create_celery
@@ -20,6 +22,22 @@ settings = Settings()
 runtime = Runtime(settings, Services.open)
 app = create_celery(settings)
 tasks.register(app, runtime)
+
+
+@app.task(name=QUALITY_RUN)  # type: ignore[untyped-decorator]
+def quality_run() -> int:
+    """Each collection's golden cases against the live configuration (sent by Celery beat)."""
+    return len(run_quality(runtime.services))  # type: ignore[arg-type]
+
+
+if settings.quality_interval_s > 0:
+    app.conf.beat_schedule = {
+        "quality": {
+            "task": QUALITY_RUN,
+            "schedule": settings.quality_interval_s,
+            "options": {"queue": "light"},
+        }
+    }
 
 
 @worker_process_init.connect  # type: ignore[untyped-decorator]

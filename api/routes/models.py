@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from api.deps import PrincipalDep, ServicesDep
 from core.access import Action
 from core.catalog.serving import Switch
+from core.errors import NotFound
 from ingest.rebuild import RebuildReport
 
 router = APIRouter(prefix="/v1", tags=["models"])
@@ -100,3 +101,43 @@ def rebuild_index(services: ServicesDep, principal: PrincipalDep) -> SwitchedOut
     """Rebuild the live model's index beside it, then switch (after a change of chunking)."""
     principal.require(Action.MANAGE_COLLECTIONS)
     return _switched(*services.models.rebuild(principal.user))
+
+
+class QualityPointOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    at: datetime
+    collection: str
+    model: str
+    templates: dict[str, Any]
+    cases: int
+    correct: float | None
+    gold_cited: float | None
+    refused: float | None
+    dropped: list[str]
+
+
+class QualityOut(BaseModel):
+    interval_s: float
+    tolerance: float
+    points: list[QualityPointOut]  # oldest first
+    flagged: list[str]  # collections whose last run dropped past the tolerance
+
+
+@router.get("/quality")
+def quality(services: ServicesDep, principal: PrincipalDep, collection: str | None = None) -> QualityOut:
+    """Each collection's golden cases over time (the scheduled runs), for the collections you see."""
+    principal.require(Action.READ)
+    teams = services.catalog.collection_teams()
+    if collection is not None and not principal.sees(teams.get(collection, "")):
+        raise NotFound(f"no collection named {collection!r}")
+    points = [
+        p for p in services.quality_runs.trend(collection) if principal.sees(teams.get(p.collection, ""))
+    ]
+    last = {p.collection: p for p in points}
+    return QualityOut(
+        interval_s=services.settings.quality_interval_s,
+        tolerance=services.settings.quality_tolerance,
+        points=[QualityPointOut.model_validate(p) for p in points],
+        flagged=sorted(name for name, p in last.items() if p.dropped),
+    )
