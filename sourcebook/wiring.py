@@ -86,7 +86,7 @@ class Services:
         index = switch.index_name if switch else default_index(s, model)
         indexes: EdgeIndexes | ServerIndexes
         if s.vector_store == "server":
-            indexes = ServerIndexes(lambda name: open_store(s, name, self.registry.dimension(name)))
+            indexes = ServerIndexes(lambda name: default_index(s, name), self.registry.dimension)
             store = open_store(s, model, self.registry.dimension(model))
         else:
             indexes = EdgeIndexes(s.index_dir, self.registry.dimension)

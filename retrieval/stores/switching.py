@@ -208,27 +208,29 @@ class EdgeIndexes:
 class ServerIndexes:
     """Qdrant server collections behind one alias per model."""
 
-    def __init__(self, open_alias: Callable[[str], Any]) -> None:
-        self.open_alias = open_alias  # model -> QdrantServerVectorStore on alias <collection>-<model>
+    def __init__(self, alias: Callable[[str], str], dimension: Callable[[str], int]) -> None:
+        self.alias = alias  # model -> the alias of its index, <collection>-<model>
+        self.dimension = dimension
 
     def begin(self, model: str, live: Generation) -> Building:
         opened = model != live.model
-        owner: Any = self.open_alias(model) if opened else live.store
+        live_store: Any = live.store  # a QdrantServerVectorStore
+        owner: Any = live_store.sibling(self.alias(model), self.dimension(model)) if opened else live_store
         return Building(model, owner.collection, owner.begin_rebuild(), owner, opened)
 
     def finish(self, building: Building, live: Generation) -> VectorStore:
         building.owner.switch_to(building.target)
+        if building.opened:
+            building.owner.adopt(live.store)
         store: VectorStore = building.owner
         return store
 
     def drop(self, building: Building) -> None:
         building.owner.abandon(building.target)
-        if building.opened:
-            building.owner.close()
 
     def retire(self, old: Generation, new: Generation) -> None:
-        if old.store is not new.store:
-            old.store.close()  # another model's alias: it stays on the server for a rollback's rebuild
+        """Nothing to release: the client is shared, and another model's index stays on the
+        server behind its alias (a rollback rebuilds it afresh)."""
 
 
 class LiveEmbedder:
