@@ -63,11 +63,14 @@ def render() -> None:
                 session.show_error(exc, f"re-index {name}")
         if st.session_state.get(NOTICE):
             st.success(st.session_state[NOTICE])
-    _model()
     if st.session_state.get(PENDING) or st.session_state.get(BUSY_FLAG):
         _live_documents(name)
-    elif _documents(name):
-        st.rerun()  # something is processing: watch it on the timer
+        _model()
+    else:
+        busy = _documents(name)
+        _model()
+        if busy:
+            st.rerun()  # something is processing: watch it on the timer
 
 
 def _model() -> None:
