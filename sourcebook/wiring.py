@@ -381,7 +381,9 @@ class Services:
         settings = self.settings
 
         def settle() -> object:
-            return self.executor.wait(timeout=120)
+            if self._executor is None:
+                return True  # no executor yet: nothing in flight (a CLI command)
+            return self._executor.wait(timeout=120)
 
         return Library(
             self.catalog,
