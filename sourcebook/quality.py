@@ -1,6 +1,7 @@
 """The quality schedule: every ``SOURCEBOOK_QUALITY_INTERVAL_S`` seconds, each collection's golden
 cases are asked of the live configuration (``eval/quality.py``). A timer thread in the single-node
-server; in the cluster Celery beat sends ``sourcebook.quality_run`` (``sourcebook/worker.py``)."""
+server; in the cluster Celery beat sends ``sourcebook.quality_run`` (``workers/app.py``,
+``sourcebook/worker.py``)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,6 @@ if TYPE_CHECKING:
     from sourcebook.wiring import Services
 
 log = logging.getLogger(__name__)
-
-QUALITY_RUN = "sourcebook.quality_run"
 
 
 def run_quality(services: Services) -> list[QualityPoint]:

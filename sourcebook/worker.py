@@ -12,10 +12,10 @@ from typing import Any
 from celery.signals import worker_process_init, worker_process_shutdown
 
 from core.settings import Settings
-from sourcebook.quality import QUALITY_RUN, run_quality
+from sourcebook.quality import run_quality
 from sourcebook.wiring import Services
 from workers import tasks
-from workers.app import create_celery
+from workers.app import QUALITY_RUN, create_celery
 from workers.runtime import Runtime
 
 settings = Settings()
@@ -28,16 +28,6 @@ tasks.register(app, runtime)
 def quality_run() -> int:
     """Each collection's golden cases against the live configuration (sent by Celery beat)."""
     return len(run_quality(runtime.services))  # type: ignore[arg-type]
-
-
-if settings.quality_interval_s > 0:
-    app.conf.beat_schedule = {
-        "quality": {
-            "task": QUALITY_RUN,
-            "schedule": settings.quality_interval_s,
-            "options": {"queue": "light"},
-        }
-    }
 
 
 @worker_process_init.connect  # type: ignore[untyped-decorator]
