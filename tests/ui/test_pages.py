@@ -290,7 +290,9 @@ def test_insights_show_totals_and_charts_for_the_chosen_team() -> None:
     assert len(at.get("vega_lite_chart")) == 7
     said = _texts(at)
     assert "acme-support: the last run dropped by more than 5% (see the audit trail)." in said
-    assert "Live embedding model: **minilm-acme-1**" in said
+    assert (
+        "Live embedding model: **minilm-acme-1**" in said and "the eval it passed: {'ndcg@10': 0.71}" in said
+    )
 
 
 def test_agents_do_not_get_the_review_page() -> None:

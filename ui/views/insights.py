@@ -45,8 +45,11 @@ def _quality() -> None:
     except (ApiError, httpx.HTTPError) as exc:
         session.show_error(exc, "load the quality runs")
         return
+    live = next((m for m in models["models"] if m["live"]), {})
+    passed = f"; the eval it passed: {live['eval']}" if live.get("eval") else ""
     st.caption(
-        f"Live embedding model: **{models['live']}** (each answer's provenance names the model that retrieved it)."
+        f"Live embedding model: **{models['live']}** (each answer's provenance names the model that "
+        f"retrieved it){passed}."
     )
     for name in found.get("flagged") or []:
         st.warning(
