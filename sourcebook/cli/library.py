@@ -158,8 +158,9 @@ def _doc_json(d: Document) -> dict[str, object]:
 
 def _node_json(s: Services) -> dict[str, object]:
     settings = s.settings
+    switched = s.model_switches.live()  # the catalog, not the store: a running server may hold it
     return {
-        "embedder": settings.embedder,
+        "embedder": switched.model if switched else settings.embedder,
         "embed_precision": s.precision.dtype,
         "embed_precision_reason": s.precision.reason,
         "vector_store": settings.vector_store,
