@@ -45,7 +45,7 @@ def _quality() -> None:
     except (ApiError, httpx.HTTPError) as exc:
         session.show_error(exc, "load the quality runs")
         return
-    live = next((m for m in models["models"] if m["live"]), {})
+    live: Json = next((m for m in models["models"] if m["live"]), {})
     passed = f"; the eval it passed: {live['eval']}" if live.get("eval") else ""
     st.caption(
         f"Live embedding model: **{models['live']}** (each answer's provenance names the model that "
