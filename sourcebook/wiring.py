@@ -417,8 +417,8 @@ class Services:
     def close(self) -> None:
         if self._executor is not None:
             self._executor.shutdown()
-        if "store" in self.__dict__:  # opened by someone: a catalog-only command never opens it
-            self.store.close()
+        if "live" in self.__dict__:  # opened by someone: a catalog-only command never opens it
+            self.live.close()
         self.database.close()
 
 

@@ -156,3 +156,14 @@ def test_rebuild_index_on_edge_builds_a_shard_beside_and_switches(settings: Sett
         assert sorted(p.name for p in settings.index_dir.iterdir()) == ["hashing--2"]
     finally:
         services.close()
+
+
+def test_closing_releases_the_live_shard_a_search_opened(settings: Settings) -> None:
+    first = Services.open(settings)
+    first.searcher.search("anything", SearchFilter(), limit=1)  # opens the live shard, not ``store``
+    first.close()
+    again = Services.open(settings)  # the shard admits one holder: it must have been released
+    try:
+        assert again.searcher.search("anything", SearchFilter(), limit=1) == []
+    finally:
+        again.close()
