@@ -23,6 +23,7 @@ from api.routes import (
     governance,
     insights,
     keys,
+    models,
     review,
     system,
     templates,
@@ -41,8 +42,10 @@ def create_app(
     open_services: Callable[[Settings], Services],
     *,
     local_operator: LocalOperator | None = None,
+    background: Callable[[Services], Callable[[], None]] | None = None,
 ) -> FastAPI:
-    """``local_operator``: the data folder owner's token (``sourcebook serve`` passes one)."""
+    """``local_operator``: the data folder owner's token (``sourcebook serve`` passes one);
+    ``background``: work started with the services (the quality schedule), returning its stop."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -57,9 +60,12 @@ def create_app(
         resumed = services.intake.resume()
         if resumed:
             log.warning("resumed %d documents left unfinished by the last run", len(resumed))
+        stop_background = background(services) if background is not None else None
         try:
             yield
         finally:
+            if stop_background is not None:
+                stop_background()
             warm_up.stop()
             services.close()
 
@@ -84,7 +90,18 @@ def create_app(
             return errors.problem(413, "Content too large", f"exceeds the {mb:g} MB upload limit")
         return await call_next(request)
 
-    for module in (system, collections, documents, answers, governance, keys, templates, review, insights):
+    for module in (
+        system,
+        collections,
+        documents,
+        answers,
+        governance,
+        keys,
+        templates,
+        review,
+        insights,
+        models,
+    ):
         app.include_router(module.router)
     return app
 

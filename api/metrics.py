@@ -47,6 +47,24 @@ class Metrics:
             ["source", "template"] if tenant_labels else ["source"],
             registry=self.registry,
         )
+        self.quality_dropped = Gauge(
+            "sourcebook_quality_dropped_collections",
+            "Collections whose last scheduled golden-case run dropped past the tolerance",
+            registry=self.registry,
+        )
+        self.quality_collection = (
+            Gauge(
+                "sourcebook_quality_dropped",
+                "1 when a collection's last scheduled golden-case run dropped past the tolerance",
+                ["collection"],
+                registry=self.registry,
+            )
+            if tenant_labels
+            else None
+        )
+        self.live_model = Gauge(
+            "sourcebook_live_model_info", "The embedding model live now", ["model"], registry=self.registry
+        )
         self._cache_hits = 0
         self._cache_lookups = 0
 
@@ -61,6 +79,17 @@ class Metrics:
             self.answers.labels(source, template or "none").inc()
         else:
             self.answers.labels(source).inc()
+
+    def live(self, model: str, dropped: dict[str, bool]) -> None:
+        """At scrape time: the live model, and which collections' quality dropped (named only
+        with tenant labels: a collection name is a team's)."""
+        self.live_model.clear()
+        self.live_model.labels(model).set(1)
+        self.quality_dropped.set(sum(dropped.values()))
+        if self.quality_collection is not None:
+            self.quality_collection.clear()
+            for name, flag in dropped.items():
+                self.quality_collection.labels(name).set(int(flag))
 
     async def middleware(
         self, request: Request, call_next: Callable[[Request], Awaitable[Response]]

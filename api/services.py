@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from core.catalog.golden import GoldenSets
     from core.catalog.keys import KeyRing
     from core.catalog.review import ReviewQueue
+    from core.catalog.serving import ModelSwitches, QualityRuns
     from core.catalog.templates import TemplateStore
     from core.protocols import Generator, VectorStore
     from core.quota import Quotas
@@ -22,10 +23,12 @@ if TYPE_CHECKING:
     from ingest.blobs import BlobStore
     from ingest.intake import Intake
     from ingest.library import Library
+    from ingest.models import Models
     from ingest.precision import Precision
     from retrieval.answering import Answering
     from retrieval.cache import AnswerCache
     from retrieval.search import Searcher
+    from retrieval.stores.switching import LiveIndex
 
 
 class Services(Protocol):
@@ -91,6 +94,18 @@ class Services(Protocol):
 
     @property
     def golden_sets(self) -> GoldenSets: ...
+
+    @property
+    def live(self) -> LiveIndex: ...
+
+    @property
+    def models(self) -> Models: ...
+
+    @property
+    def model_switches(self) -> ModelSwitches: ...
+
+    @property
+    def quality_runs(self) -> QualityRuns: ...
 
     def warm_up(self) -> None: ...
 

@@ -36,6 +36,7 @@ class Query:
 
     text: str
     vector: Vectors | None = None  # None: not embedded (a sparse-only search)
+    model: str | None = None  # the embedder that made ``vector``: a search with another re-embeds
 
 
 @dataclass(frozen=True, slots=True)

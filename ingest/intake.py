@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -69,6 +70,7 @@ class Intake:
         blobs: BlobStore,
         executor: Executor,
         audit: AuditTrail | None = None,
+        model: Callable[[], str] | None = None,
     ) -> None:
         self.settings = settings
         self.catalog = catalog
@@ -76,6 +78,8 @@ class Intake:
         self.blobs = blobs
         self.executor = executor
         self.audit = audit
+        # The model documents are embedded with now: the live one, which a switch changes.
+        self.model: Callable[[], str] = model or (lambda: settings.embedder)
 
     def add_path(
         self,
@@ -250,7 +254,7 @@ class Intake:
             source_name=name,
             media_type=media_type,
             blob_path=str(path.resolve()),
-            embedder=s.embedder,
+            embedder=self.model(),
             limits=ParseLimits(
                 s.max_image_pixels, s.max_pages, s.ocr_languages, s.ocr_dpi, self._unpack_limits
             ),
@@ -259,4 +263,5 @@ class Intake:
             pii_policy=PiiPolicy(pii_policy),
             pii_patterns=pii_patterns,
             precision=s.embed_precision,
+            models_dir=str(s.models_dir.resolve()),
         )

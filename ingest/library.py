@@ -57,7 +57,8 @@ class Library:
         blobs: BlobStore,
         intake: Intake,
         executor: LibraryExecutor,
-        rebuild_pool: Callable[[IndexWriter], Pool],
+        rebuild_pool: Callable[[IndexWriter, str], Pool],
+        settle: Callable[[], object] | None = None,
     ) -> None:
         self.catalog = catalog
         self.jobs = jobs
@@ -65,7 +66,8 @@ class Library:
         self.blobs = blobs
         self.intake = intake
         self.executor = executor
-        self.rebuild_pool = rebuild_pool
+        self.rebuild_pool = rebuild_pool  # fills a rebuilt index with the model named
+        self.settle = settle  # waits for the uploads in flight
 
     def delete_document(self, document_id: str) -> None:
         """Remove a document everywhere: vectors, chunks, row and (if unshared) its original."""
@@ -99,8 +101,15 @@ class Library:
         the CLI, which waits for them, and for the worker a fan-out was handed to."""
         return self.intake.reindex(collection)
 
-    def rebuild_index(self) -> RebuildReport:
-        """Rebuild every ready document into a new collection beside the live one, then switch."""
+    def rebuild_index(self, model: str | None = None) -> RebuildReport:
+        """Rebuild every ready document into a new index beside the live one, then switch; with
+        ``model``, the new index is that model's and the switch changes the model too."""
         return rebuild_index(
-            self.catalog, self.jobs, require_rebuildable(self.store), self.rebuild_pool, self.intake.task_for
+            self.catalog,
+            self.jobs,
+            require_rebuildable(self.store),
+            self.rebuild_pool,
+            self.intake.task_for,
+            model=model,
+            settle=self.settle,
         )

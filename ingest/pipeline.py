@@ -42,6 +42,7 @@ class IngestTask:
     pii_policy: PiiPolicy = PiiPolicy.ALLOW
     pii_patterns: tuple[tuple[str, str], ...] = ()  # the collection's own (label, regex) pairs
     precision: str = "auto"  # the setting; resolved on the CPU of the process that embeds
+    models_dir: str = ""  # the data folder's tuned models, where ``embedder`` may name one
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +72,15 @@ class ProcessedDocument:
 
 
 @functools.cache
-def _embedder(name: str, precision: str = "auto") -> Embedder:
-    """Once per process: the model takes seconds to load; ``precision`` is resolved on this CPU."""
-    return create_embedder(name, choose_precision(precision).dtype)
+def _embedder(name: str, precision: str = "auto", models_dir: str = "") -> Embedder:
+    """Once per process: the model takes seconds to load; ``precision`` is resolved on this CPU.
+    A name that is no packaged model is a tuned one in ``models_dir``."""
+    dtype = choose_precision(precision).dtype
+    if models_dir:
+        from ingest.models import ModelRegistry
+
+        return ModelRegistry(Path(models_dir)).embedder(name, dtype)
+    return create_embedder(name, dtype)
 
 
 def warm_up(embedder: str | None = None, precision: str = "auto") -> None:
@@ -94,7 +101,7 @@ def prepare_document(task: IngestTask, progress: Progress) -> PreparedDocument:
     progress("parsing", 0.05)
     parsed = parse(Path(task.blob_path), task.media_type, task.limits)
     progress("chunking", 0.5)
-    tokenize = _embedder(task.embedder, task.precision).tokenize
+    tokenize = _embedder(task.embedder, task.precision, task.models_dir).tokenize
     chunks = Chunker(tokenize, task.chunk_tokens, task.chunk_overlap).chunk(task.document_id, parsed.elements)
     chunks, pii_found = screen_chunks(chunks, task.pii_policy, dict(task.pii_patterns))
     return PreparedDocument(
@@ -122,7 +129,7 @@ def embed_texts(embedder: Embedder, texts: list[str], progress: Progress | None 
 def process_document(task: IngestTask, progress: Progress) -> ProcessedDocument:
     """Parse, OCR, chunk and embed in this process (a Celery worker: one model per worker)."""
     prepared = prepare_document(task, progress)
-    embedder = _embedder(task.embedder, task.precision)
+    embedder = _embedder(task.embedder, task.precision, task.models_dir)
     return prepared.embedded(embed_texts(embedder, [c.embedding_text for c in prepared.chunks], progress))
 
 

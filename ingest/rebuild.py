@@ -1,18 +1,21 @@
-"""Rebuild the whole index beside the live one, then switch (the Qdrant server store's alias).
+"""Rebuild the whole index beside the live one, then switch (``retrieval/stores/switching.py``):
+on Qdrant Edge a new shard beside the live one, on a Qdrant server a new collection behind the
+alias; with the same model, or with another one (``sourcebook models use``).
 
-Queries keep reading the live collection through its alias until the switch, which is one atomic
-request. Uploads and deletes go on meanwhile, into the live collection: before the switch the
-rebuild takes in documents that became ready after it started and drops those deleted since; one
-more pass after the switch catches what landed in the last moments. A document that fails to
-rebuild stops the switch: the live index stays and the new collection is dropped.
+Queries keep reading the live index until the switch, which is one step. Uploads and deletes go
+on meanwhile, into the live index: before the switch the rebuild takes in documents that became
+ready after it started and drops those deleted since; after the switch it waits for the uploads
+in flight (``settle``: one embedded with the old model may land after the switch) and takes in
+once more what landed in the last moments. A document that fails to rebuild stops the switch:
+the live index stays and the new one is dropped.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 from core.catalog import Catalog, Jobs
 from core.domain import Document, DocumentStatus, JobState
@@ -27,12 +30,23 @@ class RebuildTarget(VectorStore, Protocol):
     def document_ids(self) -> set[str]: ...
 
 
+class Building(Protocol):
+    model: str
+    index: str
+    target: Any  # a RebuildTarget
+
+
 class Rebuildable(Protocol):
-    def begin_rebuild(self) -> RebuildTarget: ...
+    """``retrieval.stores.switching.LiveIndex``."""
 
-    def switch_to(self, rebuilt: RebuildTarget) -> None: ...
+    @property
+    def model(self) -> str: ...
 
-    def abandon(self, rebuilt: RebuildTarget) -> None: ...
+    def begin_rebuild(self, model: str | None = None) -> Any: ...
+
+    def switch_to(self, building: Any) -> object: ...
+
+    def abandon(self, building: Any) -> None: ...
 
 
 class Pool(Protocol):
@@ -49,18 +63,26 @@ class RebuildReport:
     dropped: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)  # (source name, reason)
     switched: bool = False
+    model: str = ""
+    index: str = ""
 
 
 def rebuild_index(
     catalog: Catalog,
     jobs: Jobs,
     store: Rebuildable,
-    make_pool: Callable[[IndexWriter], Pool],
+    make_pool: Callable[[IndexWriter, str], Pool],
     task_for: Callable[[str, Document], IngestTask],
+    *,
+    model: str | None = None,
+    settle: Callable[[], object] | None = None,
 ) -> RebuildReport:
+    """Rebuild with ``model`` (default: the live one); ``make_pool`` gets that model's name."""
     report = RebuildReport()
-    target = store.begin_rebuild()
-    pool = make_pool(IndexWriter(catalog, jobs, target))
+    building = store.begin_rebuild(model)
+    report.model, report.index = building.model, building.index
+    target = building.target
+    pool = make_pool(IndexWriter(catalog, jobs, target), building.model)
     done: set[str] = set()
 
     def run(documents: Sequence[Document]) -> None:
@@ -68,7 +90,7 @@ def rebuild_index(
         for doc in documents:
             job_id = jobs.create(doc.collection, doc.source_name)
             jobs.update(job_id, document_id=doc.id, attempts=1, stage="rebuilding")
-            pool.submit(task_for(job_id, doc))
+            pool.submit(replace(task_for(job_id, doc), embedder=building.model))
             submitted[job_id] = doc
         pool.wait()
         for job_id, doc in submitted.items():
@@ -90,14 +112,16 @@ def rebuild_index(
         run([d for d in catalog.documents() if d.status is DocumentStatus.READY])
         catch_up()  # became ready, or were deleted, while the rebuild ran
         if report.failed:
-            store.abandon(target)
+            store.abandon(building)
             return report
-        store.switch_to(target)
+        store.switch_to(building)
         report.switched = True
-        catch_up()  # the last moments before the switch
+        if settle is not None:
+            settle()  # an upload embedded by the old model and written after the switch is done
+        catch_up()  # and is made again with the new model, with the last moments' uploads
     except BaseException:
         if not report.switched:
-            store.abandon(target)
+            store.abandon(building)
         raise
     finally:
         pool.shutdown()
@@ -105,9 +129,8 @@ def rebuild_index(
 
 
 def require_rebuildable(store: object) -> Rebuildable:
-    if not hasattr(store, "begin_rebuild"):
+    if getattr(store, "indexes", None) is None:
         raise Conflict(
-            "rebuilding beside the live index needs the Qdrant server store; "
-            "re-index in place instead (sourcebook reindex)"
+            "this index cannot be rebuilt beside the live one: re-index in place (sourcebook reindex)"
         )
     return store  # type: ignore[return-value]

@@ -283,11 +283,14 @@ class Answering:
         The eval runner measures this directly; ``ask`` wraps it in the controls.
         """
         query = self.searcher.embed(question)  # once: the search, the reranker and the answer share it
-        found = self.searcher.search(query, search_filter, limit=passages)
+        retrieved = self.searcher.retrieve(query, search_filter, limit=passages)
+        query, found = retrieved.query, retrieved.passages
         passage_flags = _passage_flags(found)
         hints = AnswerHints(template.values, shape=template.options.shape) if template is not None else None
         answer = self.generator.answer(query, found, hints)
-        answer = replace(answer, provenance=self.provenance, notes=(*answer.notes, *passage_flags))
+        # The model that retrieved these passages, even if the live model switched meanwhile.
+        provenance = tuple(sorted((dict(self.provenance) | {"embedder": retrieved.model}).items()))
+        answer = replace(answer, provenance=provenance, notes=(*answer.notes, *passage_flags))
         if template is not None:
             answer = shape_answer(answer, template.options)
         return answer, passage_flags
@@ -306,7 +309,7 @@ class Answering:
             filters=dataclasses.asdict(search_filter) | {"passages": passages},
             scope=principal.visible_teams,
             fingerprint=self.catalog.fingerprint(search_filter.collections, search_filter.teams),
-            generator=repr(self.provenance),
+            generator=repr((self.provenance, self.searcher.embedder.name)),  # a switch starts afresh
         )
         answer = self.cache.get(key) if self.cache is not None else None
         if answer is not None:

@@ -5,12 +5,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from core.domain import Passage
 from core.protocols import Embedder, Query, Reranker, SearchFilter, SearchMode, SearchRequest, VectorStore
+from retrieval.stores.switching import LiveIndex
 
 _WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True, slots=True)
+class Retrieval:
+    """A search's passages, the question as searched and the model whose index they came from."""
+
+    query: Query
+    passages: list[Passage]
+    model: str
 
 
 class Searcher:
@@ -25,14 +36,24 @@ class Searcher:
         fusion: Literal["rrf", "dbsf"] = "dbsf",
     ) -> None:
         self.fusion = fusion
-        self.store = store
-        self.embedder = embedder
+        # A live index brings its own model: the question is embedded by the model of the index
+        # it is searched in, even when a switch comes between the two.
+        self.index = store if isinstance(store, LiveIndex) else LiveIndex.fixed(store, embedder)
         self.reranker = reranker
         self.candidates = candidates
         self.duplicate_threshold = duplicate_threshold
 
+    @property
+    def store(self) -> VectorStore:
+        return self.index.live.store
+
+    @property
+    def embedder(self) -> Embedder:
+        return self.index.live.embedder
+
     def embed(self, text: str) -> Query:
-        return Query(text, self.embedder.embed([text])[0])
+        embedder = self.index.live.embedder
+        return Query(text, embedder.embed([text])[0], embedder.name)
 
     def search(
         self,
@@ -44,10 +65,36 @@ class Searcher:
         rerank: bool = True,
     ) -> list[Passage]:
         """The best passages for a question; a ``Query`` that carries its vector is not embedded again."""
+        return self.retrieve(query, search_filter, limit=limit, mode=mode, rerank=rerank).passages
+
+    def retrieve(
+        self,
+        query: str | Query,
+        search_filter: SearchFilter,
+        *,
+        limit: int = 10,
+        mode: SearchMode = "hybrid",
+        rerank: bool = True,
+    ) -> Retrieval:
+        """``search``, saying which model's index answered."""
         if isinstance(query, str):
             query = Query(query)
-        if query.vector is None and mode != "sparse":
-            query = self.embed(query.text)
+        with self.index.reading() as live:
+            stale = query.model is not None and query.model != live.embedder.name
+            if mode != "sparse" and (query.vector is None or stale):
+                query = Query(query.text, live.embedder.embed([query.text])[0], live.embedder.name)
+            found = self._search(live.store, query, search_filter, limit, mode, rerank)
+            return Retrieval(query, found, live.embedder.name)
+
+    def _search(
+        self,
+        store: VectorStore,
+        query: Query,
+        search_filter: SearchFilter,
+        limit: int,
+        mode: SearchMode,
+        rerank: bool,
+    ) -> list[Passage]:
         vector = query.vector.tolist() if mode != "sparse" and query.vector is not None else None
         pool = max(limit, self.candidates) if (rerank and self.reranker) else limit * 2
         request = SearchRequest(
@@ -55,7 +102,7 @@ class Searcher:
         )
         # Equal scores in the order of chunk ids: the engines promise no order for ties (RRF's
         # rank sums tie often), and evaluation runs must be reproducible.
-        hits = sorted(self.store.search(request), key=lambda p: (-p.score, p.chunk_id))
+        hits = sorted(store.search(request), key=lambda p: (-p.score, p.chunk_id))
         found = collapse_duplicates(hits, self.duplicate_threshold)
         if rerank and self.reranker is not None:
             return self.reranker.rerank(query, found, limit)

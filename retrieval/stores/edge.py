@@ -146,6 +146,19 @@ class EdgeVectorStore:
         ]
         return q.Filter(must=must) if must else None
 
+    def document_ids(self) -> set[str]:
+        """Every document with a point here (a full scan: for rebuilds, not requests)."""
+        q = self._q
+        found: set[str] = set()
+        offset = None
+        while True:
+            points, offset = self._shard.scroll(
+                q.ScrollRequest(offset=offset, limit=1000, with_payload=["document_id"], with_vector=False)
+            )
+            found |= {str((point.payload or {})["document_id"]) for point in points}
+            if offset is None:
+                return found
+
     def optimize(self) -> None:
         with self._write:
             self._shard.optimize()

@@ -115,6 +115,23 @@ class QdrantServerVectorStore:
         rebuilt.__dict__.update(self.__dict__ | {"collection": name, "_owns_client": False})
         return rebuilt
 
+    def sibling(self, collection: str, dimension: int) -> QdrantServerVectorStore:
+        """The store of another alias (another model's index) through this store's client: local
+        mode admits one client per folder. It takes the client over when ``adopt`` is called."""
+        other = object.__new__(QdrantServerVectorStore)
+        other.__dict__.update(
+            self.__dict__ | {"collection": collection, "_dimension": dimension, "_owns_client": False}
+        )
+        try:
+            other._ensure_collection()
+        except Exception as exc:
+            raise BackendUnavailable(f"Qdrant cannot make the index {collection!r}: {exc}") from exc
+        return other
+
+    def adopt(self, previous: QdrantServerVectorStore) -> None:
+        """Own the client ``previous`` owned (it is being retired, this one goes on)."""
+        self._owns_client, previous._owns_client = previous._owns_client or self._owns_client, False
+
     def switch_to(self, rebuilt: QdrantServerVectorStore) -> None:
         """Point the alias at the rebuilt collection (one atomic request), then drop the old one."""
         m = self._m

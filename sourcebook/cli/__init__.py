@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from sourcebook.cli import answers, audit, keys, library, serve, templates
+from sourcebook.cli import answers, audit, keys, library, models, serve, templates
 from sourcebook.wiring import Services
 
 app = typer.Typer(help="Sourcebook: answers from your own documents, with citations.", no_args_is_help=True)
@@ -37,6 +37,7 @@ app.command()(serve.up)
 app.add_typer(keys.app, name="keys")
 app.add_typer(audit.app, name="audit")
 app.add_typer(templates.app, name="templates")
+app.add_typer(models.app, name="models")
 
 
 def add_plugins(group: str = "sourcebook.cli") -> None:

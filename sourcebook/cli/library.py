@@ -158,8 +158,9 @@ def _doc_json(d: Document) -> dict[str, object]:
 
 def _node_json(s: Services) -> dict[str, object]:
     settings = s.settings
+    switched = s.model_switches.live()  # the catalog, not the store: a running server may hold it
     return {
-        "embedder": settings.embedder,
+        "embedder": switched.model if switched else settings.embedder,
         "embed_precision": s.precision.dtype,
         "embed_precision_reason": s.precision.reason,
         "vector_store": settings.vector_store,
@@ -220,18 +221,27 @@ def reindex(
 
 
 def rebuild_index() -> None:
-    """Rebuild the whole index beside the live one, then switch to it (Qdrant server store).
+    """Rebuild the whole index beside the live one, then switch to it (Qdrant Edge or server).
 
     Searches keep using the live index until the switch; uploads and deletes may go on.
     """
+    with running_server() as server:
+        if server is not None:
+            found = server.call("POST", "/v1/index/rebuild")
+            _rebuilt(found["failed"], found["switch"] is not None, found["rebuilt"], found["dropped"])
+            return
     with services() as s:
-        report = s.library.rebuild_index()
-        for name, reason in report.failed:
-            err.print(f"[red]not rebuilt:[/] {name}: {reason}")
-        if not report.switched:
-            err.print("[red]the live index stays; the rebuilt one was dropped[/]")
-            raise typer.Exit(1)
-        console.print(f"[green]{report.rebuilt} documents rebuilt[/], {report.dropped} dropped; switched")
+        switch, report = s.models.rebuild(operator())
+        _rebuilt(report.failed, switch is not None, report.rebuilt, report.dropped)
+
+
+def _rebuilt(failed: list[tuple[str, str]], switched: bool, rebuilt: int, dropped: int) -> None:
+    for name, reason in failed:
+        err.print(f"[red]not rebuilt:[/] {name}: {reason}")
+    if not switched:
+        err.print("[red]the live index stays; the rebuilt one was dropped[/]")
+        raise typer.Exit(1)
+    console.print(f"[green]{rebuilt} documents rebuilt[/], {dropped} dropped; switched")
 
 
 def delete(document_id: str) -> None:

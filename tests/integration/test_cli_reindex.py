@@ -59,12 +59,15 @@ def test_reindex_rechunks_a_collection_and_names_a_missing_one(
     assert "no collection named 'nope'" in missing.output
 
 
-def test_rebuild_index_on_edge_says_to_reindex_in_place(
+def test_rebuild_index_on_edge_builds_beside_and_switches(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SOURCEBOOK_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("SOURCEBOOK_EMBEDDER", "hashing")
-    result = CliRunner().invoke(app, ["rebuild-index"])
-    assert result.exit_code == 1
-    said = " ".join(result.output.split())  # rich wraps long lines
-    assert "needs the Qdrant server store; re-index in place instead (sourcebook reindex)" in said
+    monkeypatch.setenv("SOURCEBOOK_WORKERS", "1")
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", str(SAMPLES / "faq.md"), "--collection", "acme"]).exit_code == 0
+    result = runner.invoke(app, ["rebuild-index"])
+    assert result.exit_code == 0, result.output
+    assert "1 documents rebuilt, 0 dropped; switched" in " ".join(result.output.split())
+    assert sorted(p.name for p in (tmp_path / "home" / "qdrant").iterdir()) == ["hashing--2"]

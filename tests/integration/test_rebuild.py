@@ -1,5 +1,5 @@
 """Rebuild the index beside the live one and switch the alias, while searches, uploads and deletes
-go on (the server store, through qdrant-client's local mode)."""
+go on (the server store, through qdrant-client's local mode; Edge: test_model_swap.py)."""
 
 from __future__ import annotations
 
@@ -68,19 +68,10 @@ def test_rebuild_beside_the_live_index_then_switch(settings: Settings, tmp_path:
         assert services.store.count(document_id=str(late.document_id)) > 0
         assert services.store.count(document_id=deleted) == 0
         assert services.store.count() == services.catalog.chunk_count(collection="acme")
-        client = services.store._client  # type: ignore[attr-defined]
+        client = services.live.live.store._client  # type: ignore[attr-defined]
         assert [a.collection_name for a in client.get_aliases().aliases] == ["sourcebook-hashing--2"]
         assert {c.name for c in client.get_collections().collections} == {"sourcebook-hashing--2"}
         assert isinstance(client, QdrantClient)
-    finally:
-        services.close()
-
-
-def test_edge_cannot_rebuild_beside_and_says_what_to_do(settings: Settings) -> None:
-    services = Services.open(settings)
-    try:
-        with pytest.raises(Conflict, match=r"needs the Qdrant server store; re-index in place instead"):
-            services.library.rebuild_index()
     finally:
         services.close()
 
@@ -102,3 +93,35 @@ def test_an_index_made_before_aliases_is_used_but_not_rebuilt_beside(tmp_path: P
             store.begin_rebuild()
     finally:
         store.close()
+
+
+def test_switch_model_on_the_server_store_moves_to_the_new_models_alias(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from tests.tuned_model import tuned_model
+
+    server = settings.model_copy(update={"vector_store": "server", "qdrant_url": str(tmp_path / "qdrant")})
+    tuned_model(server.models_dir, "minilm-acme-1")
+    services = Services.open(server)
+    try:
+        services.catalog.ensure_collection("acme")
+        for n, b in map(text_document, range(3)):
+            services.intake.add("acme", n, io.BytesIO(b))
+        assert services.executor.wait(timeout=300)
+        switched, report = services.models.use("minilm-acme-1", "alice")
+        assert report.switched and switched.index_name == "sourcebook-minilm-acme-1"
+        assert services.store.count() == services.catalog.chunk_count(collection="acme")
+        found = services.searcher.retrieve("router firmware", SearchFilter(collections=("acme",)), limit=1)
+        assert found.model == "minilm-acme-1" and found.passages
+        back, _ = services.models.rollback("alice")
+        assert back.model == "hashing" and services.store.count() == services.catalog.chunk_count(
+            collection="acme"
+        )
+        client = services.live.live.store._client  # type: ignore[attr-defined]
+        aliases = {a.alias_name: a.collection_name for a in client.get_aliases().aliases}
+        assert aliases == {
+            "sourcebook-hashing": "sourcebook-hashing--2",
+            "sourcebook-minilm-acme-1": "sourcebook-minilm-acme-1--2",
+        }
+    finally:
+        services.close()

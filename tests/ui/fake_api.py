@@ -269,6 +269,10 @@ class FakeApi:
             return httpx.Response(200, json=item)
         if route == ("GET", "/v1/insights"):
             return httpx.Response(200, json=INSIGHTS)
+        if route == ("GET", "/v1/models"):
+            return httpx.Response(200, json=MODELS)
+        if route == ("GET", "/v1/quality"):
+            return httpx.Response(200, json=QUALITY)
         return self._problem(404, "Not Found")
 
     def _answer(self, body: Json) -> httpx.Response:
@@ -400,4 +404,65 @@ INSIGHTS: Json = {
         {"team": "support", "requests": 12, "credits": 12.0},
         {"user": "agent-support", "requests": 12, "credits": 12.0},
     ],
+}
+
+MODELS: Json = {
+    "live": "minilm-acme-1",
+    "index": "minilm-acme-1--2",
+    "models": [
+        {
+            "name": "minilm",
+            "base": "all-MiniLM-L6-v2",
+            "live": False,
+            "offered": True,
+            "created_at": "",
+            "eval": None,
+        },
+        {
+            "name": "minilm-acme-1",
+            "base": "all-MiniLM-L6-v2",
+            "live": True,
+            "offered": True,
+            "created_at": "2026-11-28T09:00:00+00:00",
+            "eval": {"ndcg@10": 0.71},
+        },
+    ],
+    "switches": [
+        {
+            "at": "2026-11-28T10:00:00Z",
+            "model": "minilm-acme-1",
+            "index_name": "minilm-acme-1--2",
+            "action": "use",
+            "actor": "km-support",
+            "previous_model": "minilm",
+            "documents": 11,
+        }
+    ],
+}
+
+
+def _quality_point(day: int, model: str, correct: float, dropped: list[str]) -> Json:
+    return {
+        "at": f"2026-11-{day:02d}T03:00:00Z",
+        "collection": "acme-support",
+        "model": model,
+        "templates": {"troubleshoot-error": 2},
+        "cases": 40,
+        "correct": correct,
+        "gold_cited": correct + 0.1,
+        "refused": 1 - correct - 0.1,
+        "dropped": dropped,
+    }
+
+
+QUALITY: Json = {
+    "interval_s": 86400.0,
+    "tolerance": 0.05,
+    "points": [
+        _quality_point(26, "minilm", 0.7, []),
+        _quality_point(27, "minilm", 0.72, []),
+        _quality_point(28, "minilm-acme-1", 0.78, []),
+        _quality_point(29, "minilm-acme-1", 0.66, ["correct", "gold_cited", "refused"]),
+    ],
+    "flagged": ["acme-support"],
 }

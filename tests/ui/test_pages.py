@@ -214,6 +214,8 @@ def test_library_lists_documents_and_only_curators_change_them(key: str, curator
     labels = [b.label for b in at.button]
     assert ("Re-index collection" in labels) is curator
     assert ("New collection" in [e.label for e in at.expander]) is curator
+    assert "Embedding model: minilm-acme-1" in [e.label for e in at.expander]  # every role sees it
+    assert at.dataframe[-1].value["to"].tolist() == ["minilm-acme-1"]  # the switches, last
     if curator:
         _button(at, "Re-index collection").click().run()
         assert ("POST", "/v1/collections/acme-support/reindex", None) in api.requests
@@ -284,7 +286,13 @@ def test_insights_show_totals_and_charts_for_the_chosen_team() -> None:
     at.selectbox(key="insights-team").set_value("support").run()
     asked = [q for (m, p, _), q in zip(api.requests, api.queries, strict=True) if p == "/v1/insights"]
     assert "team=" not in asked[0] and "team=support" in asked[-1] and "since=" in asked[-1]
-    assert len(at.get("vega_lite_chart")) == 6  # 3 over time, templates, usage per user and per team
+    # 3 over time, templates, usage per user and per team, golden cases over time
+    assert len(at.get("vega_lite_chart")) == 7
+    said = _texts(at)
+    assert "acme-support: the last run dropped by more than 5% (see the audit trail)." in said
+    assert (
+        "Live embedding model: **minilm-acme-1**" in said and "the eval it passed: {'ndcg@10': 0.71}" in said
+    )
 
 
 def test_agents_do_not_get_the_review_page() -> None:

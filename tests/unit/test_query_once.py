@@ -36,7 +36,7 @@ def services(tmp_path: Path) -> Iterator[tuple[Services, _Counting]]:
     settings = Settings(home=tmp_path, embedder="hashing", reranker="sentence")
     services = Services.open(settings)
     counting = _Counting()
-    services.__dict__["query_embedder"] = BatchingEmbedder(counting)  # the model under the wiring
+    services._models["hashing"] = BatchingEmbedder(counting)  # the live model under the wiring
     document = Document("doc", "manuals", "manual.txt", "text/plain", "", 0, DocumentStatus.READY)
     chunks = [Chunk("doc", n, text, (1,)) for n, text in enumerate(TEXTS)]
     services.store.upsert(document, chunks, HashingEmbedder().embed(TEXTS))

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from core.errors import BackendUnavailable
 from core.settings import Settings
-from workers.app import LIGHT_QUEUE, OCR_QUEUE, create_celery, queue_for
+from workers.app import LIGHT_QUEUE, OCR_QUEUE, QUALITY_RUN, create_celery, queue_for
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/sb_workers_unused"
 CLUSTER = {
@@ -74,6 +74,14 @@ def test_the_app_acks_late_limits_time_and_memory(tmp_path: Path) -> None:
     assert (conf.task_soft_time_limit, conf.task_time_limit) == (120, 125)
     assert conf.worker_max_memory_per_child == 1500 * 1024
     assert conf.broker_transport_options["visibility_timeout"] == 900
+
+
+def test_beat_sends_the_quality_run_only_when_a_schedule_is_set(tmp_path: Path) -> None:
+    scheduled = create_celery(cluster_settings(tmp_path, quality_interval_s=3600)).conf.beat_schedule
+    assert scheduled == {
+        "quality": {"task": QUALITY_RUN, "schedule": 3600.0, "options": {"queue": LIGHT_QUEUE}}
+    }
+    assert not create_celery(cluster_settings(tmp_path)).conf.beat_schedule
 
 
 def _redis(db: int) -> object:

@@ -32,6 +32,58 @@ def render() -> None:
         _over_time(days)
     _templates(data.get("templates") or [])
     _usage(data.get("usage") or [])
+    _quality()
+
+
+def _quality() -> None:
+    """Each collection's golden cases over time, the scheduled runs against the live model; a
+    change of model or template version is marked, a drop past the tolerance flagged."""
+    st.subheader("Golden cases over time")
+    try:
+        client = session.client()
+        found, models = client.quality(), client.models()
+    except (ApiError, httpx.HTTPError) as exc:
+        session.show_error(exc, "load the quality runs")
+        return
+    live: Json = next((m for m in models["models"] if m["live"]), {})
+    passed = f"; the eval it passed: {live['eval']}" if live.get("eval") else ""
+    st.caption(
+        f"Live embedding model: **{models['live']}** (each answer's provenance names the model that "
+        f"retrieved it){passed}."
+    )
+    for name in found.get("flagged") or []:
+        st.warning(
+            f"{name}: the last run dropped by more than {found['tolerance']:.0%} (see the audit trail)."
+        )
+    points = pd.DataFrame(found.get("points") or [])
+    if points.empty:
+        every = found.get("interval_s") or 0
+        st.caption("No run yet." + ("" if every else " The schedule is off (SOURCEBOOK_QUALITY_INTERVAL_S)."))
+        return
+    points = points.assign(at=pd.to_datetime(points["at"]), versions=points["templates"].map(str))
+    collection = st.selectbox("Collection", sorted(points["collection"].unique()), key="quality-collection")
+    mine = points[points["collection"] == collection].sort_values("at")
+    rates = mine.set_index("at")[["correct", "gold_cited", "refused"]].rename(
+        columns={"correct": "answer correct", "gold_cited": "gold cited", "refused": "refused"}
+    )
+    long = rates.reset_index().melt("at", var_name="series", value_name="rate").dropna()
+    lines = (
+        alt.Chart(long)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("at:T", title=None),
+            y=alt.Y("rate:Q", axis=alt.Axis(format=".0%")),
+            color=alt.Color("series:N", title=None),
+            tooltip=["at:T", "series:N", alt.Tooltip("rate:Q", format=".0%")],
+        )
+    )
+    changed = mine[(mine["model"] != mine["model"].shift()) | (mine["versions"] != mine["versions"].shift())]
+    marks = (
+        alt.Chart(changed)
+        .mark_rule(strokeDash=[4, 4], color="gray")
+        .encode(x="at:T", tooltip=["model:N", alt.Tooltip("versions:N", title="templates")])
+    )
+    st.altair_chart(lines + marks, width="stretch")
 
 
 def _filters() -> tuple[str | None, dt.date, dt.date]:

@@ -65,8 +65,56 @@ def render() -> None:
             st.success(st.session_state[NOTICE])
     if st.session_state.get(PENDING) or st.session_state.get(BUSY_FLAG):
         _live_documents(name)
-    elif _documents(name):
-        st.rerun()  # something is processing: watch it on the timer
+        _model()
+    else:
+        busy = _documents(name)
+        _model()
+        if busy:
+            st.rerun()  # something is processing: watch it on the timer
+
+
+def _model() -> None:
+    """Which embedding model answers, and every switch and rollback (``sourcebook models``)."""
+    try:
+        found = session.client().models()
+    except (ApiError, httpx.HTTPError) as exc:
+        session.show_error(exc, "load the embedding models")
+        return
+    with st.expander(f"Embedding model: {found['live']}", expanded=False):
+        st.caption(
+            "Switch with `sourcebook models use NAME` or roll back with `sourcebook models rollback`: "
+            "the index is rebuilt beside the live one, which keeps answering until the switch."
+        )
+        st.dataframe(
+            [
+                {
+                    "live": "●" if m["live"] else "",
+                    "model": m["name"],
+                    "base": m["base"],
+                    "passed the gate": "yes" if m["offered"] else "no",
+                    "created": (m["created_at"] or "")[:19],
+                }
+                for m in found["models"]
+            ],
+            hide_index=True,
+            width="stretch",
+        )
+        if found["switches"]:
+            st.dataframe(
+                [
+                    {
+                        "when": w["at"][:19],
+                        "what": w["action"],
+                        "from": w["previous_model"] or "",
+                        "to": w["model"],
+                        "by": w["actor"],
+                        "documents": w["documents"],
+                    }
+                    for w in found["switches"]
+                ],
+                hide_index=True,
+                width="stretch",
+            )
 
 
 def _new_collection() -> None:
