@@ -81,13 +81,13 @@ def train(
 
     import torch
     from datasets import Dataset
-    from sentence_transformers import (
+    from sentence_transformers.sentence_transformer import (
         SentenceTransformer,
         SentenceTransformerTrainer,
         SentenceTransformerTrainingArguments,
         losses,
     )
-    from sentence_transformers.training_args import BatchSamplers
+    from sentence_transformers.base.sampler import BatchSamplers
 
     torch.set_num_threads(settings.threads or os.cpu_count() or 1)
     seed_everything(settings.seed)
@@ -106,7 +106,7 @@ def train(
             num_train_epochs=settings.epochs,
             per_device_train_batch_size=settings.batch_size,
             learning_rate=settings.learning_rate,
-            warmup_ratio=settings.warmup_ratio,
+            warmup_steps=settings.warmup_ratio,  # a float below 1: a share of the steps (Transformers 5)
             seed=settings.seed,
             data_seed=settings.seed,
             batch_sampler=BatchSamplers.NO_DUPLICATES,  # a repeated passage would be its own negative
