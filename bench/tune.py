@@ -24,7 +24,8 @@ from typing import Any
 from bench.provenance import ROOT, provenance, write_result
 
 HOME = ROOT / "var" / "bench-tune"
-SCIFACT = ROOT.parent / "shared" / "eval-data" / "beir-scifact"
+# The shared eval data beside the checkout (``$SOURCEBOOK_EVAL_DATA`` where a worktree sits deeper).
+SCIFACT = Path(os.environ.get("SOURCEBOOK_EVAL_DATA") or ROOT.parent / "shared" / "eval-data") / "beir-scifact"
 
 
 def _env() -> dict[str, str]:
