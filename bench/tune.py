@@ -25,16 +25,26 @@ from bench.provenance import ROOT, provenance, write_result
 
 HOME = ROOT / "var" / "bench-tune"
 # The shared eval data beside the checkout (``$SOURCEBOOK_EVAL_DATA`` where a worktree sits deeper).
-SCIFACT = Path(os.environ.get("SOURCEBOOK_EVAL_DATA") or ROOT.parent / "shared" / "eval-data") / "beir-scifact"
+SCIFACT = (
+    Path(os.environ.get("SOURCEBOOK_EVAL_DATA") or ROOT.parent / "shared" / "eval-data") / "beir-scifact"
+)
 
 
 def _env() -> dict[str, str]:
-    return os.environ | {"SOURCEBOOK_HOME": str(HOME), "SOURCEBOOK_EMBEDDER": "minilm", "PYTHONPATH": str(ROOT)}
+    return os.environ | {
+        "SOURCEBOOK_HOME": str(HOME),
+        "SOURCEBOOK_EMBEDDER": "minilm",
+        "PYTHONPATH": str(ROOT),
+    }
 
 
 def _sourcebook(*args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "sourcebook.cli", *args], env=_env(), capture_output=True, text=True, check=False
+        [sys.executable, "-m", "sourcebook.cli", *args],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         raise SystemExit(f"sourcebook {' '.join(args)} failed:\n{done.stderr[-3000:]}")
@@ -102,12 +112,22 @@ def main(target: str, levers: list[str]) -> None:
         epochs, negatives = _lever(lever)
         began = time.perf_counter()
         stdout = _sourcebook(
-            "tune", *base, "--epochs", str(epochs), "--hard-negatives", str(negatives), "--name", f"{target}-{lever}", "--json"
+            "tune",
+            *base,
+            "--epochs",
+            str(epochs),
+            "--hard-negatives",
+            str(negatives),
+            "--name",
+            f"{target}-{lever}",
+            "--json",
         )
         rows.append(_row(lever, json.loads(stdout), time.perf_counter() - began))
         print(json.dumps(rows[-1], indent=1), flush=True)
         settings = {"target": target, "levers": levers, "cpus": os.cpu_count(), "home": str(HOME)}
-        write_result(out, {"rows": rows}, settings=settings, started=started)  # after each lever: partial results survive
+        write_result(
+            out, {"rows": rows}, settings=settings, started=started
+        )  # after each lever: partial results survive
 
 
 if __name__ == "__main__":

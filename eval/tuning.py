@@ -17,7 +17,15 @@ from core.errors import InvalidInput
 from core.golden import GoldenCase, load_golden, parse_case
 from core.protocols import Embedder, SearchFilter, SearchRequest, VectorStore
 from eval.runner import Progress
-from eval.tuning_gate import SYSTEMS, CheckVerdict, GateDecision, collection_run, compare_check, decide, held_apart
+from eval.tuning_gate import (
+    SYSTEMS,
+    CheckVerdict,
+    GateDecision,
+    collection_run,
+    compare_check,
+    decide,
+    held_apart,
+)
 from ingest.training_pairs import (
     ChunkFinder,
     Pair,
@@ -109,7 +117,12 @@ def _collection_search(
         out = []
         for question, vector in zip(questions, vectors, strict=True):
             request = SearchRequest(
-                question, vector.tolist(), NEGATIVE_DEPTH, "hybrid", SearchFilter(collections=(collection,)), fusion="dbsf"
+                question,
+                vector.tolist(),
+                NEGATIVE_DEPTH,
+                "hybrid",
+                SearchFilter(collections=(collection,)),
+                fusion="dbsf",
             )
             hits = []
             for p in services.store.search(request):
@@ -143,7 +156,9 @@ def _dataset_search(
 
     def search(questions: Sequence[str]) -> list[list[tuple[str, str]]]:
         config = EvalConfig()
-        with open_index(data.corpus, replace(config.index, embedder=_recipe_name(embedder)), embedder, cache=cache) as index:
+        with open_index(
+            data.corpus, replace(config.index, embedder=_recipe_name(embedder)), embedder, cache=cache
+        ) as index:
             vectors = embedder.embed(list(questions))
             out = []
             for question, vector in zip(questions, vectors, strict=True):
@@ -164,9 +179,11 @@ def _dataset_runs(
 
     assert request.dataset is not None
     dev = load_beir(request.dataset, request.eval_split).limited(request.eval_limit)
-    systems = {name: SystemConfig(mode=mode, fusion=fusion) for name, (mode, fusion) in SYSTEMS.items()}  # type: ignore[arg-type]
+    systems = {name: SystemConfig(mode=mode, fusion=fusion) for name, (mode, fusion) in SYSTEMS.items()}
     config = EvalConfig(systems=systems)
-    before = evaluate_retrieval(dev, with_embedder(config, _recipe_name(current)), cache=request.cache, progress=progress)
+    before = evaluate_retrieval(
+        dev, with_embedder(config, _recipe_name(current)), cache=request.cache, progress=progress
+    )
     after = evaluate_retrieval(dev, with_embedder(config, tuned_name), cache=request.cache, progress=progress)
     return before, after
 
@@ -191,7 +208,9 @@ def tune(
     held_keys = set(held_questions)
     collection_pairs = [
         p
-        for p in golden_pairs(train_cases, finder) + review_pairs(closed, finder) + helpful_pairs(votes, finder)
+        for p in golden_pairs(train_cases, finder)
+        + review_pairs(closed, finder)
+        + helpful_pairs(votes, finder)
         if p.question not in held_keys  # a review promoted to a held-apart case stays held apart
     ]
 
@@ -235,11 +254,18 @@ def tune(
 
     folder = next_folder(request.home, request.name)
     measured = train(examples, request.settings, folder)
-    say(f"trained in {measured['train_seconds']} s (peak memory {measured['peak_rss_mib']:.0f} MiB): {folder}")
+    say(
+        f"trained in {measured['train_seconds']} s (peak memory {measured['peak_rss_mib']:.0f} MiB): {folder}"
+    )
     measured |= {"examples": len(examples)}
     sources = source_summary(pairs)
     write_meta(  # findable by name for the eval below; not offered until judged
-        folder, settings=request.settings, training_data=sources, measured=measured, eval_result=None, offered=False
+        folder,
+        settings=request.settings,
+        training_data=sources,
+        measured=measured,
+        eval_result=None,
+        offered=False,
     )
 
     from ingest.tune import TunedEmbedder
@@ -263,7 +289,10 @@ def tune(
     result = decision.to_json() | {
         "metrics": {
             check: {
-                system: {"current": before["systems"][system]["metrics"], "tuned": after["systems"][system]["metrics"]}
+                system: {
+                    "current": before["systems"][system]["metrics"],
+                    "tuned": after["systems"][system]["metrics"],
+                }
                 for system in SYSTEMS
             }
             for check, (before, after) in runs.items()
@@ -271,6 +300,11 @@ def tune(
         "current_model": services.model.name,
     }
     meta = write_meta(
-        folder, settings=request.settings, training_data=sources, measured=measured, eval_result=result, offered=decision.offered
+        folder,
+        settings=request.settings,
+        training_data=sources,
+        measured=measured,
+        eval_result=result,
+        offered=decision.offered,
     )
     return TuneOutcome(folder, meta, decision, len(pairs), len(examples), runs)

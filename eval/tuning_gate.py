@@ -18,15 +18,17 @@ from typing import Any
 
 from core.domain import Chunk, Document
 from core.golden import GoldenCase
-from core.protocols import Embedder, SearchRequest
+from core.protocols import Embedder, SearchMode, SearchRequest
 from eval.compare import Comparison, compare_runs
+from eval.config import Fusion
 from eval.runner import aggregate_retrieval, query_metrics
 from ingest.training_pairs import ChunkFinder, question_key
 
 KEY = "ndcg@10"
 # The regression gate's retrieval tolerances (eval/baseline.json, scifact-dev); other metrics: 0.02.
 TOLERANCE = {"ndcg@10": 0.01, "recall@100": 0.02, "mrr@10": 0.015}
-SYSTEMS = {"dense": ("dense", "rrf"), "hybrid-dbsf": ("hybrid", "dbsf")}
+# The systems judged: the model alone, and the product's default search (hybrid, DBSF fusion).
+SYSTEMS: dict[str, tuple[SearchMode, Fusion]] = {"dense": ("dense", "rrf"), "hybrid-dbsf": ("hybrid", "dbsf")}
 
 
 def held_apart(
@@ -89,12 +91,20 @@ def collection_run(
                 per_query = {}
                 for qid in ids:
                     request = SearchRequest(
-                        questions[qid], vectors[qid].tolist(), 100, mode, candidates=200, fusion=fusion  # type: ignore[arg-type]
+                        questions[qid],
+                        vectors[qid].tolist(),
+                        100,
+                        mode,
+                        candidates=200,
+                        fusion=fusion,
                     )
                     hits = sorted(store.search(request), key=lambda p: (-p.score, p.chunk_id))
                     ranking = [p.chunk_id for p in hits]
                     per_query[qid] = query_metrics(ranking, qrels[qid]) | {"ms": 0.0, "top10": ranking[:10]}
-                systems[system] = {"metrics": aggregate_retrieval(list(per_query.values())), "per_query": per_query}
+                systems[system] = {
+                    "metrics": aggregate_retrieval(list(per_query.values())),
+                    "per_query": per_query,
+                }
         finally:
             store.close()
     return {
@@ -176,7 +186,9 @@ def judge_check(name: str, comparisons: Mapping[str, Comparison]) -> CheckVerdic
     return CheckVerdict(name, improved, regressed, dict(comparisons))
 
 
-def compare_check(name: str, current: dict[str, Any], tuned: dict[str, Any], systems: Sequence[str]) -> CheckVerdict:
+def compare_check(
+    name: str, current: dict[str, Any], tuned: dict[str, Any], systems: Sequence[str]
+) -> CheckVerdict:
     """One check's runs (the same queries, current and tuned model) judged system by system."""
     comparisons = {s: compare_runs(current, tuned, system_a=s, system_b=s, top=10) for s in systems}
     return judge_check(name, comparisons)

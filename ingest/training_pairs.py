@@ -79,9 +79,7 @@ def source_summary(pairs: Sequence[Pair]) -> list[dict[str, Any]]:
 class ChunkFinder:
     """The chunks a reference names (a document by id or source name, pages, a quote or offsets)."""
 
-    def __init__(
-        self, documents: Sequence[Document], chunks_of: Callable[[str], Sequence[Chunk]]
-    ) -> None:
+    def __init__(self, documents: Sequence[Document], chunks_of: Callable[[str], Sequence[Chunk]]) -> None:
         self._by_id = {d.id: d for d in documents}
         self._by_name: dict[str, list[Document]] = {}
         for d in documents:

@@ -81,13 +81,13 @@ def train(
 
     import torch
     from datasets import Dataset
+    from sentence_transformers.base.sampler import BatchSamplers
     from sentence_transformers.sentence_transformer import (
         SentenceTransformer,
         SentenceTransformerTrainer,
         SentenceTransformerTrainingArguments,
         losses,
     )
-    from sentence_transformers.base.sampler import BatchSamplers
 
     torch.set_num_threads(settings.threads or os.cpu_count() or 1)
     seed_everything(settings.seed)
@@ -183,7 +183,11 @@ def find_tuned(home: Path, name: str) -> Path:
     """The folder of a tuned model by its name (``minilm-acme-1``)."""
     folder = models_dir(home) / name
     if not (folder / META).exists():
-        known = sorted(p.name for p in models_dir(home).glob(f"*/{META}")) if models_dir(home).exists() else []
+        known = (
+            sorted(p.parent.name for p in models_dir(home).glob(f"*/{META}"))
+            if models_dir(home).exists()
+            else []
+        )
         listed = ", ".join(known) if known else "none yet: make one with `sourcebook tune`"
         raise NotFound(f"no tuned model named {name!r} under {models_dir(home)} (models: {listed})")
     return folder

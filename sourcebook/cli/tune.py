@@ -22,20 +22,26 @@ def tune(
     epochs: Annotated[int, typer.Option(min=1, max=20)] = 1,
     seed: Annotated[int, typer.Option(help="The same seed and data make the same model.")] = 0,
     name: Annotated[
-        str | None, typer.Option(help="The model's name; it is saved as <name>-<n> (default: minilm-COLLECTION).")
+        str | None,
+        typer.Option(help="The model's name; it is saved as <name>-<n> (default: minilm-COLLECTION)."),
     ] = None,
-    batch_size: Annotated[int, typer.Option(min=2, help="Pairs per batch: each one's in-batch negatives.")] = 32,
+    batch_size: Annotated[
+        int, typer.Option(min=2, help="Pairs per batch: each one's in-batch negatives.")
+    ] = 32,
     hard_negatives: Annotated[
         int, typer.Option(min=0, max=8, help="Hard negatives per pair, mined from the current index.")
     ] = 1,
     learning_rate: Annotated[float, typer.Option(min=1e-7, max=1e-3)] = 2e-5,
     held_apart: Annotated[
-        float, typer.Option(min=0.05, max=0.9, help="Share of golden questions kept out of training, to judge by.")
+        float,
+        typer.Option(min=0.05, max=0.9, help="Share of golden questions kept out of training, to judge by."),
     ] = 0.3,
     golden: Annotated[
         list[Path] | None, typer.Option(help="A golden-set file with cases of this collection (repeatable).")
     ] = None,
-    limit: Annotated[int, typer.Option(min=0, help="Only the first N training queries of the dataset (0: all).")] = 0,
+    limit: Annotated[
+        int, typer.Option(min=0, help="Only the first N training queries of the dataset (0: all).")
+    ] = 0,
     threads: Annotated[int, typer.Option(min=0, help="Torch threads while training (0: every core).")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the model's metadata as JSON.")] = False,
 ) -> None:
@@ -72,7 +78,16 @@ def tune(
     if as_json:
         print(json.dumps(outcome.meta, indent=2))
         return
-    table = Table("check", "system", "metric", "current", "tuned", "change", "95% interval", title="Tuned against current")
+    table = Table(
+        "check",
+        "system",
+        "metric",
+        "current",
+        "tuned",
+        "change",
+        "95% interval",
+        title="Tuned against current",
+    )
     for verdict in outcome.decision.checks:
         for system, comparison in verdict.comparisons.items():
             for d in comparison.differences:

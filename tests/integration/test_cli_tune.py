@@ -55,8 +55,16 @@ def _beir(folder: Path) -> Path:
         "".join(json.dumps({"_id": k, "title": "", "text": v}) + "\n" for k, v in docs.items())
     )
     splits = {
-        "train": {"q1": ("what switches the boiler", "d1"), "q2": ("how does a heat pump work", "d2"), "q3": ("which device learns my schedule", "d3")},
-        "dev": {"q4": ("how do radiators warm a room", "d4"), "q5": ("why insulate the loft", "d5"), "q6": ("what measures humidity", "d6")},
+        "train": {
+            "q1": ("what switches the boiler", "d1"),
+            "q2": ("how does a heat pump work", "d2"),
+            "q3": ("which device learns my schedule", "d3"),
+        },
+        "dev": {
+            "q4": ("how do radiators warm a room", "d4"),
+            "q5": ("why insulate the loft", "d5"),
+            "q6": ("what measures humidity", "d6"),
+        },
     }
     for split, queries in splits.items():
         (folder / split / "qrels").mkdir(parents=True)
@@ -69,7 +77,9 @@ def _beir(folder: Path) -> Path:
     return folder
 
 
-def test_tune_writes_a_gated_model_that_eval_finds_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tune_writes_a_gated_model_that_eval_finds_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = tmp_path / "home"
     monkeypatch.setenv("SOURCEBOOK_HOME", str(home))
     monkeypatch.setenv("SOURCEBOOK_EMBEDDER", "hashing")
@@ -100,13 +110,20 @@ def test_tune_writes_a_gated_model_that_eval_finds_by_name(tmp_path: Path, monke
     assert meta["offered"] is all(c["passed"] for c in checks.values())
     assert meta["eval"]["metrics"]["beir-dev"]["dense"]["current"]["ndcg@10"] >= 0
 
-    again = runner.invoke(app, ["tune", "tiny", "--golden", str(golden), "--dataset", str(beir), "--split", "dev"])
+    again = runner.invoke(
+        app, ["tune", "tiny", "--golden", str(golden), "--dataset", str(beir), "--split", "dev"]
+    )
     assert again.exit_code == 2
     assert "--split dev is also the split the gate evaluates on" in again.output
 
-    found = runner.invoke(app, ["eval", "retrieval", "-d", str(beir), "--split", "dev", "--embedder", "tiny-model-1", "--json"])
+    found = runner.invoke(
+        app, ["eval", "retrieval", "-d", str(beir), "--split", "dev", "--embedder", "tiny-model-1", "--json"]
+    )
     assert found.exit_code == 0, found.output
-    assert json.loads(found.stdout)["dense"]["ndcg@10"] == meta["eval"]["metrics"]["beir-dev"]["dense"]["tuned"]["ndcg@10"]
+    assert (
+        json.loads(found.stdout)["dense"]["ndcg@10"]
+        == meta["eval"]["metrics"]["beir-dev"]["dense"]["tuned"]["ndcg@10"]
+    )
 
     missing = runner.invoke(app, ["eval", "retrieval", "-d", str(beir), "--embedder", "nope-1"])
     assert missing.exit_code == 2

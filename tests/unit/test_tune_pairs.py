@@ -46,7 +46,14 @@ def finder() -> ChunkFinder:
     return ChunkFinder(docs, lambda doc_id: CHUNKS[doc_id])
 
 
-def _case(case_id: str, question: str, *, pages: tuple[int, ...] = (4,), answer: str | None = None, answerable: bool = True) -> GoldenCase:
+def _case(
+    case_id: str,
+    question: str,
+    *,
+    pages: tuple[int, ...] = (4,),
+    answer: str | None = None,
+    answerable: bool = True,
+) -> GoldenCase:
     sources = (ExpectedSource("t-series-user-manual.pdf", None, pages),) if answerable else ()
     return GoldenCase(case_id, "acme", question, answerable, expected_answer=answer, expected_sources=sources)
 
@@ -59,7 +66,9 @@ def test_golden_case_teaches_the_chunk_of_its_page_that_holds_the_fact(finder: C
         ],
         finder,
     )
-    assert [(p.question, p.positive_id) for p in pairs] == [("How do I factory reset?", CHUNKS["manual"][1].id)]
+    assert [(p.question, p.positive_id) for p in pairs] == [
+        ("How do I factory reset?", CHUNKS["manual"][1].id)
+    ]
     assert pairs[0].source == "golden"
 
 
@@ -91,13 +100,25 @@ class _Answer:
 
 
 def _cite(chunk: Chunk) -> dict[str, Any]:
-    return {"document_id": chunk.document_id, "pages": list(chunk.pages), "quote": chunk.text[:20], "char_start": chunk.char_start + 2, "char_end": chunk.char_start + 12}
+    return {
+        "document_id": chunk.document_id,
+        "pages": list(chunk.pages),
+        "quote": chunk.text[:20],
+        "char_start": chunk.char_start + 2,
+        "char_end": chunk.char_start + 12,
+    }
 
 
-def test_reviews_teach_the_cited_passage_when_right_and_the_correct_sources_when_wrong(finder: ChunkFinder) -> None:
+def test_reviews_teach_the_cited_passage_when_right_and_the_correct_sources_when_wrong(
+    finder: ChunkFinder,
+) -> None:
     right = (_Feedback("right"), _Answer("warranty length?", [_cite(CHUNKS["manual"][3])]))
     corrected = (
-        _Feedback("wrong", correct_answer="reboot the router", correct_sources=({"document_id": "faq", "pages": []},)),
+        _Feedback(
+            "wrong",
+            correct_answer="reboot the router",
+            correct_sources=({"document_id": "faq", "pages": []},),
+        ),
         _Answer("wifi keeps dropping", [_cite(CHUNKS["manual"][0])]),
     )
     wrong_unsourced = (_Feedback("wrong"), _Answer("what colour is it?", [_cite(CHUNKS["manual"][0])]))
@@ -119,12 +140,18 @@ def test_helpful_votes_teach_their_citations_but_not_flagged_or_refused_answers(
         ],
         finder,
     )
-    assert [(p.question, p.positive_id, p.source) for p in pairs] == [("reset?", CHUNKS["manual"][1].id, "helpful")]
+    assert [(p.question, p.positive_id, p.source) for p in pairs] == [
+        ("reset?", CHUNKS["manual"][1].id, "helpful")
+    ]
 
 
 def test_dataset_pairs_take_every_relevant_document() -> None:
     pairs = dataset_pairs(
-        "scifact", "train", {"1": "claim one", "2": "claim two"}, {"1": {"d1": 1, "d2": 1, "d3": 0}, "2": {"gone": 1}}, {"d1": "A", "d2": "B", "d3": "C"}
+        "scifact",
+        "train",
+        {"1": "claim one", "2": "claim two"},
+        {"1": {"d1": 1, "d2": 1, "d3": 0}, "2": {"gone": 1}},
+        {"d1": "A", "d2": "B", "d3": "C"},
     )
     assert [(p.question, p.positive) for p in pairs] == [("claim one", "A"), ("claim one", "B")]
     assert pairs[0].gold == {"d1", "d2"} and pairs[0].source == "dataset:scifact/train"
