@@ -23,7 +23,7 @@ from typing import Any
 
 from bench.provenance import ROOT, provenance, write_result
 
-HOME = ROOT / "var" / "bench-tune"
+HOME = ROOT / "var" / "bench-tune"  # one data folder per target: each tune opens its own store
 # The shared eval data beside the checkout (``$SOURCEBOOK_EVAL_DATA`` where a worktree sits deeper).
 SCIFACT = (
     Path(os.environ.get("SOURCEBOOK_EVAL_DATA") or ROOT.parent / "shared" / "eval-data") / "beir-scifact"
@@ -36,6 +36,11 @@ def _env() -> dict[str, str]:
         "SOURCEBOOK_EMBEDDER": "minilm",
         "PYTHONPATH": str(ROOT),
     }
+
+
+def _target_home(target: str) -> None:
+    global HOME
+    HOME = HOME if target == "scifact" else HOME.with_name(f"bench-tune-{target}")
 
 
 def _sourcebook(*args: str) -> str:
@@ -71,7 +76,7 @@ def _prepare(target: str) -> list[str]:
     raise SystemExit(f"unknown target {target!r}: scifact or acme")
 
 
-def _row(lever: str, meta: dict[str, Any], wall: float) -> dict[str, Any]:
+def _row(lever: str, meta: dict[str, Any], wall: float | None) -> dict[str, Any]:
     evaluation = meta["eval"] or {}
     figures: dict[str, Any] = {}
     for check, systems in evaluation.get("metrics", {}).items():
@@ -96,7 +101,7 @@ def _row(lever: str, meta: dict[str, Any], wall: float) -> dict[str, Any]:
         "train_seconds": meta["training"]["train_seconds"],
         "peak_rss_mib": meta["training"]["peak_rss_mib"],
         "examples": meta["training"]["examples"],
-        "wall_seconds_with_eval": round(wall, 1),
+        "wall_seconds_with_eval": None if wall is None else round(wall, 1),
         "ndcg@10": figures,
         "offered": meta["offered"],
         "reasons": evaluation.get("reasons", []),
@@ -105,13 +110,18 @@ def _row(lever: str, meta: dict[str, Any], wall: float) -> dict[str, Any]:
 
 def main(target: str, levers: list[str]) -> None:
     started = provenance({})
+    _target_home(target)
     base = _prepare(target)
     out = f"tune-{target}"
     rows: list[dict[str, Any]] = []
     for lever in levers:
         epochs, negatives = _lever(lever)
+        done = HOME / "models" / f"{target}-{lever}-1" / "sourcebook-model.json"
+        if done.exists() and json.loads(done.read_text())["eval"] is not None:  # measured by an earlier run
+            rows.append(_row(lever, json.loads(done.read_text()), None))
+            continue
         began = time.perf_counter()
-        stdout = _sourcebook(
+        _sourcebook(
             "tune",
             *base,
             "--epochs",
@@ -122,7 +132,7 @@ def main(target: str, levers: list[str]) -> None:
             f"{target}-{lever}",
             "--json",
         )
-        rows.append(_row(lever, json.loads(stdout), time.perf_counter() - began))
+        rows.append(_row(lever, json.loads(done.read_text()), time.perf_counter() - began))
         print(json.dumps(rows[-1], indent=1), flush=True)
         settings = {"target": target, "levers": levers, "cpus": os.cpu_count(), "home": str(HOME)}
         write_result(

@@ -205,7 +205,7 @@ Search = Callable[[Sequence[str]], list[list[tuple[str, str]]]]  # questions →
 def with_hard_negatives(pairs: Sequence[Pair], search: Search | None, per_pair: int) -> list[Example]:
     """Each pair with up to ``per_pair`` hard negatives: the current index's best hits for its
     question that are not among its gold passages (a passage that answers is no negative)."""
-    if search is None or per_pair <= 0:
+    if search is None or per_pair <= 0 or not pairs:
         return [Example(p.question, p.positive) for p in pairs]
     questions = list(dict.fromkeys(p.question for p in pairs))
     hits = dict(zip(questions, search(questions), strict=True))

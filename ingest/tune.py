@@ -9,10 +9,12 @@ negatives), on the CPU, deterministic with a seed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
 import re
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -124,7 +126,8 @@ def train(
             loss=losses.MultipleNegativesRankingLoss(model),
         )
         started = time.perf_counter()
-        trainer.train()
+        with contextlib.redirect_stdout(sys.stderr):  # the trainer prints its losses; stdout is the caller's
+            trainer.train()
         seconds = time.perf_counter() - started
     out.mkdir(parents=True, exist_ok=True)
     model.save(str(out))
