@@ -37,7 +37,10 @@ def tune(
         typer.Option(min=0.05, max=0.9, help="Share of golden questions kept out of training, to judge by."),
     ] = 0.3,
     golden: Annotated[
-        list[Path] | None, typer.Option(help="A golden-set file with cases of this collection (repeatable).")
+        list[Path] | None,
+        typer.Option(
+            help="A golden-set file with cases of this collection (repeatable; default: eval/golden/COLLECTION.jsonl if there is one)."
+        ),
     ] = None,
     limit: Annotated[
         int, typer.Option(min=0, help="Only the first N training queries of the dataset (0: all).")
@@ -70,7 +73,7 @@ def tune(
             split=split,
             eval_split=eval_split,
             held_share=held_apart,
-            golden_files=tuple(golden or ()),
+            golden_files=tuple(golden if golden is not None else _shipped_golden(collection)),
             limit=limit,
         )
         with _progress() as progress:
@@ -111,3 +114,11 @@ def tune(
         console.print(f"[green]offered:[/] {outcome.folder.name} passed the gate")
     else:
         console.print(f"[yellow]not offered:[/] {outcome.folder.name} is kept but did not pass the gate")
+
+
+def _shipped_golden(collection: str) -> list[Path]:
+    """The repository's golden set of a collection (eval/golden/acme-support.jsonl), if any."""
+    from eval.gate import ROOT
+
+    path = ROOT / "eval" / "golden" / f"{collection}.jsonl"
+    return [path] if path.exists() else []
