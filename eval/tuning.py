@@ -34,6 +34,7 @@ from ingest.training_pairs import (
     dedupe,
     golden_pairs,
     helpful_pairs,
+    question_key,
     review_pairs,
     source_summary,
     with_hard_negatives,
@@ -205,13 +206,14 @@ def tune(
 
     closed = [(i.feedback, i.answer) for i in services.review_queue.items("closed", None)]
     votes = [(i.feedback, i.answer) for i in services.review_queue.items("none", None)]
-    held_keys = set(held_questions)
+    held_keys = {question_key(q) for q in held_questions}
     collection_pairs = [
         p
         for p in golden_pairs(train_cases, finder)
         + review_pairs(closed, finder)
         + helpful_pairs(votes, finder)
-        if p.question not in held_keys  # a review promoted to a held-apart case stays held apart
+        if question_key(p.question)
+        not in held_keys  # a review promoted to a held-apart case stays held apart
     ]
 
     eval_questions = list(held_questions)
