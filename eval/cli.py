@@ -100,17 +100,24 @@ def retrieval(
     limit: LimitOpt = 0,
     as_json: JsonOpt = False,
     cache: CacheOpt = None,
+    embedder: Annotated[
+        str | None,
+        typer.Option(help="Embed with this model: minilm, hashing or a tuned model's name (minilm-acme-1)."),
+    ] = None,
 ) -> None:
     """Rank a BEIR set's corpus for its queries with each configured system: nDCG@10, recall, MRR."""
-    from eval.config import load_config
+    from eval.config import load_config, with_embedder
     from eval.datasets import load_beir
     from eval.report import retrieval_rows, write_report
     from eval.runner import evaluate_retrieval
 
     with _errors():
         loaded = load_beir(dataset, split).limited(limit)
+        chosen = load_config(config)
+        if embedder is not None:
+            chosen = with_embedder(chosen, embedder)
         with _progress() as progress:
-            run = evaluate_retrieval(loaded, load_config(config), cache=cache, progress=progress)
+            run = evaluate_retrieval(loaded, chosen, cache=cache, progress=progress)
         report = write_report(run, _out(out, "retrieval", loaded.name))
     if as_json:
         print(json.dumps({name: s["metrics"] for name, s in run["systems"].items()}, indent=2))

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -108,6 +108,12 @@ def parse_config(data: dict[str, Any]) -> EvalConfig:
             raise InvalidInput("config: [systems] lists no system")
     answers = _build(AnswerConfig, data.get("answers", {}), "answers")
     return EvalConfig(index, systems, answers)
+
+
+def with_embedder(config: EvalConfig, name: str) -> EvalConfig:
+    """The config with another embedder: ``minilm``, ``hashing`` or a tuned model's name (its
+    index is cached apart, the recipe key holds the name)."""
+    return replace(config, index=replace(config.index, embedder=name))
 
 
 def load_config(path: Path | None) -> EvalConfig:

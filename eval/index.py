@@ -97,8 +97,9 @@ def _every_core(embedder: Embedder) -> Iterator[None]:
     keeps MiniLM to one thread beside OCR and the API, but this is most of a cold gate's time.
     Queries go back to one thread: for a dozen sentences more threads only spin."""
     from ingest.embed import MiniLMEmbedder
+    from ingest.tune import TunedEmbedder
 
-    if not isinstance(embedder, MiniLMEmbedder):
+    if not isinstance(embedder, MiniLMEmbedder | TunedEmbedder):
         yield
         return
     import torch

@@ -386,9 +386,16 @@ class Progress(Protocol):
 
 
 def _embedder(config: EvalConfig) -> Embedder:
+    """The packaged model, the test double, or a tuned model by its name (``minilm-acme-1``)."""
     from ingest.embed import create_embedder
 
-    return create_embedder(config.index.embedder)
+    try:
+        return create_embedder(config.index.embedder)
+    except ValueError:
+        from core.settings import Settings
+        from ingest.tune import TunedEmbedder, find_tuned
+
+        return TunedEmbedder(find_tuned(Settings().home, config.index.embedder))
 
 
 def _index_progress(progress: Progress | None, corpus: str) -> Callable[[int, int], None] | None:

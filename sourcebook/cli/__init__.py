@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from sourcebook.cli import answers, audit, keys, library, models, serve, templates
+from sourcebook.cli import answers, audit, keys, library, models, serve, templates, tune
 from sourcebook.wiring import Services
 
 app = typer.Typer(help="Sourcebook: answers from your own documents, with citations.", no_args_is_help=True)
@@ -34,6 +34,7 @@ app.command()(answers.search)
 app.command()(answers.ask)
 app.command()(serve.serve)
 app.command()(serve.up)
+app.command()(tune.tune)
 app.add_typer(keys.app, name="keys")
 app.add_typer(audit.app, name="audit")
 app.add_typer(templates.app, name="templates")

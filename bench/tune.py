@@ -1,0 +1,146 @@
+"""What tuning the embedder buys, lever by lever: ``sourcebook tune`` run once per setting, each in
+its own process (so its peak memory is its own), the gate's figures gathered into one result.
+
+    python -m bench.tune scifact e1h0 e1h1 e2h1   # SciFact train → dev; e<epochs>h<hard negatives>
+    python -m bench.tune acme e1h1                # the acme-support golden set (ingests the samples)
+
+Writes ``bench/results/tune-<target>.json``: per lever, training seconds and peak memory, and
+dense and hybrid nDCG@10 (current and tuned, the paired-bootstrap interval of the change), and
+whether the gate offered the model. The data folder is ``var/bench-tune`` (its eval cache keeps
+the current model's index of the corpus between levers).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.provenance import ROOT, provenance, write_result
+
+HOME = ROOT / "var" / "bench-tune"  # one data folder per target: each tune opens its own store
+# The shared eval data beside the checkout (``$SOURCEBOOK_EVAL_DATA`` where a worktree sits deeper).
+SCIFACT = (
+    Path(os.environ.get("SOURCEBOOK_EVAL_DATA") or ROOT.parent / "shared" / "eval-data") / "beir-scifact"
+)
+
+
+def _env() -> dict[str, str]:
+    return os.environ | {
+        "SOURCEBOOK_HOME": str(HOME),
+        "SOURCEBOOK_EMBEDDER": "minilm",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def _target_home(target: str) -> None:
+    global HOME
+    HOME = HOME if target == "scifact" else HOME.with_name(f"bench-tune-{target}")
+
+
+def _sourcebook(*args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "sourcebook.cli", *args],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"sourcebook {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
+def _lever(name: str) -> tuple[int, int]:
+    match = re.fullmatch(r"e(\d+)h(\d+)", name)
+    if not match:
+        raise SystemExit(f"a lever is e<epochs>h<hard negatives> (e1h0), not {name!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def _prepare(target: str) -> list[str]:
+    """The collection to tune and the arguments that say what it learns from."""
+    HOME.mkdir(parents=True, exist_ok=True)
+    if target == "scifact":
+        code = "from core.catalog import Catalog; from core.settings import Settings; Catalog.connect(Settings().catalog_url).ensure_collection('scifact')"
+        subprocess.run([sys.executable, "-c", code], env=_env(), check=True)
+        return ["scifact", "--dataset", str(SCIFACT), "--split", "train", "--eval-split", "dev"]
+    if target == "acme":
+        _sourcebook("ingest", str(ROOT / "samples" / "acme-support"), "--collection", "acme-support")
+        return ["acme-support"]
+    raise SystemExit(f"unknown target {target!r}: scifact or acme")
+
+
+def _row(lever: str, meta: dict[str, Any], wall: float | None) -> dict[str, Any]:
+    evaluation = meta["eval"] or {}
+    figures: dict[str, Any] = {}
+    for check, systems in evaluation.get("metrics", {}).items():
+        for system, pair in systems.items():
+            diff = next(
+                d
+                for d in evaluation["checks"][check]["systems"][system]["differences"]
+                if d["metric"] == "ndcg@10"
+            )
+            figures[f"{check}/{system}"] = {
+                "ndcg@10_current": pair["current"]["ndcg@10"],
+                "ndcg@10_tuned": pair["tuned"]["ndcg@10"],
+                "delta": diff["delta"],
+                "ci95": [round(diff["low"], 4), round(diff["high"], 4)],
+                "recall@100_tuned": pair["tuned"]["recall@100"],
+            }
+    return {
+        "lever": lever,
+        "model": meta["name"],
+        "settings": meta["settings"],
+        "training_data": meta["training_data"],
+        "train_seconds": meta["training"]["train_seconds"],
+        "peak_rss_mib": meta["training"]["peak_rss_mib"],
+        "examples": meta["training"]["examples"],
+        "wall_seconds_with_eval": None if wall is None else round(wall, 1),
+        "ndcg@10": figures,
+        "offered": meta["offered"],
+        "reasons": evaluation.get("reasons", []),
+    }
+
+
+def main(target: str, levers: list[str]) -> None:
+    started = provenance({})
+    _target_home(target)
+    base = _prepare(target)
+    out = f"tune-{target}"
+    rows: list[dict[str, Any]] = []
+    for lever in levers:
+        epochs, negatives = _lever(lever)
+        done = HOME / "models" / f"{target}-{lever}-1" / "sourcebook-model.json"
+        if done.exists() and json.loads(done.read_text())["eval"] is not None:  # measured by an earlier run
+            rows.append(_row(lever, json.loads(done.read_text()), None))
+            continue
+        began = time.perf_counter()
+        _sourcebook(
+            "tune",
+            *base,
+            "--epochs",
+            str(epochs),
+            "--hard-negatives",
+            str(negatives),
+            "--name",
+            f"{target}-{lever}",
+            "--json",
+        )
+        rows.append(_row(lever, json.loads(done.read_text()), time.perf_counter() - began))
+        print(json.dumps(rows[-1], indent=1), flush=True)
+        settings = {"target": target, "levers": levers, "cpus": os.cpu_count(), "home": str(HOME)}
+        write_result(
+            out, {"rows": rows}, settings=settings, started=started
+        )  # after each lever: partial results survive
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 3:
+        raise SystemExit(__doc__)
+    main(sys.argv[1], sys.argv[2:])

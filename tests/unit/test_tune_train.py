@@ -1,0 +1,86 @@
+"""Training and keeping a tuned model: deterministic with a seed, versioned, found by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.errors import InvalidInput, NotFound
+from ingest.training_pairs import Example
+from ingest.tune import TunedEmbedder, TuneSettings, find_tuned, next_folder, train, write_meta
+
+EXAMPLES = [
+    Example(
+        f"how do I fix fault {i}?",
+        f"Fault {i} is fixed by replacing part {i % 3}.",
+        (f"Part {i} ships in a box.",),
+    )
+    for i in range(8)
+]
+SETTINGS = TuneSettings(epochs=1, batch_size=4, seed=3, threads=1)
+
+
+def _weights(folder: Path) -> np.ndarray:
+    return TunedEmbedder(folder).embed(["how do I fix fault 2?", "an unrelated sentence"])
+
+
+@pytest.mark.slow
+def test_the_same_seed_and_data_make_the_same_model(tmp_path: Path) -> None:
+    train(EXAMPLES, SETTINGS, tmp_path / "a", progress=False)
+    train(EXAMPLES, SETTINGS, tmp_path / "b", progress=False)
+    train(EXAMPLES, TuneSettings(epochs=1, batch_size=4, seed=4, threads=1), tmp_path / "c", progress=False)
+    same, other = _weights(tmp_path / "a"), _weights(tmp_path / "c")
+    assert np.array_equal(same, _weights(tmp_path / "b"))
+    assert not np.array_equal(same, other)
+    assert same.shape == (2, 384)
+
+
+def test_no_pairs_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(
+        InvalidInput, match="no training pairs: add golden cases, review answers or give --dataset"
+    ):
+        train([], SETTINGS, tmp_path / "m")
+
+
+def test_models_are_numbered_and_never_overwritten(tmp_path: Path) -> None:
+    first = next_folder(tmp_path, "minilm-acme")
+    assert first == tmp_path / "models" / "minilm-acme-1"
+    first.mkdir(parents=True)
+    (tmp_path / "models" / "minilm-acme-other-4").mkdir()
+    assert next_folder(tmp_path, "minilm-acme").name == "minilm-acme-2"
+    with pytest.raises(InvalidInput, match="model name 'Bad Name'"):
+        next_folder(tmp_path, "Bad Name")
+
+
+def test_a_tuned_model_is_found_by_name_once_it_has_its_metadata(tmp_path: Path) -> None:
+    folder = next_folder(tmp_path, "minilm-acme")
+    folder.mkdir(parents=True)
+    with pytest.raises(
+        NotFound, match=r"no tuned model named 'minilm-acme-1'.*none yet: make one with `sourcebook tune`"
+    ):
+        find_tuned(tmp_path, "minilm-acme-1")
+    meta = write_meta(
+        folder, settings=SETTINGS, training_data=[], measured={}, eval_result=None, offered=False
+    )
+    assert find_tuned(tmp_path, "minilm-acme-1") == folder
+    assert {
+        "name",
+        "base",
+        "created_at",
+        "seed",
+        "settings",
+        "training_data",
+        "dimension",
+        "eval",
+        "offered",
+    } <= set(meta)
+    assert (meta["name"], meta["base"], meta["seed"], meta["dimension"]) == (
+        "minilm-acme-1",
+        "all-MiniLM-L6-v2",
+        3,
+        384,
+    )
+    with pytest.raises(NotFound, match=r"\(models: minilm-acme-1\)"):
+        find_tuned(tmp_path, "minilm-other-1")
