@@ -62,6 +62,10 @@ bench: install
 	$(BIN)/python -m bench.operating
 	$(BIN)/python -m bench.highlight
 	$(BIN)/python -m bench.sentence_vectors
+	$(BIN)/python -m bench.embed_levers
+	$(BIN)/python -m bench.swap
+	$(BIN)/python -m bench.tune scifact e1h0 e1h1 e2h1
+	$(BIN)/python -m bench.tune acme e1h1
 	nice -n 10 $(BIN)/python -m bench.scale
 
 clean:
