@@ -4,7 +4,7 @@
 
 ``retrieval.sentences`` used to run spaCy's tokenizer and sentencizer over every unit of every
 retrieved passage; it now tokenises only the pieces around the stop characters
-(``_sentence_starts``). This bench checks, on every text at hand, that both give the same sentence
+(``retrieval.sentencizer``). This bench checks, on every text at hand, that both give the same sentence
 starts and the same ``split_sentences`` spans (it fails on any difference), and times both on the
 SciFact abstracts with the cache cold. ``--search OLD_TREE`` also times
 ``Services.answering.search`` (hashing embedder, sentence reranker) over 40 SciFact train queries
@@ -146,14 +146,14 @@ def compare() -> dict[str, Any]:
     rows: dict[str, Any] = {}
     for name, texts in corpora():
         lines = [t.replace("\n", " ") for t in texts] + [u for t in texts for u in t.splitlines()]
-        start_diffs = [line for line in lines if sentences._sentence_starts(line) != reference(line)]
+        start_diffs = [line for line in lines if sentences.sentence_starts(line) != reference(line)]
         new = [sentences._split.__wrapped__(t) for t in texts]
-        real = sentences._sentence_starts
-        sentences._sentence_starts = reference
+        real = sentences.sentence_starts
+        sentences.sentence_starts = reference
         try:
             old = [sentences._split.__wrapped__(t) for t in texts]
         finally:
-            sentences._sentence_starts = real
+            sentences.sentence_starts = real
         span_diffs = sum(a != b for a, b in zip(old, new, strict=True))
         rows[name] = {
             "texts": len(texts),
@@ -175,17 +175,17 @@ def time_split(rounds: int) -> dict[str, Any]:
 
     abstracts = scifact_abstracts()
     reference = reference_starts()
-    real = sentences._sentence_starts
+    real = sentences.sentence_starts
     split = sentences._split.__wrapped__
     times: dict[str, list[float]] = {"old": [], "new": []}
     for _ in range(rounds):
         for side in ("old", "new"):
-            sentences._sentence_starts = reference if side == "old" else real
+            sentences.sentence_starts = reference if side == "old" else real
             started = time.perf_counter()
             for text in abstracts:
                 split(text)
             times[side].append((time.perf_counter() - started) * 1000 / len(abstracts))
-    sentences._sentence_starts = real
+    sentences.sentence_starts = real
     old, new = min(times["old"]), min(times["new"])
     return {
         "abstracts": len(abstracts),

@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from retrieval.sentencizer import sentence_starts
 from retrieval.stopwords import STOP_WORDS
 
 
@@ -41,48 +42,6 @@ _BETWEEN = re.compile(r"[\s\"')\]}»”’\[\d,;–-]*")
 _MAY_END = re.compile(r"[.!?][\"')\]}»”’]*\s+\S")
 _LIST_MARK_ONLY = re.compile(r"^\s*(\d{1,2}[.)]|[a-z][.)]|[•●▪◦\-–*])\s*$")
 _HAS_WORD = re.compile(r"\w")
-
-
-# Lexemes the tokenizer may add before a fresh pipeline replaces it: spaCy keeps a lexeme, a
-# string and a cache entry for every novel word it sees, for ever (a long-running server's memory).
-_MAX_LEXEMES = 50_000
-_Pipeline = tuple[Any, frozenset[str], re.Pattern[str], frozenset[tuple[str, str]]]
-_pipeline: _Pipeline | None = None
-
-
-def _nlp() -> _Pipeline:
-    """spaCy's tokenizer, the sentencizer's stop characters, a pattern that finds them, and
-    the pieces its special cases may join (``_joins``)."""
-    global _pipeline
-    if _pipeline is None or len(_pipeline[0].vocab) > _MAX_LEXEMES:
-        import spacy
-
-        nlp = spacy.blank("en")
-        stops = frozenset(nlp.add_pipe("sentencizer").punct_chars)
-        pattern = re.compile("[" + "".join(re.escape(c) for c in sorted(stops)) + "]")
-        _pipeline = (nlp.tokenizer, stops, pattern, _joins(nlp.tokenizer))
-    return _pipeline
-
-
-def _joins(tokenizer: Any) -> frozenset[tuple[str, str]]:
-    """The (last character, first character) of two pieces a special case of ``tokenizer`` could
-    join into one token across the space between them: the neighbouring tokens of every special
-    case that its prefix, suffix and infix rules alone would cut in several (":)" is ":" and ")")."""
-    from spacy.tokenizer import Tokenizer
-
-    bare = Tokenizer(
-        tokenizer.vocab,
-        prefix_search=tokenizer.prefix_search,
-        suffix_search=tokenizer.suffix_search,
-        infix_finditer=tokenizer.infix_finditer,
-        token_match=tokenizer.token_match,
-        url_match=tokenizer.url_match,
-    )
-    joins: set[tuple[str, str]] = set()
-    for special in tokenizer.rules:
-        cut = [t.text for t in bare(special)]
-        joins.update((a[-1], b[0]) for a, b in itertools.pairwise(cut))
-    return frozenset(joins)
 
 
 def warm_up() -> None:
@@ -138,7 +97,7 @@ def _sentences(text: str, start: int, end: int) -> list[Span]:
         return []
     bounds = [0, len(unit)]
     if _MAY_END.search(unit):
-        bounds = [0] + [_boundary(unit, at) for at in _sentence_starts(unit.replace("\n", " "))] + [len(unit)]
+        bounds = [0] + [_boundary(unit, at) for at in sentence_starts(unit.replace("\n", " "))] + [len(unit)]
     pieces: list[list[int]] = []
     for s, e in itertools.pairwise(bounds):
         piece = unit[s:e].strip()
@@ -156,58 +115,6 @@ def _sentences(text: str, start: int, end: int) -> list[Span]:
         if e > s:
             spans.append(Span(text[start + s : start + e], start + s, start + e))
     return spans
-
-
-def _sentence_starts(line: str) -> list[int]:
-    """Where spaCy's sentencizer starts the sentences of ``line`` after its first: the character
-    offsets of ``[s.start_char for s in list(nlp(line).sents)[1:]]``, for a fraction of the cost.
-
-    spaCy's tokenizer cuts ``line`` at whitespace and tokenises each piece on its own; then its
-    special cases may join tokens across one space (emoticons such as ": )"). The sentencizer
-    starts a sentence only at the first token that is neither punctuation nor one of its stops,
-    after a token that is one of its stops. So only the pieces from one holding a stop character
-    to the next sentence's first token, widened to pieces a special case could join them with,
-    need the tokenizer; the rest of the line (most of it) never goes through it."""
-    tokenizer, stops, stop, joins = _nlp()
-    starts: list[int] = []
-    done = 0  # the line before this offset has been read
-    for found in stop.finditer(line):
-        if found.start() < done:
-            continue
-        first = begin = _piece_start(line, found.start())
-        while begin > 1 and line[begin - 1] == " " and (line[begin - 2], line[begin]) in joins:
-            begin = _piece_start(line, begin - 1)
-        end = found.start()
-        while True:
-            # This piece and the next, with the whitespace between them: a run of whitespace other
-            # than one space is a token of its own, and may start a sentence, as in spaCy.
-            end = _PIECE.match(line, end).end()  # type: ignore[union-attr]
-            while end + 1 < len(line) and line[end] == " " and (line[end - 1], line[end + 1]) in joins:
-                end = _PIECE.match(line, end + 1).end()  # type: ignore[union-attr]
-            found_starts, seen_stop = [], False
-            for token in tokenizer(line[begin:end]):
-                if begin + token.idx < first:
-                    continue
-                if token.text in stops:
-                    seen_stop = True
-                elif seen_stop and not token.is_punct:
-                    found_starts.append(begin + token.idx)
-                    seen_stop = False
-            if not seen_stop or end >= len(line):
-                break
-        starts.extend(found_starts)
-        done = end
-    return starts
-
-
-def _piece_start(line: str, at: int) -> int:
-    while at > 0 and not line[at - 1].isspace():
-        at -= 1
-    return at
-
-
-# The rest of a piece, then any whitespace and the next piece.
-_PIECE = re.compile(r"\S*\s*\S*")
 
 
 def _boundary(unit: str, start: int) -> int:

@@ -1,0 +1,199 @@
+"""spaCy's rule-based sentencizer, read only where it can act: the same sentence starts as
+``spacy.blank("en")`` plus ``sentencizer`` over a whole line, for a fraction of the cost.
+
+spaCy's tokenizer cuts a line at whitespace and tokenises each piece on its own; then its special
+cases may join the tokens of two pieces across one space (emoticons: ": )", "( :"). The
+sentencizer starts a sentence at the first token that is neither punctuation nor one of its stops,
+after a token that is one of its stops; nothing else. So the tokenizer need only see the pieces
+from one holding a stop character up to the next sentence's first token, each with the pieces a
+special case could join it to: a segment. A segment's tokens depend on nothing else, so they are
+kept (a bounded memo), and the misses of a line go through the tokenizer in one call.
+
+Whole-line spaCy cost about 4 µs a character on this machine (a profile of search put 65% of its
+CPU there), and its vocabulary kept a lexeme for every novel word for ever; here a lexeme is made
+only for the tokens of a segment, and a fresh pipeline replaces one whose vocabulary has grown.
+bench/sentence_split.py checks the starts against spaCy's on every text at hand.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+# A token's role for the sentencizer.
+_OTHER, _PUNCT, _STOP = 0, 1, 2
+_Tokens = tuple[tuple[int, int], ...]  # (offset in the segment, role)
+
+_MAX_SEGMENTS = 1 << 16
+# Joins segments that go through the tokenizer together: a run of whitespace other than one space
+# is a token that no special case holds, so nothing joins across it.
+_SEPARATOR = "\n\n"
+
+
+@dataclass(frozen=True, slots=True)
+class _Pipeline:
+    nlp: Any
+    stops: frozenset[str]
+    stop_ids: frozenset[int]  # the stops as spaCy's hashes of their text
+    joins: frozenset[tuple[str, str]]  # (last, first) characters of pieces a special case may join
+
+
+_pipeline: _Pipeline | None = None
+_memo: dict[str, _Tokens] = {}
+_lock = threading.Lock()
+
+
+def _nlp() -> _Pipeline:
+    global _pipeline
+    if _pipeline is None:
+        import spacy
+        from spacy.attrs import IS_PUNCT
+
+        nlp = spacy.blank("en")
+        stops = nlp.add_pipe("sentencizer").punct_chars
+        # A new word's lexeme gets only the flag read here: spaCy's other getters (shape, norm,
+        # like_url…) cost more than the tokenizing.
+        nlp.vocab.lex_attr_getters = {IS_PUNCT: nlp.vocab.lex_attr_getters[IS_PUNCT]}
+        _pipeline = _Pipeline(
+            nlp, frozenset(stops), frozenset(nlp.vocab.strings.add(c) for c in stops), _joins(nlp.tokenizer)
+        )
+    return _pipeline
+
+
+def _joins(tokenizer: Any) -> frozenset[tuple[str, str]]:
+    """The (last character, first character) of two pieces a special case of ``tokenizer`` could
+    join across the space between them: the neighbouring tokens of every special case that its
+    prefix, suffix and infix rules alone cut in several (":)" is ":" and ")")."""
+    from spacy.tokenizer import Tokenizer
+
+    bare = Tokenizer(
+        tokenizer.vocab,
+        prefix_search=tokenizer.prefix_search,
+        suffix_search=tokenizer.suffix_search,
+        infix_finditer=tokenizer.infix_finditer,
+        token_match=tokenizer.token_match,
+        url_match=tokenizer.url_match,
+    )
+    joins: set[tuple[str, str]] = set()
+    for special in tokenizer.rules:
+        cut = [t.text for t in bare(special)]
+        joins.update((a[-1], b[0]) for a, b in itertools.pairwise(cut))
+    return frozenset(joins)
+
+
+def sentence_starts(line: str) -> list[int]:
+    """``[s.start_char for s in list(nlp(line).sents)[1:]]`` with ``nlp`` a blank English
+    pipeline and a sentencizer: where the sentences after the first start."""
+    pipe = _nlp()
+    segments: list[tuple[int, int]] = []  # those that hold a stop, in order
+    for at in sorted(at for c in pipe.stops.intersection(line) for at in _find_all(line, c)):
+        if not segments or at >= segments[-1][1]:
+            segments.append(_segment(line, at, pipe.joins))
+    _tokenize(pipe, [line[start:end] for start, end in segments])
+    starts: list[int] = []
+    done = 0  # the line before this offset has been read
+    for start, end in segments:
+        if start < done:
+            continue
+        # A stop already read would have moved ``done`` past this segment: the sentencizer
+        # enters it with no stop seen.
+        seen_stop = False
+        while True:
+            for offset, role in _tokens(pipe, line[start:end]):
+                if role == _STOP:
+                    seen_stop = True
+                elif seen_stop and role == _OTHER:
+                    starts.append(start + offset)
+                    seen_stop = False
+            done = end
+            if not seen_stop or end == len(line):
+                break
+            # The whitespace after the segment: spaCy drops one space after a piece; the rest of
+            # the run is a token, which starts the next sentence.
+            after = _WHITESPACE.match(line, end).end()  # type: ignore[union-attr]
+            kept = end + 1 if line[end] == " " else end
+            if kept < after or (after < len(line) and _starts_word(line[after], pipe.stops)):
+                starts.append(kept if kept < after else after)
+                done = after
+                break
+            if after == len(line):
+                break
+            start, end = _segment(line, after, pipe.joins)
+    return starts
+
+
+def _starts_word(char: str, stops: frozenset[str]) -> bool:
+    """Whether a token that starts with ``char`` is neither punctuation (which spaCy says of a
+    token whose characters are all punctuation) nor a stop: a sentence's first token."""
+    return not unicodedata.category(char).startswith("P") and char not in stops
+
+
+def _find_all(line: str, char: str) -> list[int]:
+    found, at = [], line.find(char)
+    while at >= 0:
+        found.append(at)
+        at = line.find(char, at + 1)
+    return found
+
+
+_WHITESPACE = re.compile(r"\s*")
+_PIECE_END = re.compile(r"\S*")
+
+
+def _segment(line: str, at: int, joins: frozenset[tuple[str, str]]) -> tuple[int, int]:
+    """The piece of ``line`` around ``at`` with the pieces a special case could join it to."""
+    start = _piece_start(line, at)
+    while start > 1 and line[start - 1] == " " and (line[start - 2], line[start]) in joins:
+        start = _piece_start(line, start - 2)
+    end = _PIECE_END.match(line, at).end()  # type: ignore[union-attr]
+    while end + 1 < len(line) and line[end] == " " and (line[end - 1], line[end + 1]) in joins:
+        end = _PIECE_END.match(line, end + 1).end()  # type: ignore[union-attr]
+    return start, end
+
+
+def _piece_start(line: str, at: int) -> int:
+    start = line.rfind(" ", 0, at) + 1  # most whitespace is a space: look for the others after it
+    while (space := _SPACE.search(line, start, at)) is not None:
+        start = space.end()
+    return start
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def _tokens(pipe: _Pipeline, segment: str) -> _Tokens:
+    tokens = _memo.get(segment)
+    if tokens is None:
+        _tokenize(pipe, [segment])
+        tokens = _memo[segment]
+    return tokens
+
+
+def _tokenize(pipe: _Pipeline, segments: list[str]) -> None:
+    """Put the tokens of the segments not yet known in the memo, with one pass of the tokenizer."""
+    from spacy.attrs import IDX, IS_PUNCT, ORTH
+
+    todo = list(dict.fromkeys(s for s in segments if s not in _memo))
+    if not todo:
+        return
+    if len(_memo) + len(todo) > _MAX_SEGMENTS:
+        _memo.clear()
+    # In a memory zone, the lexemes and strings of the words met are dropped afterwards: spaCy's
+    # vocabulary would otherwise keep every novel word for ever.
+    with _lock, pipe.nlp.memory_zone():  # a zone is the vocabulary's, not the thread's
+        found = pipe.nlp.tokenizer(_SEPARATOR.join(todo)).to_array([IDX, ORTH, IS_PUNCT]).tolist()
+    tokens: dict[str, list[tuple[int, int]]] = {segment: [] for segment in todo}
+    segments = iter(todo)
+    segment, start = next(segments), 0
+    for idx, orth, punct in found:
+        while idx >= start + len(segment):
+            start += len(segment) + len(_SEPARATOR)
+            segment = next(segments)
+        if idx >= start:  # not the separator
+            role = _STOP if orth in pipe.stop_ids else _PUNCT if punct else _OTHER
+            tokens[segment].append((idx - start, role))
+    _memo.update((segment, tuple(found)) for segment, found in tokens.items())
