@@ -39,7 +39,14 @@ class _Pipeline:
     nlp: Any
     stops: frozenset[str]
     stop_ids: frozenset[int]  # the stops as spaCy's hashes of their text
+    pairs: frozenset[tuple[str, str]]  # neighbouring tokens a special case may join
     joins: frozenset[tuple[str, str]]  # (last, first) characters of pieces a special case may join
+    rules: frozenset[str]  # the special cases
+    changes: frozenset[str]  # the special cases that cut their text in several tokens
+    is_punct: Any  # spaCy's IS_PUNCT getter
+
+    def role(self, token: str) -> int:
+        return _STOP if token in self.stops else _PUNCT if self.is_punct(token) else _OTHER
 
 
 _pipeline: _Pipeline | None = None
@@ -58,16 +65,23 @@ def _nlp() -> _Pipeline:
         # A new word's lexeme gets only the flag read here: spaCy's other getters (shape, norm,
         # like_url…) cost more than the tokenizing.
         nlp.vocab.lex_attr_getters = {IS_PUNCT: nlp.vocab.lex_attr_getters[IS_PUNCT]}
+        pairs = _joins(nlp.tokenizer)
         _pipeline = _Pipeline(
-            nlp, frozenset(stops), frozenset(nlp.vocab.strings.add(c) for c in stops), _joins(nlp.tokenizer)
+            nlp,
+            frozenset(stops),
+            frozenset(nlp.vocab.strings.add(c) for c in stops),
+            pairs,
+            frozenset((a[-1], b[0]) for a, b in pairs),
+            frozenset(nlp.tokenizer.rules),
+            frozenset(k for k, v in nlp.tokenizer.rules.items() if len(v) > 1),
+            nlp.vocab.lex_attr_getters[IS_PUNCT],
         )
     return _pipeline
 
 
 def _joins(tokenizer: Any) -> frozenset[tuple[str, str]]:
-    """The (last character, first character) of two pieces a special case of ``tokenizer`` could
-    join across the space between them: the neighbouring tokens of every special case that its
-    prefix, suffix and infix rules alone cut in several (":)" is ":" and ")")."""
+    """The neighbouring tokens of every special case that the prefix, suffix and infix rules of
+    ``tokenizer`` alone cut in several (":)" is ":" and ")"): where spaCy may join tokens."""
     from spacy.tokenizer import Tokenizer
 
     bare = Tokenizer(
@@ -80,8 +94,7 @@ def _joins(tokenizer: Any) -> frozenset[tuple[str, str]]:
     )
     joins: set[tuple[str, str]] = set()
     for special in tokenizer.rules:
-        cut = [t.text for t in bare(special)]
-        joins.update((a[-1], b[0]) for a, b in itertools.pairwise(cut))
+        joins.update(itertools.pairwise(t.text for t in bare(special)))
     return frozenset(joins)
 
 
@@ -177,11 +190,19 @@ def _tokenize(pipe: _Pipeline, segments: list[str]) -> None:
     """Put the tokens of the segments not yet known in the memo, with one pass of the tokenizer."""
     from spacy.attrs import IDX, IS_PUNCT, ORTH
 
-    todo = list(dict.fromkeys(s for s in segments if s not in _memo))
+    todo = []
+    if len(_memo) + len(segments) > _MAX_SEGMENTS:
+        _memo.clear()
+    for segment in segments:
+        if segment not in _memo:
+            tokens = _segment_tokens(pipe, segment)
+            if tokens is None:
+                todo.append(segment)
+            else:
+                _memo[segment] = _roles(pipe, segment, tokens)
+    todo = list(dict.fromkeys(todo))
     if not todo:
         return
-    if len(_memo) + len(todo) > _MAX_SEGMENTS:
-        _memo.clear()
     # In a memory zone, the lexemes and strings of the words met are dropped afterwards: spaCy's
     # vocabulary would otherwise keep every novel word for ever.
     with _lock, pipe.nlp.memory_zone():  # a zone is the vocabulary's, not the thread's
@@ -197,3 +218,79 @@ def _tokenize(pipe: _Pipeline, segments: list[str]) -> None:
             role = _STOP if orth in pipe.stop_ids else _PUNCT if punct else _OTHER
             tokens[segment].append((idx - start, role))
     _memo.update((segment, tuple(found)) for segment, found in tokens.items())
+
+
+def _roles(pipe: _Pipeline, segment: str, tokens: list[str]) -> _Tokens:
+    roles, at = [], 0
+    for token in tokens:
+        at = segment.index(token, at)  # past the space between two pieces
+        roles.append((at, pipe.role(token)))
+        at += len(token)
+    return tuple(roles)
+
+
+def _segment_tokens(pipe: _Pipeline, segment: str) -> list[str] | None:
+    """The tokens of a segment, as spaCy's tokenizer would cut it, or None where only spaCy can
+    say: each piece by ``_affixes``; then spaCy matches its special cases over the tokens, and
+    none can match unless a token is one that changes, or two neighbours are pieces of one."""
+    tokens: list[str] = []
+    for piece in segment.split(" "):
+        cut = _affixes(pipe, piece)
+        if cut is None:
+            return None
+        tokens.extend(cut)
+    if any(t in pipe.changes for t in tokens) or any(pair in pipe.pairs for pair in itertools.pairwise(tokens)):
+        return None
+    return tokens
+
+
+def _affixes(pipe: _Pipeline, piece: str) -> list[str] | None:
+    """The tokens of one piece, by the steps of spaCy's ``Tokenizer._split_affixes`` and
+    ``_attach_tokens`` with its own prefix, suffix, infix and URL rules, without making a Doc or a
+    lexeme; None where a special case (an exception such as "e.g." or ":)") may take part, which
+    is left to spaCy itself."""
+    tokenizer, rules = pipe.nlp.tokenizer, pipe.rules
+    token_match, url_match = tokenizer.token_match, tokenizer.url_match
+    if piece in rules:
+        return None
+    prefixes: list[str] = []
+    suffixes: list[str] = []
+    string, last = piece, 0
+    while string and len(string) != last:
+        if (token_match and token_match(string)) or string in rules:
+            break
+        last = len(string)
+        pre = tokenizer.find_prefix(string)
+        if pre and string[pre:] in rules:
+            return None
+        suf = tokenizer.find_suffix(string[pre:])
+        if suf and string[:-suf] in rules:
+            return None
+        if pre and suf and pre + suf <= len(string):
+            prefixes.append(string[:pre])
+            suffixes.append(string[-suf:])
+            string = string[pre:-suf]
+        elif pre:
+            prefixes.append(string[:pre])
+            string = string[pre:]
+        elif suf:
+            suffixes.append(string[-suf:])
+            string = string[:-suf]
+    tokens = prefixes
+    if string:
+        if string in rules:
+            return None
+        infixes = [] if (token_match and token_match(string)) or (url_match and url_match(string)) else tokenizer.find_infix(string)
+        start = 0
+        for infix in infixes:
+            if infix.start() == 0:
+                continue
+            if infix.start() != start:
+                tokens.append(string[start : infix.start()])
+            if infix.start() != infix.end():
+                tokens.append(string[infix.start() : infix.end()])
+            start = infix.end()
+        if string[start:]:
+            tokens.append(string[start:])
+    tokens.extend(reversed(suffixes))
+    return tokens
