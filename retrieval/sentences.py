@@ -19,7 +19,6 @@ import functools
 import itertools
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from retrieval.sentencizer import sentence_starts
 from retrieval.stopwords import STOP_WORDS

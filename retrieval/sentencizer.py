@@ -60,7 +60,7 @@ def _nlp() -> _Pipeline:
         import spacy
         from spacy.attrs import IS_PUNCT
 
-        nlp = spacy.blank("en")
+        nlp: Any = spacy.blank("en")
         stops = nlp.add_pipe("sentencizer").punct_chars
         # A new word's lexeme gets only the flag read here: spaCy's other getters (shape, norm,
         # like_url…) cost more than the tokenizing.
@@ -186,20 +186,20 @@ def _tokens(pipe: _Pipeline, segment: str) -> _Tokens:
     return tokens
 
 
-def _tokenize(pipe: _Pipeline, segments: list[str]) -> None:
+def _tokenize(pipe: _Pipeline, wanted: list[str]) -> None:
     """Put the tokens of the segments not yet known in the memo, with one pass of the tokenizer."""
     from spacy.attrs import IDX, IS_PUNCT, ORTH
 
     todo = []
-    if len(_memo) + len(segments) > _MAX_SEGMENTS:
+    if len(_memo) + len(wanted) > _MAX_SEGMENTS:
         _memo.clear()
-    for segment in segments:
+    for segment in wanted:
         if segment not in _memo:
-            tokens = _segment_tokens(pipe, segment)
-            if tokens is None:
+            cut = _segment_tokens(pipe, segment)
+            if cut is None:
                 todo.append(segment)
             else:
-                _memo[segment] = _roles(pipe, segment, tokens)
+                _memo[segment] = _roles(pipe, segment, cut)
     todo = list(dict.fromkeys(todo))
     if not todo:
         return
@@ -217,7 +217,7 @@ def _tokenize(pipe: _Pipeline, segments: list[str]) -> None:
         if idx >= start:  # not the separator
             role = _STOP if orth in pipe.stop_ids else _PUNCT if punct else _OTHER
             tokens[segment].append((idx - start, role))
-    _memo.update((segment, tuple(found)) for segment, found in tokens.items())
+    _memo.update((segment, tuple(roles)) for segment, roles in tokens.items())
 
 
 def _roles(pipe: _Pipeline, segment: str, tokens: list[str]) -> _Tokens:
@@ -239,7 +239,9 @@ def _segment_tokens(pipe: _Pipeline, segment: str) -> list[str] | None:
         if cut is None:
             return None
         tokens.extend(cut)
-    if any(t in pipe.changes for t in tokens) or any(pair in pipe.pairs for pair in itertools.pairwise(tokens)):
+    if any(t in pipe.changes for t in tokens) or any(
+        pair in pipe.pairs for pair in itertools.pairwise(tokens)
+    ):
         return None
     return tokens
 
@@ -280,7 +282,11 @@ def _affixes(pipe: _Pipeline, piece: str) -> list[str] | None:
     if string:
         if string in rules:
             return None
-        infixes = [] if (token_match and token_match(string)) or (url_match and url_match(string)) else tokenizer.find_infix(string)
+        infixes = (
+            []
+            if (token_match and token_match(string)) or (url_match and url_match(string))
+            else tokenizer.find_infix(string)
+        )
         start = 0
         for infix in infixes:
             if infix.start() == 0:
