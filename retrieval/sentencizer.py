@@ -4,15 +4,15 @@
 spaCy's tokenizer cuts a line at whitespace and tokenises each piece on its own; then its special
 cases may join the tokens of two pieces across one space (emoticons: ": )", "( :"). The
 sentencizer starts a sentence at the first token that is neither punctuation nor one of its stops,
-after a token that is one of its stops; nothing else. So the tokenizer need only see the pieces
-from one holding a stop character up to the next sentence's first token, each with the pieces a
-special case could join it to: a segment. A segment's tokens depend on nothing else, so they are
-kept (a bounded memo), and the misses of a line go through the tokenizer in one call.
+after a token that is one of its stops; nothing else. So only the pieces from one holding a stop
+character up to the next sentence's first token need cutting, each with the pieces a special case
+could join it to: a segment. Most segments are cut by the steps of spaCy's own affix splitting
+with its own rules (``_affixes``), with no Doc and no lexeme; the rest go through spaCy's
+tokenizer, one call a line, inside a memory zone so that its vocabulary does not keep every novel
+word for ever. A segment's tokens depend on nothing else, so they are kept (a bounded memo).
 
-Whole-line spaCy cost about 4 µs a character on this machine (a profile of search put 65% of its
-CPU there), and its vocabulary kept a lexeme for every novel word for ever; here a lexeme is made
-only for the tokens of a segment, and a fresh pipeline replaces one whose vocabulary has grown.
-bench/sentence_split.py checks the starts against spaCy's on every text at hand.
+Whole-line spaCy was about 65% of search's CPU in a profile (20k chunks, sentence reranker).
+bench/sentence_split.py checks the starts against spaCy's on every text at hand, and times both.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def _nlp() -> _Pipeline:
         # A new word's lexeme gets only the flag read here: spaCy's other getters (shape, norm,
         # like_url…) cost more than the tokenizing.
         nlp.vocab.lex_attr_getters = {IS_PUNCT: nlp.vocab.lex_attr_getters[IS_PUNCT]}
-        pairs = _joins(nlp.tokenizer)
+        pairs = _special_pairs(nlp.tokenizer)
         _pipeline = _Pipeline(
             nlp,
             frozenset(stops),
@@ -79,7 +79,7 @@ def _nlp() -> _Pipeline:
     return _pipeline
 
 
-def _joins(tokenizer: Any) -> frozenset[tuple[str, str]]:
+def _special_pairs(tokenizer: Any) -> frozenset[tuple[str, str]]:
     """The neighbouring tokens of every special case that the prefix, suffix and infix rules of
     ``tokenizer`` alone cut in several (":)" is ":" and ")"): where spaCy may join tokens."""
     from spacy.tokenizer import Tokenizer
@@ -92,10 +92,10 @@ def _joins(tokenizer: Any) -> frozenset[tuple[str, str]]:
         token_match=tokenizer.token_match,
         url_match=tokenizer.url_match,
     )
-    joins: set[tuple[str, str]] = set()
+    pairs: set[tuple[str, str]] = set()
     for special in tokenizer.rules:
-        joins.update(itertools.pairwise(t.text for t in bare(special)))
-    return frozenset(joins)
+        pairs.update(itertools.pairwise(t.text for t in bare(special)))
+    return frozenset(pairs)
 
 
 def sentence_starts(line: str) -> list[int]:
@@ -106,7 +106,7 @@ def sentence_starts(line: str) -> list[int]:
     for at in sorted(at for c in pipe.stops.intersection(line) for at in _find_all(line, c)):
         if not segments or at >= segments[-1][1]:
             segments.append(_segment(line, at, pipe.joins))
-    _tokenize(pipe, [line[start:end] for start, end in segments])
+    known = _tokenize(pipe, [line[start:end] for start, end in segments])
     starts: list[int] = []
     done = 0  # the line before this offset has been read
     for start, end in segments:
@@ -116,7 +116,9 @@ def sentence_starts(line: str) -> list[int]:
         # enters it with no stop seen.
         seen_stop = False
         while True:
-            for offset, role in _tokens(pipe, line[start:end]):
+            segment = line[start:end]
+            tokens = known.get(segment) or _tokenize(pipe, [segment])[segment]
+            for offset, role in tokens:
                 if role == _STOP:
                     seen_stop = True
                 elif seen_stop and role == _OTHER:
@@ -178,46 +180,46 @@ def _piece_start(line: str, at: int) -> int:
 _SPACE = re.compile(r"\s+")
 
 
-def _tokens(pipe: _Pipeline, segment: str) -> _Tokens:
-    tokens = _memo.get(segment)
-    if tokens is None:
-        _tokenize(pipe, [segment])
-        tokens = _memo[segment]
-    return tokens
-
-
-def _tokenize(pipe: _Pipeline, wanted: list[str]) -> None:
-    """Put the tokens of the segments not yet known in the memo, with one pass of the tokenizer."""
+def _tokenize(pipe: _Pipeline, wanted: list[str]) -> dict[str, _Tokens]:
+    """The tokens of each segment: from the memo, by ``_segment_tokens``, or else from spaCy's
+    tokenizer, all in one call (segments apart by ``_SEPARATOR``)."""
     from spacy.attrs import IDX, IS_PUNCT, ORTH
 
-    todo = []
     if len(_memo) + len(wanted) > _MAX_SEGMENTS:
         _memo.clear()
+    known: dict[str, _Tokens] = {}
+    todo: list[str] = []
     for segment in wanted:
-        if segment not in _memo:
+        if segment in known:
+            continue
+        found = _memo.get(segment)
+        if found is None:
             cut = _segment_tokens(pipe, segment)
             if cut is None:
                 todo.append(segment)
-            else:
-                _memo[segment] = _roles(pipe, segment, cut)
+                continue
+            found = _memo[segment] = _roles(pipe, segment, cut)
+        known[segment] = found
     todo = list(dict.fromkeys(todo))
     if not todo:
-        return
+        return known
     # In a memory zone, the lexemes and strings of the words met are dropped afterwards: spaCy's
     # vocabulary would otherwise keep every novel word for ever.
     with _lock, pipe.nlp.memory_zone():  # a zone is the vocabulary's, not the thread's
-        found = pipe.nlp.tokenizer(_SEPARATOR.join(todo)).to_array([IDX, ORTH, IS_PUNCT]).tolist()
+        cut_by_spacy = pipe.nlp.tokenizer(_SEPARATOR.join(todo)).to_array([IDX, ORTH, IS_PUNCT]).tolist()
     tokens: dict[str, list[tuple[int, int]]] = {segment: [] for segment in todo}
     segments = iter(todo)
     segment, start = next(segments), 0
-    for idx, orth, punct in found:
+    for idx, orth, punct in cut_by_spacy:
         while idx >= start + len(segment):
             start += len(segment) + len(_SEPARATOR)
             segment = next(segments)
         if idx >= start:  # not the separator
             role = _STOP if orth in pipe.stop_ids else _PUNCT if punct else _OTHER
             tokens[segment].append((idx - start, role))
-    _memo.update((segment, tuple(roles)) for segment, roles in tokens.items())
+    for segment, roles in tokens.items():
+        known[segment] = _memo[segment] = tuple(roles)
+    return known
 
 
 def _roles(pipe: _Pipeline, segment: str, tokens: list[str]) -> _Tokens:
