@@ -62,6 +62,7 @@ bench: install
 	$(BIN)/python -m bench.operating
 	$(BIN)/python -m bench.highlight
 	$(BIN)/python -m bench.sentence_vectors
+	$(BIN)/python -m bench.sentence_split
 	nice -n 10 $(BIN)/python -m bench.scale
 
 clean:
