@@ -44,9 +44,15 @@ class _Pipeline:
     rules: frozenset[str]  # the special cases
     changes: frozenset[str]  # the special cases that cut their text in several tokens
     is_punct: Any  # spaCy's IS_PUNCT getter
+    roles: dict[str, int]  # the tokens met, with their role
 
     def role(self, token: str) -> int:
-        return _STOP if token in self.stops else _PUNCT if self.is_punct(token) else _OTHER
+        role = self.roles.get(token)
+        if role is None:
+            role = _STOP if token in self.stops else _PUNCT if self.is_punct(token) else _OTHER
+            if len(self.roles) < _MAX_SEGMENTS:
+                self.roles[token] = role
+        return role
 
 
 _pipeline: _Pipeline | None = None
@@ -75,6 +81,7 @@ def _nlp() -> _Pipeline:
             frozenset(nlp.tokenizer.rules),
             frozenset(k for k, v in nlp.tokenizer.rules.items() if len(v) > 1),
             nlp.vocab.lex_attr_getters[IS_PUNCT],
+            {},
         )
     return _pipeline
 
@@ -102,10 +109,11 @@ def sentence_starts(line: str) -> list[int]:
     """``[s.start_char for s in list(nlp(line).sents)[1:]]`` with ``nlp`` a blank English
     pipeline and a sentencizer: where the sentences after the first start."""
     pipe = _nlp()
+    only_spaces = _OTHER_SPACE.search(line) is None  # no whitespace but " "
     segments: list[tuple[int, int]] = []  # those that hold a stop, in order
     for at in sorted(at for c in pipe.stops.intersection(line) for at in _find_all(line, c)):
         if not segments or at >= segments[-1][1]:
-            segments.append(_segment(line, at, pipe.joins))
+            segments.append(_segment(line, at, pipe.joins, only_spaces))
     known = _tokenize(pipe, [line[start:end] for start, end in segments])
     starts: list[int] = []
     done = 0  # the line before this offset has been read
@@ -137,7 +145,7 @@ def sentence_starts(line: str) -> list[int]:
                 break
             if after == len(line):
                 break
-            start, end = _segment(line, after, pipe.joins)
+            start, end = _segment(line, after, pipe.joins, only_spaces)
     return starts
 
 
@@ -159,25 +167,26 @@ _WHITESPACE = re.compile(r"\s*")
 _PIECE_END = re.compile(r"\S*")
 
 
-def _segment(line: str, at: int, joins: frozenset[tuple[str, str]]) -> tuple[int, int]:
+def _segment(line: str, at: int, joins: frozenset[tuple[str, str]], only_spaces: bool) -> tuple[int, int]:
     """The piece of ``line`` around ``at`` with the pieces a special case could join it to."""
-    start = _piece_start(line, at)
+    start = _piece_start(line, at, only_spaces)
     while start > 1 and line[start - 1] == " " and (line[start - 2], line[start]) in joins:
-        start = _piece_start(line, start - 2)
+        start = _piece_start(line, start - 2, only_spaces)
     end = _PIECE_END.match(line, at).end()  # type: ignore[union-attr]
     while end + 1 < len(line) and line[end] == " " and (line[end - 1], line[end + 1]) in joins:
         end = _PIECE_END.match(line, end + 1).end()  # type: ignore[union-attr]
     return start, end
 
 
-def _piece_start(line: str, at: int) -> int:
+def _piece_start(line: str, at: int, only_spaces: bool) -> int:
     start = line.rfind(" ", 0, at) + 1  # most whitespace is a space: look for the others after it
-    while (space := _SPACE.search(line, start, at)) is not None:
+    while not only_spaces and (space := _SPACE.search(line, start, at)) is not None:
         start = space.end()
     return start
 
 
 _SPACE = re.compile(r"\s+")
+_OTHER_SPACE = re.compile(r"[^\S ]")
 
 
 def _tokenize(pipe: _Pipeline, wanted: list[str]) -> dict[str, _Tokens]:
