@@ -66,6 +66,7 @@ bench: install
 	$(BIN)/python -m bench.swap
 	$(BIN)/python -m bench.tune scifact e1h0 e1h1 e2h1
 	$(BIN)/python -m bench.tune acme e1h1
+	$(BIN)/python -m bench.sentence_split
 	nice -n 10 $(BIN)/python -m bench.scale
 
 clean:

@@ -19,8 +19,8 @@ import functools
 import itertools
 import re
 from dataclasses import dataclass
-from typing import Any
 
+from retrieval.sentencizer import sentence_starts
 from retrieval.stopwords import STOP_WORDS
 
 
@@ -41,15 +41,6 @@ _BETWEEN = re.compile(r"[\s\"')\]}»”’\[\d,;–-]*")
 _MAY_END = re.compile(r"[.!?][\"')\]}»”’]*\s+\S")
 _LIST_MARK_ONLY = re.compile(r"^\s*(\d{1,2}[.)]|[a-z][.)]|[•●▪◦\-–*])\s*$")
 _HAS_WORD = re.compile(r"\w")
-
-
-@functools.cache
-def _nlp() -> Any:
-    import spacy
-
-    nlp = spacy.blank("en")
-    nlp.add_pipe("sentencizer")
-    return nlp
 
 
 def warm_up() -> None:
@@ -105,8 +96,7 @@ def _sentences(text: str, start: int, end: int) -> list[Span]:
         return []
     bounds = [0, len(unit)]
     if _MAY_END.search(unit):
-        doc = _nlp()(unit.replace("\n", " "))
-        bounds = [0] + [_boundary(unit, sent.start_char) for sent in list(doc.sents)[1:]] + [len(unit)]
+        bounds = [0] + [_boundary(unit, at) for at in sentence_starts(unit.replace("\n", " "))] + [len(unit)]
     pieces: list[list[int]] = []
     for s, e in itertools.pairwise(bounds):
         piece = unit[s:e].strip()
