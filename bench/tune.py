@@ -43,17 +43,13 @@ def _target_home(target: str) -> None:
     HOME = HOME if target == "scifact" else HOME.with_name(f"bench-tune-{target}")
 
 
-def _sourcebook(*args: str) -> str:
+def _sourcebook(*args: str) -> None:
+    """Run a command; its progress and messages go to this process's stderr as they come."""
     done = subprocess.run(
-        [sys.executable, "-m", "sourcebook.cli", *args],
-        env=_env(),
-        capture_output=True,
-        text=True,
-        check=False,
+        [sys.executable, "-m", "sourcebook.cli", *args], env=_env(), stdout=sys.stderr, check=False
     )
     if done.returncode != 0:
-        raise SystemExit(f"sourcebook {' '.join(args)} failed:\n{done.stderr[-3000:]}")
-    return done.stdout
+        raise SystemExit(f"sourcebook {' '.join(args)} failed (exit {done.returncode}); its output is above")
 
 
 def _lever(name: str) -> tuple[int, int]:
