@@ -110,30 +110,19 @@ def main(target: str, levers: list[str]) -> None:
     base = _prepare(target)
     out = f"tune-{target}"
     rows: list[dict[str, Any]] = []
+    settings = {"target": target, "levers": levers, "cpus": os.cpu_count(), "home": str(HOME)}
     for lever in levers:
         epochs, negatives = _lever(lever)
         done = HOME / "models" / f"{target}-{lever}-1" / "sourcebook-model.json"
         if done.exists() and json.loads(done.read_text())["eval"] is not None:  # measured by an earlier run
             rows.append(_row(lever, json.loads(done.read_text()), None))
-            continue
-        began = time.perf_counter()
-        _sourcebook(
-            "tune",
-            *base,
-            "--epochs",
-            str(epochs),
-            "--hard-negatives",
-            str(negatives),
-            "--name",
-            f"{target}-{lever}",
-            "--json",
-        )
-        rows.append(_row(lever, json.loads(done.read_text()), time.perf_counter() - began))
+        else:
+            began = time.perf_counter()
+            negatives_arg = ["--hard-negatives", str(negatives)]
+            _sourcebook("tune", *base, "--epochs", str(epochs), *negatives_arg, "--name", f"{target}-{lever}")
+            rows.append(_row(lever, json.loads(done.read_text()), time.perf_counter() - began))
         print(json.dumps(rows[-1], indent=1), flush=True)
-        settings = {"target": target, "levers": levers, "cpus": os.cpu_count(), "home": str(HOME)}
-        write_result(
-            out, {"rows": rows}, settings=settings, started=started
-        )  # after each lever: partial results survive
+        write_result(out, {"rows": rows}, settings=settings, started=started)  # partial results survive
 
 
 if __name__ == "__main__":
