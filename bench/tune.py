@@ -43,17 +43,13 @@ def _target_home(target: str) -> None:
     HOME = HOME if target == "scifact" else HOME.with_name(f"bench-tune-{target}")
 
 
-def _sourcebook(*args: str) -> str:
+def _sourcebook(*args: str) -> None:
+    """Run a command; its progress and messages go to this process's stderr as they come."""
     done = subprocess.run(
-        [sys.executable, "-m", "sourcebook.cli", *args],
-        env=_env(),
-        capture_output=True,
-        text=True,
-        check=False,
+        [sys.executable, "-m", "sourcebook.cli", *args], env=_env(), stdout=sys.stderr, check=False
     )
     if done.returncode != 0:
-        raise SystemExit(f"sourcebook {' '.join(args)} failed:\n{done.stderr[-3000:]}")
-    return done.stdout
+        raise SystemExit(f"sourcebook {' '.join(args)} failed (exit {done.returncode}); its output is above")
 
 
 def _lever(name: str) -> tuple[int, int]:
@@ -114,30 +110,19 @@ def main(target: str, levers: list[str]) -> None:
     base = _prepare(target)
     out = f"tune-{target}"
     rows: list[dict[str, Any]] = []
+    settings = {"target": target, "levers": levers, "cpus": os.cpu_count(), "home": str(HOME)}
     for lever in levers:
         epochs, negatives = _lever(lever)
         done = HOME / "models" / f"{target}-{lever}-1" / "sourcebook-model.json"
         if done.exists() and json.loads(done.read_text())["eval"] is not None:  # measured by an earlier run
             rows.append(_row(lever, json.loads(done.read_text()), None))
-            continue
-        began = time.perf_counter()
-        _sourcebook(
-            "tune",
-            *base,
-            "--epochs",
-            str(epochs),
-            "--hard-negatives",
-            str(negatives),
-            "--name",
-            f"{target}-{lever}",
-            "--json",
-        )
-        rows.append(_row(lever, json.loads(done.read_text()), time.perf_counter() - began))
+        else:
+            began = time.perf_counter()
+            negatives_arg = ["--hard-negatives", str(negatives)]
+            _sourcebook("tune", *base, "--epochs", str(epochs), *negatives_arg, "--name", f"{target}-{lever}")
+            rows.append(_row(lever, json.loads(done.read_text()), time.perf_counter() - began))
         print(json.dumps(rows[-1], indent=1), flush=True)
-        settings = {"target": target, "levers": levers, "cpus": os.cpu_count(), "home": str(HOME)}
-        write_result(
-            out, {"rows": rows}, settings=settings, started=started
-        )  # after each lever: partial results survive
+        write_result(out, {"rows": rows}, settings=settings, started=started)  # partial results survive
 
 
 if __name__ == "__main__":
