@@ -97,9 +97,8 @@ def _every_core(embedder: Embedder) -> Iterator[None]:
     keeps MiniLM to one thread beside OCR and the API, but this is most of a cold gate's time.
     Queries go back to one thread: for a dozen sentences more threads only spin."""
     from ingest.embed import MiniLMEmbedder
-    from ingest.tune import TunedEmbedder
 
-    if not isinstance(embedder, MiniLMEmbedder | TunedEmbedder):
+    if not isinstance(embedder, MiniLMEmbedder):  # tuned models (ingest/models.py) are MiniLMs too
         yield
         return
     import torch

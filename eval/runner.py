@@ -393,9 +393,9 @@ def _embedder(config: EvalConfig) -> Embedder:
         return create_embedder(config.index.embedder)
     except ValueError:
         from core.settings import Settings
-        from ingest.tune import TunedEmbedder, find_tuned
+        from ingest.models import ModelRegistry
 
-        return TunedEmbedder(find_tuned(Settings().home, config.index.embedder))
+        return ModelRegistry(Settings().models_dir).embedder(config.index.embedder)
 
 
 def _index_progress(progress: Progress | None, corpus: str) -> Callable[[int, int], None] | None:

@@ -270,9 +270,9 @@ def tune(
         offered=False,
     )
 
-    from ingest.tune import TunedEmbedder
+    from ingest.models import ModelCard, TunedEmbedder
 
-    tuned = TunedEmbedder(folder)
+    tuned = TunedEmbedder(ModelCard.read(folder))
     runs: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
     verdicts: list[CheckVerdict] = []
     if any(c.answerable for c in held):

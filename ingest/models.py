@@ -36,7 +36,7 @@ class ModelCard:
     created_at: str
     seed: int | None
     settings: dict[str, Any]
-    training_data: dict[str, Any]
+    training_data: tuple[dict[str, Any], ...]  # one entry per source: source, sha256, pairs
     dimension: int
     eval: dict[str, Any] | None
     offered: bool
@@ -55,7 +55,7 @@ class ModelCard:
                 created_at=str(raw["created_at"]),
                 seed=raw.get("seed"),
                 settings=dict(raw.get("settings") or {}),
-                training_data=dict(raw.get("training_data") or {}),
+                training_data=tuple(dict(source) for source in raw.get("training_data") or ()),
                 dimension=int(raw["dimension"]),
                 eval=raw.get("eval"),
                 offered=bool(raw.get("offered", False)),

@@ -19,18 +19,16 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from core.errors import InvalidInput, NotFound
-from core.protocols import Vectors
-from ingest.embed import MINILM
+from core.errors import InvalidInput
+from ingest.embed import MINILM, MiniLMEmbedder
+from ingest.models import CARD as META
 from ingest.training_pairs import Example
 
-META = "sourcebook-model.json"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
@@ -173,68 +171,10 @@ def write_meta(
         "seed": settings.seed,
         "settings": asdict(settings),
         "training_data": training_data,
-        "dimension": TunedEmbedder.dimension,
+        "dimension": MiniLMEmbedder.dimension,
         "training": measured,
         "eval": eval_result,
         "offered": offered,
     }
     (folder / META).write_text(json.dumps(meta, indent=2) + "\n")
     return meta
-
-
-def find_tuned(home: Path, name: str) -> Path:
-    """The folder of a tuned model by its name (``minilm-acme-1``)."""
-    folder = models_dir(home) / name
-    if not (folder / META).exists():
-        known = (
-            sorted(p.parent.name for p in models_dir(home).glob(f"*/{META}"))
-            if models_dir(home).exists()
-            else []
-        )
-        listed = ", ".join(known) if known else "none yet: make one with `sourcebook tune`"
-        raise NotFound(f"no tuned model named {name!r} under {models_dir(home)} (models: {listed})")
-    return folder
-
-
-class TunedEmbedder:
-    """A tuned model loaded from its folder: the interface of ``MiniLMEmbedder``."""
-
-    dimension = 384
-
-    def __init__(self, folder: Path, batch_size: int = 32) -> None:
-        self.folder = folder
-        self.name = folder.name
-        self.batch_size = batch_size
-
-    @cached_property
-    def _model(self) -> Any:
-        _offline()
-        import torch
-        from sentence_transformers import SentenceTransformer
-
-        torch.set_num_threads(1)
-        return SentenceTransformer(str(self.folder), device="cpu")
-
-    @cached_property
-    def _tokenizer(self) -> Any:
-        from tokenizers import Tokenizer
-
-        tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
-        tokenizer.no_padding()
-        tokenizer.no_truncation()
-        return tokenizer
-
-    def tokenize(self, text: str) -> list[int]:
-        return list(self._tokenizer.encode(text, add_special_tokens=False).ids)
-
-    def embed(self, texts: Sequence[str]) -> Vectors:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(vectors, dtype=np.float32)

@@ -20,7 +20,7 @@ def tuned_model(models_dir: Path, name: str = "minilm-acme-1", **card: Any) -> P
         "created_at": "2026-11-30T12:00:00+00:00",
         "seed": 7,
         "settings": {"epochs": 1, "batch_size": 32},
-        "training_data": {"pairs": 12, "sha256": "0" * 64},
+        "training_data": [{"source": "golden", "pairs": 12, "sha256": "0" * 64}],
         "dimension": 384,
         "eval": {"ndcg@10": {"before": 0.61, "after": 0.66}},
         "offered": True,

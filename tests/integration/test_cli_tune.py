@@ -127,4 +127,4 @@ def test_tune_writes_a_gated_model_that_eval_finds_by_name(
 
     missing = runner.invoke(app, ["eval", "retrieval", "-d", str(beir), "--embedder", "nope-1"])
     assert missing.exit_code == 2
-    assert "no tuned model named 'nope-1'" in missing.output
+    assert "no model named 'nope-1' (known: minilm, hashing, tiny-model-1)" in missing.output

@@ -25,7 +25,7 @@ def _card(folder: Path, name: str, **extra: object) -> Path:
         "created_at": "2026-11-20T00:00:00+00:00",
         "seed": 1,
         "settings": {},
-        "training_data": {},
+        "training_data": [],
         "dimension": 384,
         "eval": None,
         "offered": False,

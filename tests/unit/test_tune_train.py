@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from core.errors import InvalidInput, NotFound
+from ingest.models import ModelCard, ModelRegistry, TunedEmbedder
 from ingest.training_pairs import Example
-from ingest.tune import TunedEmbedder, TuneSettings, find_tuned, next_folder, train, write_meta
+from ingest.tune import TuneSettings, next_folder, train, write_meta
 
 EXAMPLES = [
     Example(
@@ -23,7 +24,8 @@ SETTINGS = TuneSettings(epochs=1, batch_size=4, seed=3, threads=1)
 
 
 def _weights(folder: Path) -> np.ndarray:
-    return TunedEmbedder(folder).embed(["how do I fix fault 2?", "an unrelated sentence"])
+    write_meta(folder, settings=SETTINGS, training_data=[], measured={}, eval_result=None, offered=False)
+    return TunedEmbedder(ModelCard.read(folder)).embed(["how do I fix fault 2?", "an unrelated sentence"])
 
 
 @pytest.mark.slow
@@ -57,14 +59,13 @@ def test_models_are_numbered_and_never_overwritten(tmp_path: Path) -> None:
 def test_a_tuned_model_is_found_by_name_once_it_has_its_metadata(tmp_path: Path) -> None:
     folder = next_folder(tmp_path, "minilm-acme")
     folder.mkdir(parents=True)
-    with pytest.raises(
-        NotFound, match=r"no tuned model named 'minilm-acme-1'.*none yet: make one with `sourcebook tune`"
-    ):
-        find_tuned(tmp_path, "minilm-acme-1")
+    registry = ModelRegistry(tmp_path / "models")
+    with pytest.raises(NotFound, match=r"no model named 'minilm-acme-1' \(known: minilm, hashing\)"):
+        registry.get("minilm-acme-1")
     meta = write_meta(
         folder, settings=SETTINGS, training_data=[], measured={}, eval_result=None, offered=False
     )
-    assert find_tuned(tmp_path, "minilm-acme-1") == folder
+    assert registry.get("minilm-acme-1").path == folder
     assert {
         "name",
         "base",
@@ -82,5 +83,5 @@ def test_a_tuned_model_is_found_by_name_once_it_has_its_metadata(tmp_path: Path)
         3,
         384,
     )
-    with pytest.raises(NotFound, match=r"\(models: minilm-acme-1\)"):
-        find_tuned(tmp_path, "minilm-other-1")
+    with pytest.raises(NotFound, match=r"\(known: minilm, hashing, minilm-acme-1\)"):
+        registry.get("minilm-other-1")
