@@ -22,6 +22,7 @@ def test_there_are_notebooks() -> None:
         "01-retrieval-quality.ipynb",
         "02-answer-quality.ipynb",
         "03-compare-configurations.ipynb",
+        "04-tune-compare-use-rollback.ipynb",
     ]
 
 
