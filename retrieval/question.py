@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from core.domain import AnswerHints
@@ -151,9 +151,14 @@ def content_stems(text: str, *, drop: Iterable[str] = ()) -> set[str]:
     dropped = frozenset(drop)
     if not dropped:
         return set(_content_stems(text))
-    words = (_CLITIC.sub("", w) for w in _WORD.findall(text.lower()))  # "what's" is "what"
-    found = {stem(w) for w in words if w not in STOP_WORDS and w not in dropped and len(w) > 1}
+    found = {stem(w) for w in _content_words(text) if w not in dropped}
     return found | {k for k in acronyms(text) if k not in dropped}
+
+
+def _content_words(text: str) -> Iterator[str]:
+    """A text's words in lower case, stop words and single letters left out."""
+    words = (_CLITIC.sub("", w) for w in _WORD.findall(text.lower()))  # "what's" is "what"
+    return (w for w in words if w not in STOP_WORDS and len(w) > 1)
 
 
 # An acronym: capitals joined by "&" or dots ("V&A", "AT&T", "U.S.") or a word in capitals
@@ -207,8 +212,7 @@ def asked_names(text: str, drop: Iterable[str] = ()) -> dict[str, str]:
 def _content_stems(text: str) -> frozenset[str]:
     # Cached: an answer reads each retrieved passage and its sentences several times over, and
     # the same passages come back question after question.
-    words = (_CLITIC.sub("", w) for w in _WORD.findall(text.lower()))  # "what's" is "what"
-    return frozenset(stem(w) for w in words if w not in STOP_WORDS and len(w) > 1) | frozenset(acronyms(text))
+    return frozenset(map(stem, _content_words(text))) | frozenset(acronyms(text))
 
 
 @dataclass(frozen=True, slots=True)
