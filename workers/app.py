@@ -6,7 +6,7 @@ the same app (no tasks imported) only to send messages by task name.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.settings import Settings
 
@@ -28,6 +28,17 @@ def queue_for(media_type: str) -> str:
     if media_type == "application/pdf" or media_type.startswith("image/"):
         return OCR_QUEUE
     return LIGHT_QUEUE
+
+
+def ingest_message(job_id: str, document_id: str, media_type: str) -> dict[str, Any]:
+    """``send_task``'s arguments for an ingestion: its ids, on the queue its media type needs, with
+    the job id as the task id (what the sweep for lost jobs, ``workers/recovery.py``, looks for)."""
+    return {
+        "name": INGEST_DOCUMENT,
+        "args": [job_id, document_id],
+        "queue": queue_for(media_type),
+        "task_id": job_id,
+    }
 
 
 def create_celery(settings: Settings) -> Celery:

@@ -20,11 +20,10 @@ from ingest.executor import JobEvent, Listener
 from ingest.pipeline import IngestTask
 from workers.app import (
     DELETE_DOCUMENT,
-    INGEST_DOCUMENT,
     LIGHT_QUEUE,
     REINDEX_COLLECTION,
     create_celery,
-    queue_for,
+    ingest_message,
 )
 
 log = logging.getLogger(__name__)
@@ -55,8 +54,7 @@ class CeleryExecutor:
         self._lock = threading.Lock()
 
     def submit(self, task: IngestTask) -> None:
-        # The job id is the task id: the sweep for lost jobs (``workers/recovery.py``) looks for it.
-        self._send(INGEST_DOCUMENT, [task.job_id, task.document_id], queue_for(task.media_type), task.job_id)
+        self._send(**ingest_message(task.job_id, task.document_id, task.media_type))
         with self._lock:  # API requests submit from several threads
             self._watched[task.job_id] = _Watched(task.document_id)
             if len(self._watched) > MAX_WATCHED:

@@ -99,17 +99,11 @@ class Runtime:
         """The parent's sweep for ingestions the broker lost (``workers/recovery.py``)."""
         import redis
 
-        from workers.app import INGEST_DOCUMENT, queue_for
+        from workers.app import ingest_message
         from workers.recovery import LostJobSweep
 
         def resend(job: StalledJob) -> None:
-            app.send_task(
-                INGEST_DOCUMENT,
-                args=[job.job_id, job.document_id],
-                queue=queue_for(job.media_type),
-                task_id=job.job_id,
-                ignore_result=True,
-            )
+            app.send_task(**ingest_message(job.job_id, job.document_id, job.media_type), ignore_result=True)
 
         broker = redis.Redis.from_url(
             self.settings.broker_url or "", socket_timeout=5, socket_connect_timeout=5
