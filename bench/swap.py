@@ -82,7 +82,7 @@ def tuned_model(models: Path) -> None:
         "created_at": "2026-11-30T00:00:00+00:00",
         "seed": 0,
         "settings": {"note": "the packaged weights, saved: a stand-in for a tuned model"},
-        "training_data": {},
+        "training_data": [],  # no sources: nothing was trained
         "dimension": 384,
         "eval": None,
         "offered": True,
