@@ -2,6 +2,7 @@
 its own process (so its peak memory is its own), the gate's figures gathered into one result.
 
     python -m bench.tune scifact e1h0 e1h1 e2h1   # SciFact train → dev; e<epochs>h<hard negatives>
+    python -m bench.tune scifact e1h0lr5e-5       # ... with a learning rate other than 2e-5
     python -m bench.tune acme e1h1                # the acme-support golden set (ingests the samples)
 
 Writes ``bench/results/tune-<target>.json``: per lever, training seconds and peak memory, and
@@ -52,11 +53,11 @@ def _sourcebook(*args: str) -> None:
         raise SystemExit(f"sourcebook {' '.join(args)} failed (exit {done.returncode}); its output is above")
 
 
-def _lever(name: str) -> tuple[int, int]:
-    match = re.fullmatch(r"e(\d+)h(\d+)", name)
+def _lever(name: str) -> tuple[int, int, str | None]:
+    match = re.fullmatch(r"e(\d+)h(\d+)(?:lr(\d(?:\.\d+)?e-\d))?", name)
     if not match:
-        raise SystemExit(f"a lever is e<epochs>h<hard negatives> (e1h0), not {name!r}")
-    return int(match.group(1)), int(match.group(2))
+        raise SystemExit(f"a lever is e<epochs>h<hard negatives>[lr<rate>] (e1h0, e2h1lr5e-5), not {name!r}")
+    return int(match.group(1)), int(match.group(2)), match.group(3)
 
 
 def _prepare(target: str) -> list[str]:
@@ -112,14 +113,15 @@ def main(target: str, levers: list[str]) -> None:
     rows: list[dict[str, Any]] = []
     settings = {"target": target, "levers": levers, "cpus": os.cpu_count(), "home": str(HOME)}
     for lever in levers:
-        epochs, negatives = _lever(lever)
+        epochs, negatives, rate = _lever(lever)
         done = HOME / "models" / f"{target}-{lever}-1" / "sourcebook-model.json"
         if done.exists() and json.loads(done.read_text())["eval"] is not None:  # measured by an earlier run
             rows.append(_row(lever, json.loads(done.read_text()), None))
         else:
             began = time.perf_counter()
-            negatives_arg = ["--hard-negatives", str(negatives)]
-            _sourcebook("tune", *base, "--epochs", str(epochs), *negatives_arg, "--name", f"{target}-{lever}")
+            options = ["--epochs", str(epochs), "--hard-negatives", str(negatives)]
+            options += ["--learning-rate", rate] if rate else []
+            _sourcebook("tune", *base, *options, "--name", f"{target}-{lever}")
             rows.append(_row(lever, json.loads(done.read_text()), time.perf_counter() - began))
         print(json.dumps(rows[-1], indent=1), flush=True)
         write_result(out, {"rows": rows}, settings=settings, started=started)  # partial results survive
