@@ -57,6 +57,7 @@ bench: install
 	$(BIN)/python -m bench.emanual_answers
 	$(BIN)/python -m bench.ingest_compare --corpus scifact
 	$(BIN)/python -m bench.ingest_compare --corpus docling
+	$(BIN)/python -m bench.ingest_tokens --time
 	$(BIN)/python -m bench.workers --copies 8
 	$(BIN)/python -m bench.latency
 	$(BIN)/python -m bench.operating
