@@ -1,0 +1,255 @@
+"""Late chunking: do answers hold when the reranker and the extractive composer read sentence
+vectors pooled out of their chunk's one forward pass, instead of sentences embedded on their own?
+
+    SOURCEBOOK_EVAL_DATA=/work/shared/eval-data python -m bench.late_chunking [--checks NAME ...]
+        [--reranker] [--cache DIR]
+
+Each answer check of eval/baseline.json (CMU, XQuAD, acme-support) runs twice over the same
+cached index: ``independent`` (the question-time embedding the product does today) and ``late``
+(an embedder that answers every sentence of the collection's chunks from one forward pass per
+chunk, ``MiniLMEmbedder.embed_spans``, and embeds anything else, the questions, as before).
+``--reranker`` runs both with the sentence reranker on as well (the gate's checks run without
+it). The evidence model was fit on cosines of sentences embedded on their own: the run also
+reports how far the question-to-sentence cosine moves when the sentence is late-chunked.
+Writes bench/results/late-chunking.json with the commit, the settings and the CPU flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.provenance import write_result
+from core.domain import Chunk, Passage
+from core.protocols import Embedder, Vectors
+from eval.gate import DATA as _DATA
+from eval.gate import load_baseline
+
+DATA = Path(os.environ.get("SOURCEBOOK_EVAL_DATA", _DATA))  # a worktree sees it elsewhere
+ANSWER_CHECKS = ("xquad-dev", "cmu-dev", "acme-golden")
+
+
+def stored_chunks(store: Any) -> list[Chunk]:
+    """Every chunk of an Edge store, rebuilt from its payload (a full scan, for this bench)."""
+    import qdrant_edge as q
+
+    chunks = []
+    offset = None
+    while True:
+        points, offset = store._shard.scroll(
+            q.ScrollRequest(offset=offset, limit=1000, with_payload=True, with_vector=False)
+        )
+        for point in points:
+            p = point.payload or {}
+            chunks.append(
+                Chunk(
+                    p["document_id"],
+                    int(p["chunk_index"]),
+                    p["text"],
+                    tuple(p.get("pages", ())),
+                    tuple(p.get("section_path", ())),
+                    int(p.get("char_start", 0)),
+                    int(p.get("char_end", 0)),
+                    table_header=tuple(p.get("table_header", ())),
+                )
+            )
+        if offset is None:
+            return chunks
+
+
+def sentence_texts(chunk: Chunk) -> list[tuple[str, int, int]]:
+    """What the reranker and the composer embed of a chunk, each with its span in the chunk's
+    embedding text: the sentences, the composer's units (a table row as its record), the
+    section path line."""
+    from retrieval.records import read_passage
+    from retrieval.sentences import split_sentences
+
+    text = chunk.embedding_text
+    at = len(text) - len(chunk.text)  # embedding_text ends with chunk.text
+    found: dict[str, tuple[int, int]] = {}
+    for span in split_sentences(chunk.text):
+        found.setdefault(span.text, (at + span.start, at + span.end))
+    passage = Passage(
+        chunk.id,
+        chunk.document_id,
+        "",
+        "",
+        chunk.text,
+        chunk.pages,
+        0.0,
+        chunk.section_path,
+        table_header=chunk.table_header,
+    )
+    for unit in read_passage(passage):
+        found.setdefault(unit.said(()), (at + unit.start, at + unit.end))
+    if chunk.section_path:
+        path = " > ".join(chunk.section_path)
+        found.setdefault(path, (0, len(path)))
+    return [(t, a, b) for t, (a, b) in found.items()]
+
+
+class LateChunked:
+    """An embedder that knows the late-chunked vector of every sentence of a collection and
+    embeds anything else (questions) with the model; it logs the question before each sentence
+    batch so the cosine shift can be measured afterwards."""
+
+    def __init__(self, inner: Any, chunks: Sequence[Chunk], batch: int = 256) -> None:
+        self.inner = inner
+        self.known: dict[str, Vectors] = {}
+        self.served = 0
+        self.missed = 0
+        self.pairs: list[tuple[Vectors, list[str]]] = []
+        self._question: Vectors | None = None
+        started = time.perf_counter()
+        for at in range(0, len(chunks), batch):
+            part = chunks[at : at + batch]
+            spans = [sentence_texts(c) for c in part]
+            _, vectors = inner.embed_spans(
+                [c.embedding_text for c in part], [[(a, b) for _, a, b in s] for s in spans]
+            )
+            for found, rows in zip(spans, vectors, strict=True):
+                for (text, _, _), vector in zip(found, rows, strict=True):
+                    self.known.setdefault(text, vector)
+        self.seconds = time.perf_counter() - started
+
+    @property
+    def name(self) -> str:
+        return str(self.inner.name)
+
+    @property
+    def dimension(self) -> int:
+        return int(self.inner.dimension)
+
+    def tokenize(self, text: str) -> list[int]:
+        return list(self.inner.tokenize(text))
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        unknown = [t for t in dict.fromkeys(texts) if t not in self.known]
+        fresh = dict(zip(unknown, self.inner.embed(unknown), strict=True)) if unknown else {}
+        self.missed += len(unknown)
+        self.served += len(texts) - len(unknown)
+        if len(unknown) == 1 and len(texts) == 1:
+            self._question = fresh[unknown[0]]
+        elif self._question is not None:
+            self.pairs.append((self._question, [t for t in texts if t in self.known]))
+        return np.stack([self.known[t] if t in self.known else fresh[t] for t in texts])
+
+
+def cosine_shift(late: LateChunked, inner: Embedder, sample: int = 3000) -> dict[str, float]:
+    """How the question-to-sentence cosine moves when the sentence is late-chunked."""
+    rows = [(q, t) for q, texts in late.pairs for t in texts][:sample]
+    if not rows:
+        return {}
+    independent = inner.embed([t for _, t in rows])
+    questions = np.stack([q for q, _ in rows])
+    pooled = np.stack([late.known[t] for _, t in rows])
+    before = np.sum(questions * independent, axis=1)
+    after = np.sum(questions * pooled, axis=1)
+    return {
+        "pairs": len(rows),
+        "cosine_independent_mean": round(float(before.mean()), 4),
+        "cosine_late_mean": round(float(after.mean()), 4),
+        "shift_mean": round(float((after - before).mean()), 4),
+        "shift_p10": round(float(np.percentile(after - before, 10)), 4),
+        "shift_p90": round(float(np.percentile(after - before, 90)), 4),
+        "correlation": round(float(np.corrcoef(before, after)[0, 1]), 4),
+        "sentence_vector_agreement": round(float(np.mean(np.sum(independent * pooled, axis=1))), 4),
+    }
+
+
+def answer_check(check: dict[str, Any], reranker: bool, cache: Path | None) -> dict[str, Any]:
+    """One answer check, both ways, over one index."""
+    from eval.config import parse_config
+    from eval.datasets import load_golden_set, load_qa
+    from eval.gate import ROOT
+    from eval.index import open_index
+    from eval.runner import _embedder, run_answers
+
+    config = parse_config(check.get("config") or {})
+    if reranker:
+        from dataclasses import replace
+
+        config = replace(config, answers=replace(config.answers, reranker="sentence"))
+    if check.get("corpus"):
+        dataset = load_golden_set(ROOT / check["dataset"], ROOT / check["corpus"])
+    else:
+        dataset = load_qa(DATA / check["dataset"], check["split"])
+    if check.get("negatives"):
+        dataset = dataset.with_unanswerable(load_qa(DATA / check["negatives"], check["split"]))
+    embedder = _embedder(config)
+    keys = list(check["tolerance"])
+    out: dict[str, Any] = {}
+    with open_index(dataset.corpus, config.index, embedder, cache=cache) as index:
+        started = time.perf_counter()
+        plain = run_answers(dataset, index.store, embedder, config)
+        out["independent_s"] = round(time.perf_counter() - started, 1)
+        late = LateChunked(embedder, stored_chunks(index.store))
+        out["pooling_s"] = round(late.seconds, 1)
+        started = time.perf_counter()
+        pooled = run_answers(dataset, index.store, late, config)
+        out["late_s"] = round(time.perf_counter() - started, 1)
+        out["sentences_served"], out["texts_embedded"] = late.served, late.missed
+        out["cosine"] = cosine_shift(late, embedder)
+    base = check["metrics"]["answers"]
+    tolerance = check["tolerance"]
+    for name, run in (("independent", plain), ("late", pooled)):
+        figures = {k: run["metrics"].get(k) for k in keys}
+        out[name] = figures
+        out[f"{name}_fails_gate"] = [
+            k for k in keys if figures[k] is not None and figures[k] < base[k] - tolerance[k] - 1e-9
+        ]
+    out["baseline"] = base
+    changed = [
+        c
+        for c in plain["per_case"]
+        if plain["per_case"][c].get("answer") != pooled["per_case"][c].get("answer")
+    ]
+    out["cases_answered_differently"] = len(changed)
+    out["cases"] = len(plain["per_case"])
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--checks", nargs="*", default=list(ANSWER_CHECKS))
+    parser.add_argument("--reranker", action="store_true", help="also with the sentence reranker on")
+    parser.add_argument("--cache", type=Path, default=None, help="eval index cache folder")
+    args = parser.parse_args(argv)
+    if not DATA.exists():
+        print(f"skipped: {DATA} is not on this machine")
+        return 0
+    baseline = {c["name"]: c for c in load_baseline()["checks"]}
+    summary: dict[str, Any] = {"phase1": {}}
+    for name in args.checks:
+        for rerank in (False, True) if args.reranker else (False,):
+            label = f"{name}+reranker" if rerank else name
+            print(f"{label}…", flush=True)
+            result = answer_check(baseline[name], rerank, args.cache)
+            summary["phase1"][label] = result
+            print(
+                f"{label}: late fails {result['late_fails_gate']}, "
+                f"independent fails {result['independent_fails_gate']}; "
+                f"{result['cases_answered_differently']}/{result['cases']} answers differ",
+                flush=True,
+            )
+            for key in result["baseline"]:
+                print(
+                    f"  {key:24} base {result['baseline'][key]:.4f}  "
+                    f"indep {result['independent'].get(key) or 0:.4f}  late {result['late'].get(key) or 0:.4f}"
+                )
+            print(f"  cosine: {result['cosine']}", flush=True)
+    write_result("late-chunking", summary, settings={"checks": args.checks, "reranker": args.reranker})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
