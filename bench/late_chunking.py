@@ -2,7 +2,7 @@
 vectors pooled out of their chunk's one forward pass, instead of sentences embedded on their own?
 
     SOURCEBOOK_EVAL_DATA=/work/shared/eval-data python -m bench.late_chunking [--checks NAME ...]
-        [--reranker] [--cache DIR]
+        [--reranker] [--cache DIR] [--latency [--docs 300] [--questions 60]] [--skip-answers]
 
 Each answer check of eval/baseline.json (CMU, XQuAD, acme-support) runs twice over the same
 cached index: ``independent`` (the question-time embedding the product does today) and ``late``
@@ -11,12 +11,21 @@ chunk, ``MiniLMEmbedder.embed_spans``, and embeds anything else, the questions, 
 ``--reranker`` runs both with the sentence reranker on as well (the gate's checks run without
 it). The evidence model was fit on cosines of sentences embedded on their own: the run also
 reports how far the question-to-sentence cosine moves when the sentence is late-chunked.
+
+``--latency``: the first ``--docs`` SciFact abstracts, chunked as ingestion chunks them, embedded
+three ways on one torch thread (chunk vectors only, as before; with late-chunked sentence vectors,
+as now; and, the fallback design, every sentence embedded on its own besides), then written into
+two Sourcebook homes: one whose shard was made before sentence vectors (its passages bring none,
+so the question side embeds sentences as before) and one made now. Fresh questions (SciFact
+train claims) go through ``answering.search`` and ``answering.ask`` of both, side by side, with
+the sentence reranker on: in-process CPU ms and wall ms per call.
 Writes bench/results/late-chunking.json with the commit, the settings and the CPU flags.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -26,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.provenance import write_result
+from bench.provenance import RESULTS, write_result
 from core.domain import Chunk, Passage
 from core.protocols import Embedder, Vectors
 from eval.gate import DATA as _DATA
@@ -216,6 +225,157 @@ def answer_check(check: dict[str, Any], reranker: bool, cache: Path | None) -> d
     return out
 
 
+def _scifact(docs: int) -> tuple[list[Any], list[str]]:
+    """The first ``docs`` abstracts as ingestion chunks them (title, then text), and the train claims."""
+    from core.domain import Element, ElementKind
+
+    folder = DATA / "beir-scifact"
+    rows = [json.loads(line) for _, line in zip(range(docs), (folder / "corpus.jsonl").open(), strict=False)]
+    claims = [json.loads(line)["text"] for line in (folder / "train" / "queries.jsonl").open()]
+    elements = [
+        (
+            r["_id"],
+            [Element(ElementKind.TITLE, r["title"], 1, level=1), Element(ElementKind.TEXT, r["text"], 1)],
+        )
+        for r in rows
+    ]
+    return elements, claims
+
+
+def _timed(work: Any) -> tuple[Any, float, float]:
+    """(result, CPU seconds of this process, wall seconds)."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = work()
+    return result, time.process_time() - cpu, time.perf_counter() - wall
+
+
+def latency(docs: int, questions: int) -> dict[str, Any]:
+    """Ingest cost three ways, then search and ask latency before and after, side by side."""
+    import shutil
+    import statistics
+    import tempfile
+
+    import torch
+
+    from core.access import Principal, Role
+    from core.domain import Document, DocumentStatus
+    from core.protocols import SearchFilter
+    from core.settings import Settings
+    from ingest.chunk import Chunker
+    from ingest.embed import MiniLMEmbedder
+    from ingest.pipeline import embed_chunks
+    from retrieval.records import sentence_spans
+    from sourcebook.wiring import Services
+
+    elements, claims = _scifact(docs)
+    model = MiniLMEmbedder()
+    model.embed(["load the model"])
+    torch.set_num_threads(1)
+    chunker = Chunker(model.tokenize, 220, 32)
+    per_doc = [(doc_id, chunker.chunk(doc_id, parts)) for doc_id, parts in elements]
+    chunks = [c for _, cs in per_doc for c in cs]
+    ingest: dict[str, Any] = {"documents": docs, "chunks": len(chunks)}
+    (plain, _), cpu, wall = _timed(lambda: embed_chunks(model, chunks, None))
+    ingest["chunk_vectors_only"] = {"cpu_s": round(cpu, 2), "wall_s": round(wall, 2)}
+    (vectors, sentences), cpu, wall = _timed(lambda: embed_chunks(model, chunks, sentence_spans))
+    ingest["late_chunked"] = {"cpu_s": round(cpu, 2), "wall_s": round(wall, 2)}
+    assert sentences is not None
+    texts = [c.text[a:b] for c, s in zip(chunks, sentences, strict=True) for a, b in s.spans]
+    texts += [" > ".join(c.section_path) for c in chunks if c.section_path]
+    _, cpu, wall = _timed(lambda: model.embed(texts))
+    ingest["independent_sentences_extra"] = {
+        "texts": len(texts),
+        "cpu_s": round(cpu, 2),
+        "wall_s": round(wall, 2),
+    }
+    ingest["chunk_vector_agreement_min"] = round(float(np.min(np.sum(plain * vectors, axis=1))), 6)
+    print(f"ingest: {ingest}", flush=True)
+
+    root = Path(tempfile.mkdtemp(prefix="late-chunking-"))
+    homes: dict[str, Services] = {}
+    try:
+        for name in ("before", "after"):
+            settings = Settings(home=root / name, embedder="minilm", reranker="sentence", database_url=None)
+            if name == "before":
+                _old_shard(settings.index_dir / "minilm", model.dimension)
+            services = Services.open(settings)
+            services.catalog.ensure_collection("scifact")
+            store = services.store
+            at = 0
+            for doc_id, own in per_doc:
+                document = Document(
+                    doc_id, "scifact", f"{doc_id}.txt", "text/plain", doc_id, 1, DocumentStatus.READY
+                )
+                rows = slice(at, at + len(own))
+                store.upsert(document, own, vectors[rows], sentences[rows] if name == "after" else None)
+                at += len(own)
+            homes[name] = services
+        admin = Principal("bench", Role.ADMIN, ())
+        scope = SearchFilter(collections=("scifact",))
+        for services in homes.values():  # load the models and the sentence splitter: not timed
+            services.answering.ask(admin, claims[-1], scope, passages=5)
+        timings: dict[str, dict[str, list[float]]] = {
+            f"{home}.{call}": {"cpu_ms": [], "wall_ms": []} for home in homes for call in ("search", "ask")
+        }
+        # Each call its own fresh questions: an ask after a search of the same question would
+        # find the search's sentences in the embedding cache.
+        asked = {"search": claims[:questions], "ask": claims[questions : 2 * questions]}
+        for n in range(questions):
+            for home, services in homes.items():
+                q = asked["search"][n]
+                _, cpu, wall = _timed(lambda s=services, q=q: s.answering.search(admin, q, scope, limit=5))
+                timings[f"{home}.search"]["cpu_ms"].append(cpu * 1000)
+                timings[f"{home}.search"]["wall_ms"].append(wall * 1000)
+            for home, services in homes.items():
+                q = asked["ask"][n]
+                _, cpu, wall = _timed(lambda s=services, q=q: s.answering.ask(admin, q, scope, passages=5))
+                timings[f"{home}.ask"]["cpu_ms"].append(cpu * 1000)
+                timings[f"{home}.ask"]["wall_ms"].append(wall * 1000)
+        summary = {
+            key: {
+                f"{kind}_{stat}": round(fn(values), 1)
+                for kind, values in figures.items()
+                for stat, fn in (
+                    ("median", statistics.median),
+                    ("p95", lambda v: float(np.percentile(v, 95))),
+                    ("mean", statistics.fmean),
+                )
+            }
+            for key, figures in timings.items()
+        }
+        for key, figures in summary.items():
+            print(f"{key:14} {figures}", flush=True)
+        return {"ingest": ingest, "questions": questions, "latency": summary}
+    finally:
+        for services in homes.values():
+            services.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _old_shard(path: Path, dimension: int) -> None:
+    """An Edge shard as made before sentence vectors were stored."""
+    import qdrant_edge as q
+
+    from retrieval.stores import payload as P
+
+    path.mkdir(parents=True)
+    q.EdgeShard.create(
+        str(path),
+        q.EdgeConfig(
+            vectors={P.DENSE: q.EdgeVectorParams(size=dimension, distance=q.Distance.Cosine)},
+            sparse_vectors={P.SPARSE: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)},
+        ),
+    ).close()
+
+
+def _head() -> str:
+    import subprocess
+
+    return subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -223,13 +383,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checks", nargs="*", default=list(ANSWER_CHECKS))
     parser.add_argument("--reranker", action="store_true", help="also with the sentence reranker on")
     parser.add_argument("--cache", type=Path, default=None, help="eval index cache folder")
+    parser.add_argument("--latency", action="store_true", help="ingest cost and search/ask latency")
+    parser.add_argument("--docs", type=int, default=300, help="SciFact abstracts for --latency")
+    parser.add_argument("--questions", type=int, default=60, help="train claims asked for --latency")
+    parser.add_argument("--skip-answers", action="store_true", help="only --latency")
     args = parser.parse_args(argv)
     if not DATA.exists():
         print(f"skipped: {DATA} is not on this machine")
         return 0
     baseline = {c["name"]: c for c in load_baseline()["checks"]}
     summary: dict[str, Any] = {"phase1": {}}
-    for name in args.checks:
+    if args.latency:
+        summary["latency"] = latency(args.docs, args.questions)
+    for name in [] if args.skip_answers else args.checks:
         for rerank in (False, True) if args.reranker else (False,):
             label = f"{name}+reranker" if rerank else name
             print(f"{label}…", flush=True)
@@ -247,7 +413,19 @@ def main(argv: list[str] | None = None) -> int:
                     f"indep {result['independent'].get(key) or 0:.4f}  late {result['late'].get(key) or 0:.4f}"
                 )
             print(f"  cosine: {result['cosine']}", flush=True)
-    write_result("late-chunking", summary, settings={"checks": args.checks, "reranker": args.reranker})
+    settings = {"checks": [] if args.skip_answers else args.checks, "reranker": args.reranker}
+    previous = RESULTS / "late-chunking.json"
+    if previous.exists():  # a run of one part keeps the other's figures (each says its commit)
+        kept = json.loads(previous.read_text())
+        for part in ("phase1", "latency"):
+            if not summary.get(part) and kept.get(part):
+                summary[part] = kept[part]
+    for part in ("phase1", "latency"):
+        if summary.get(part) and "commit" not in summary[part]:
+            summary[part]["commit"] = _head()
+    if args.latency:
+        settings |= {"docs": args.docs, "questions": args.questions, "torch_threads": 1}
+    write_result("late-chunking", summary, settings=settings)
     return 0
 
 
