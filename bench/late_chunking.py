@@ -2,7 +2,8 @@
 vectors pooled out of their chunk's one forward pass, instead of sentences embedded on their own?
 
     SOURCEBOOK_EVAL_DATA=/work/shared/eval-data python -m bench.late_chunking [--checks NAME ...]
-        [--reranker] [--cache DIR] [--latency [--docs 300] [--questions 60]] [--skip-answers]
+        [--reranker] [--cache DIR] [--latency [--docs 300] [--questions 60]] [--emanual]
+        [--skip-answers]
 
 Each answer check of eval/baseline.json (CMU, XQuAD, acme-support) runs twice over the same
 cached index: ``independent`` (the question-time embedding the product does today) and ``late``
@@ -19,7 +20,10 @@ two Sourcebook homes: one whose shard was made before sentence vectors (its pass
 so the question side embeds sentences as before) and one made now. Fresh questions (SciFact
 train claims) go through ``answering.search`` and ``answering.ask`` of both, side by side, with
 the sentence reranker on: in-process CPU ms and wall ms per call.
-Writes bench/results/late-chunking.json with the commit, the settings and the CPU flags.
+``--emanual``: the e-manual's 50 user questions over an index made with sentence vectors, answered
+from them and from the same passages stripped of them (bench/emanual_answers.py's judgement).
+Writes bench/results/late-chunking.json with the commit, the settings and the CPU flags; a run of
+some parts keeps the others' figures from the file (each part says its commit).
 """
 
 from __future__ import annotations
@@ -368,6 +372,64 @@ def _old_shard(path: Path, dimension: int) -> None:
     ).close()
 
 
+def emanual() -> dict[str, Any]:
+    """The e-manual's 50 user questions (bench/emanual_answers.py's judgement) over one index made
+    with sentence vectors, answered from them and, with the passages stripped of them, as before."""
+    import dataclasses
+    import json
+
+    from bench.emanual_answers import SET, _words
+    from core.protocols import SearchFilter
+    from eval.datasets import Corpus, fingerprint
+    from eval.index import IndexRecipe, cache_root, open_index
+    from ingest.embed import CachingEmbedder, create_embedder
+    from retrieval.extractive import ExtractiveGenerator
+    from retrieval.search import Searcher
+
+    folder = cache_root() / "emanual-corpus"
+    folder.mkdir(parents=True, exist_ok=True)
+    manual = folder / "galaxy-s10-user-manual.html"
+    if not manual.exists():
+        manual.symlink_to(SET / manual.name)
+    corpus = Corpus(SET.name, fingerprint([manual], folder), folder=folder)
+    questions = [
+        json.loads(line) for line in (SET / "dev" / "questions.jsonl").read_text().splitlines() if line
+    ]
+    embedder = create_embedder("minilm")
+    out: dict[str, Any] = {}
+    with open_index(corpus, IndexRecipe(), embedder, cache=None) as index:
+        searcher = Searcher(index.store, embedder, None, fusion="dbsf")
+        found = {
+            q["id"]: searcher.search(q["question"], SearchFilter(), limit=5, mode="hybrid") for q in questions
+        }
+    for way in ("independent", "late"):
+        counting = CachingEmbedder(embedder)
+        generator = ExtractiveGenerator(counting)
+        refused = quoted = coverage = 0.0
+        for q in questions:
+            passages = found[q["id"]]
+            if way == "independent":
+                passages = [dataclasses.replace(p, sentences=None) for p in passages]
+            answer = generator.answer(q["question"], passages)
+            gold = _words(q["answer"])
+            quotes = [
+                len(_words(c.quote) & gold) / max(len(_words(c.quote)), 1) >= 0.8 for c in answer.citations
+            ]
+            refused += answer.refused
+            quoted += bool(quotes) and all(quotes)
+            coverage += 0.0 if answer.refused else len(_words(answer.text) & gold) / max(len(gold), 1)
+        n = len(questions)
+        out[way] = {
+            "refused": round(refused / n, 4),
+            "quoted_in_annotated_answer": round(quoted / n, 4),
+            "coverage": round(coverage / n, 4),
+        }
+        print(f"e-manual {way}: {out[way]}", flush=True)
+    out["questions"] = len(questions)
+    out["with_sentence_vectors"] = sum(p.sentences is not None for ps in found.values() for p in ps)
+    return out
+
+
 def _head() -> str:
     import subprocess
 
@@ -386,7 +448,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", action="store_true", help="ingest cost and search/ask latency")
     parser.add_argument("--docs", type=int, default=300, help="SciFact abstracts for --latency")
     parser.add_argument("--questions", type=int, default=60, help="train claims asked for --latency")
-    parser.add_argument("--skip-answers", action="store_true", help="only --latency")
+    parser.add_argument("--emanual", action="store_true", help="the e-manual's questions both ways")
+    parser.add_argument("--skip-answers", action="store_true", help="not the gate's answer checks")
     args = parser.parse_args(argv)
     if not DATA.exists():
         print(f"skipped: {DATA} is not on this machine")
@@ -395,6 +458,8 @@ def main(argv: list[str] | None = None) -> int:
     summary: dict[str, Any] = {"phase1": {}}
     if args.latency:
         summary["latency"] = latency(args.docs, args.questions)
+    if args.emanual:
+        summary["emanual"] = emanual()
     for name in [] if args.skip_answers else args.checks:
         for rerank in (False, True) if args.reranker else (False,):
             label = f"{name}+reranker" if rerank else name
@@ -417,10 +482,10 @@ def main(argv: list[str] | None = None) -> int:
     previous = RESULTS / "late-chunking.json"
     if previous.exists():  # a run of one part keeps the other's figures (each says its commit)
         kept = json.loads(previous.read_text())
-        for part in ("phase1", "latency"):
+        for part in ("phase1", "phase2_gate", "latency", "emanual"):
             if not summary.get(part) and kept.get(part):
                 summary[part] = kept[part]
-    for part in ("phase1", "latency"):
+    for part in ("phase1", "latency", "emanual"):
         if summary.get(part) and "commit" not in summary[part]:
             summary[part]["commit"] = _head()
     if args.latency:
