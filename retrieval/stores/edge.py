@@ -28,15 +28,15 @@ class EdgeVectorStore:
         self._write = threading.Lock()
         self._flushed_at = time.monotonic()
         dense = {P.DENSE: q.EdgeVectorParams(size=dimension, distance=q.Distance.Cosine)}
+        # Each chunk's sentence vectors: read back with its point, never searched (no HNSW graph),
+        # on disk, in float16 (half the bytes; a cosine moves in its third decimal).
         sentences = q.EdgeVectorParams(
             size=dimension,
             distance=q.Distance.Cosine,
             on_disk=True,
             multivector_config=q.MultiVectorConfig(q.MultiVectorComparator.MaxSim),
-            datatype=q.VectorStorageDatatype.Float16,  # read back for cosines to two decimals
-            hnsw_config=q.HnswIndexConfig(
-                m=0, ef_construct=100, full_scan_threshold=10_000
-            ),  # never searched
+            datatype=q.VectorStorageDatatype.Float16,
+            hnsw_config=q.HnswIndexConfig(m=0, ef_construct=100, full_scan_threshold=10_000),
         )
         sparse = {P.SPARSE: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)}
         config = q.EdgeConfig(vectors=dense | {P.SENTENCES: sentences}, sparse_vectors=sparse)

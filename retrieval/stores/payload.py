@@ -69,7 +69,7 @@ def sentence_vectors(payload: dict[str, Any], vectors: Any) -> SentenceVectors |
     """A point's stored sentences: its spans from the payload, its rows from the ``sentences``
     vector; None where either is missing (a point written before they were stored)."""
     spans = payload.get("sentence_spans")
-    rows = (vectors or {}).get(SENTENCES) if isinstance(vectors, dict) else None
+    rows = vectors.get(SENTENCES) if isinstance(vectors, dict) else None
     if spans is None or not rows:
         return None
     return SentenceVectors(tuple((int(a), int(b)) for a, b in spans), np.asarray(rows, dtype=np.float32))
