@@ -55,6 +55,7 @@ bench: install
 	$(BIN)/python -m bench.retrieval
 	$(BIN)/python -m bench.evidence_fit --recollect
 	$(BIN)/python -m bench.emanual_answers
+	$(BIN)/python -m bench.late_chunking --reranker --latency
 	$(BIN)/python -m bench.ingest_compare --corpus scifact
 	$(BIN)/python -m bench.ingest_compare --corpus docling
 	$(BIN)/python -m bench.ingest_tokens --time

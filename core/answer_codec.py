@@ -38,7 +38,9 @@ def citation_from_dict(data: Mapping[str, Any]) -> Citation:
 
 
 def passage_to_dict(passage: Passage) -> dict[str, Any]:
-    return dataclasses.asdict(passage) | {
+    """What a person checks of a passage; its sentence vectors (a search's working data) stay out."""
+    fields = {f.name: getattr(passage, f.name) for f in dataclasses.fields(passage) if f.name != "sentences"}
+    return fields | {
         "pages": list(passage.pages),
         "section_path": list(passage.section_path),
         "table_header": list(passage.table_header),
@@ -60,7 +62,9 @@ def passage_from_dict(data: Mapping[str, Any]) -> Passage:
 
 def answer_to_dict(answer: Answer) -> dict[str, Any]:
     """The whole answer, passages and all (what the answer cache keeps)."""
-    return dataclasses.asdict(answer)
+    return dataclasses.asdict(dataclasses.replace(answer, passages=())) | {
+        "passages": [passage_to_dict(p) for p in answer.passages]
+    }
 
 
 def answer_from_dict(data: Mapping[str, Any]) -> Answer:

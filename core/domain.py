@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from core.layout import TextBox
 
@@ -117,6 +118,23 @@ def chunk_id(document_id: str, index: int) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class SentenceVectors:
+    """A chunk's sentences with their vectors, computed at ingest from the chunk's own forward
+    pass (late chunking), so rerank and answer composition embed nothing at question time.
+
+    ``spans`` are (start, end) offsets in the chunk's text; ``vectors`` holds one unit-length row
+    per span, then one for the section path line when the chunk has a section path.
+    """
+
+    spans: tuple[tuple[int, int], ...]
+    vectors: Any = field(compare=False, repr=False)  # numpy float32 (rows, dimension)
+
+    def by_span(self) -> dict[tuple[int, int], int]:
+        """Each span's row."""
+        return {span: row for row, span in enumerate(self.spans)}
+
+
+@dataclass(frozen=True, slots=True)
 class Passage:
     """A chunk found by a search, with the fields a person needs to check it."""
 
@@ -132,6 +150,8 @@ class Passage:
     char_end: int = 0
     media_type: str = ""
     table_header: tuple[str, ...] = ()  # the column names when the passage is (part of) a table
+    # Its sentences' stored vectors; None for chunks ingested before they were stored.
+    sentences: SentenceVectors | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

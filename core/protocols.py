@@ -3,17 +3,20 @@ adapters; everything else receives them as constructor arguments."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
-from core.domain import Answer, AnswerHints, Chunk, Document, Passage
+from core.domain import Answer, AnswerHints, Chunk, Document, Passage, SentenceVectors
 
 Vectors = npt.NDArray[np.float32]
 SearchMode = Literal["dense", "sparse", "hybrid"]
+# The spans of a chunk's text whose vectors are stored with it: what the query side's reranker
+# and composer read as sentences (retrieval's splitter, handed to ingestion by the shell).
+SentenceSpans = Callable[[Chunk], Sequence[tuple[int, int]]]
 
 
 class Embedder(Protocol):
@@ -28,6 +31,15 @@ class Embedder(Protocol):
     def tokenize(self, text: str) -> list[int]: ...
 
     def embed(self, texts: Sequence[str]) -> Vectors: ...
+
+
+@runtime_checkable
+class SpanEmbedder(Embedder, Protocol):
+    """An embedder that also pools a vector for spans of each text out of the same forward pass."""
+
+    def embed_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[Vectors, list[Vectors]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +73,22 @@ class SearchRequest:
     filter: SearchFilter = field(default_factory=SearchFilter)
     candidates: int = 100  # per prefetch, for hybrid fusion
     fusion: Literal["rrf", "dbsf"] = "rrf"  # rank fusion, or distribution-based score fusion
+    with_sentences: bool = True  # bring each passage's stored sentence vectors, where it has them
 
 
 class VectorStore(Protocol):
     """Chunks with a dense vector and a BM25 sparse vector, and a payload for filtering."""
 
-    def upsert(self, document: Document, chunks: Sequence[Chunk], vectors: Vectors) -> None: ...
+    def upsert(
+        self,
+        document: Document,
+        chunks: Sequence[Chunk],
+        vectors: Vectors,
+        sentences: Sequence[SentenceVectors] | None = None,
+    ) -> None:
+        """``sentences``: each chunk's sentence vectors, kept where the store can (an index made
+        before they were stored keeps none: its passages come back without them)."""
+        ...
 
     def delete_document(self, document_id: str) -> None: ...
 

@@ -24,7 +24,7 @@ from core.protocols import Embedder, VectorStore
 from core.settings import Settings
 from eval.datasets import Corpus
 
-RECIPE_VERSION = 1  # bump when the way a corpus is indexed changes, so stale caches are not reused
+RECIPE_VERSION = 2  # bump when the way a corpus is indexed changes, so stale caches are not reused
 COLLECTION = "eval"
 Progress = Callable[[int, int], None]  # (done, total)
 
@@ -116,6 +116,8 @@ def _index_docs(
     store: VectorStore, embedder: Embedder, corpus: Corpus, recipe: IndexRecipe, progress: Progress | None
 ) -> int:
     from ingest.chunk import Chunker
+    from ingest.pipeline import embed_chunks
+    from retrieval.records import sentence_spans
 
     chunker = Chunker(embedder.tokenize, recipe.chunk_tokens, recipe.chunk_overlap)
     pending: list[tuple[Document, list[Chunk]]] = []
@@ -136,13 +138,14 @@ def _index_docs(
         if item is not None:
             batch.append(item)
         if batch and (item is None or sum(len(c) for _, c in batch) >= 256):
-            texts = [chunk.embedding_text for _, chunks in batch for chunk in chunks]
-            vectors = embedder.embed(texts)
+            flat = [chunk for _, chunks in batch for chunk in chunks]
+            vectors, sentences = embed_chunks(embedder, flat, sentence_spans)
             at = 0
             for document, chunks in batch:
-                store.upsert(document, chunks, vectors[at : at + len(chunks)])
+                own = None if sentences is None else sentences[at : at + len(chunks)]
+                store.upsert(document, chunks, vectors[at : at + len(chunks)], own)
                 at += len(chunks)
-            done += len(texts)
+            done += len(flat)
             batch = []
             if progress:
                 progress(done, total)
@@ -196,6 +199,7 @@ def _ingest_files(source: Path, settings: Settings, catalog: Catalog, store: Vec
     from ingest.intake import Intake
     from ingest.library import embedding_model, local_pool
     from ingest.pipeline import IndexWriter
+    from retrieval.records import sentence_spans
 
     files = sorted(
         p
@@ -203,7 +207,9 @@ def _ingest_files(source: Path, settings: Settings, catalog: Catalog, store: Vec
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(source).parts)
     )
     jobs = Jobs(catalog.db)
-    executor = local_pool(settings, IndexWriter(catalog, jobs, store), embedding_model(settings))
+    executor = local_pool(
+        settings, IndexWriter(catalog, jobs, store), embedding_model(settings), sentence_spans
+    )
     try:
         intake = Intake(settings, catalog, jobs, BlobStore(settings.blob_dir), executor)
         catalog.ensure_collection(COLLECTION)

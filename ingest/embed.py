@@ -15,10 +15,17 @@ from typing import Any
 
 import numpy as np
 
-from core.protocols import Embedder, Vectors
+from core.protocols import Embedder, SpanEmbedder, Vectors
 from ingest.precision import DType
 
 MINILM = "all-MiniLM-L6-v2"
+
+Spans = Sequence[tuple[int, int]]  # (start, end) character offsets inside one text
+
+
+def _unit(vectors: Vectors) -> Vectors:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.asarray(vectors / np.where(norms > 0, norms, 1.0), dtype=np.float32)
 
 
 class MiniLMEmbedder:
@@ -85,6 +92,52 @@ class MiniLMEmbedder:
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors
 
+    def embed_spans(self, texts: Sequence[str], spans: Sequence[Spans]) -> tuple[Vectors, list[Vectors]]:
+        """Each text's vector, and a vector for each of its spans, from one forward pass (late
+        chunking): a span's vector is the normalised mean of the token embeddings inside it, so
+        it carries its text's context, and embedding a chunk's sentences costs no second pass.
+
+        The text's vector is what ``embed`` gives (mean pooling over every token). A span with
+        no token in the model's window (past its 256 tokens) is embedded on its own.
+        """
+        import torch
+
+        model = self._model
+        per_text: list[Vectors] = [np.zeros((len(s), self.dimension), dtype=np.float32) for s in spans]
+        whole = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # less padding per batch
+        unseen: list[tuple[int, int]] = []
+        for at in range(0, len(order), self.batch_size):
+            rows = order[at : at + self.batch_size]
+            encoded = model.tokenizer(
+                [texts[i] for i in rows],
+                padding=True,
+                truncation="longest_first",
+                max_length=model.max_seq_length,
+                return_offsets_mapping=True,
+                return_tensors="pt",
+            )
+            offsets = encoded.pop("offset_mapping").numpy()
+            with torch.inference_mode():
+                out = model.forward(dict(encoded))
+            tokens = out["token_embeddings"].float().numpy()
+            whole[rows] = out["sentence_embedding"].float().numpy()
+            mask = encoded["attention_mask"].numpy().astype(bool)
+            for row, i in enumerate(rows):
+                starts, ends = offsets[row, :, 0], offsets[row, :, 1]
+                real = mask[row] & (ends > starts)  # special tokens and padding have empty offsets
+                for n, (start, end) in enumerate(spans[i]):
+                    inside = real & (starts < end) & (ends > start)
+                    if inside.any():
+                        per_text[i][n] = tokens[row][inside].mean(axis=0)
+                    else:
+                        unseen.append((i, n))
+        if unseen:
+            alone = self.embed([texts[i][slice(*spans[i][n])] for i, n in unseen])
+            for (i, n), vector in zip(unseen, alone, strict=True):
+                per_text[i][n] = vector
+        return _unit(whole), [_unit(v) for v in per_text]
+
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -121,6 +174,12 @@ class HashingEmbedder:
                 out[row, 0] = 1.0  # an empty text still needs a unit vector
         return out
 
+    def embed_spans(self, texts: Sequence[str], spans: Sequence[Spans]) -> tuple[Vectors, list[Vectors]]:
+        """The texts' vectors, and each span embedded on its own: the double has no tokens to pool."""
+        return self.embed(texts), [
+            self.embed([text[a:b] for a, b in s]) for text, s in zip(texts, spans, strict=True)
+        ]
+
     def _bucket(self, word: str) -> int:
         return int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "little")
 
@@ -149,6 +208,12 @@ class _Wrapping:
 
     def tokenize(self, text: str) -> list[int]:
         return self.inner.tokenize(text)
+
+    def embed_spans(self, texts: Sequence[str], spans: Sequence[Spans]) -> tuple[Vectors, list[Vectors]]:
+        """Straight to the model: ingestion's batches are already large, and nothing is cached."""
+        if not isinstance(self.inner, SpanEmbedder):
+            raise TypeError(f"the embedder {self.inner.name} pools no spans")
+        return self.inner.embed_spans(texts, spans)
 
 
 class _Waiting:

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.domain import JobState
-from core.protocols import Embedder
+from core.protocols import Embedder, SentenceSpans
 from ingest.pipeline import (
     IndexWriter,
     IngestTask,
     PreparedDocument,
-    embed_texts,
+    embed_chunks,
     failure_reason,
     prepare_document,
 )
@@ -74,12 +74,20 @@ GROUP_TEXTS = 256  # chunks of waiting documents embedded in one call
 
 
 class LocalPoolExecutor:
-    def __init__(self, writer: IndexWriter, workers: int, timeout_s: float, embedder: Embedder) -> None:
+    def __init__(
+        self,
+        writer: IndexWriter,
+        workers: int,
+        timeout_s: float,
+        embedder: Embedder,
+        sentence_spans: SentenceSpans | None = None,
+    ) -> None:
         from pebble import ProcessPool
 
         self.writer = writer
         self.timeout_s = timeout_s
         self.embedder = embedder
+        self.sentence_spans = sentence_spans  # None: store no sentence vectors
         context = multiprocessing.get_context("spawn")  # no forked copies of the store or threads
         self._progress: Any = context.Queue()
         self._pool = ProcessPool(
@@ -161,9 +169,9 @@ class LocalPoolExecutor:
     def _embed_and_commit(self, group: list[tuple[IngestTask, PreparedDocument]]) -> None:
         for task, _ in group:
             self._mark(task, "embedding", 0.6)
-        texts = [chunk.embedding_text for _, prepared in group for chunk in prepared.chunks]
+        chunks = [chunk for _, prepared in group for chunk in prepared.chunks]
         try:
-            vectors = embed_texts(self.embedder, texts)
+            vectors, sentences = embed_chunks(self.embedder, chunks, self.sentence_spans)
         except Exception as exc:  # the group's documents fail, the executor goes on
             log.exception("embedding %d documents failed", len(group))
             for task, _ in group:
@@ -171,7 +179,10 @@ class LocalPoolExecutor:
             return
         at = 0
         for task, prepared in group:
-            processed = prepared.embedded(vectors[at : at + len(prepared.chunks)])
+            processed = prepared.embedded(
+                vectors[at : at + len(prepared.chunks)],
+                None if sentences is None else sentences[at : at + len(prepared.chunks)],
+            )
             at += len(prepared.chunks)
             try:
                 with self._commit:

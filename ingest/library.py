@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from core.catalog import Catalog, Jobs
-from core.protocols import Embedder, VectorStore
+from core.protocols import Embedder, SentenceSpans, VectorStore
 from core.settings import Settings
 from ingest.blobs import BlobStore
 from ingest.embed import create_embedder
@@ -39,12 +39,22 @@ def embedding_model(settings: Settings) -> Embedder:
     return create_embedder(settings.embedder, choose_precision(settings.embed_precision).dtype)
 
 
-def local_pool(settings: Settings, writer: IndexWriter, embedder: Embedder) -> LocalPoolExecutor:
+def local_pool(
+    settings: Settings,
+    writer: IndexWriter,
+    embedder: Embedder,
+    sentence_spans: SentenceSpans | None = None,
+) -> LocalPoolExecutor:
     """The single-node executor, sized by settings (also what a rebuild fills the new index with).
 
-    ``embedder`` is this process's one model, shared with the question side."""
+    ``embedder`` is this process's one model, shared with the question side; ``sentence_spans``
+    (the query side's sentences of a chunk) makes it store each sentence's vector as well."""
     return LocalPoolExecutor(
-        writer, workers=settings.workers, timeout_s=settings.document_timeout_s, embedder=embedder
+        writer,
+        workers=settings.workers,
+        timeout_s=settings.document_timeout_s,
+        embedder=embedder,
+        sentence_spans=sentence_spans,
     )
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.catalog import Catalog, Jobs
-from core.domain import Chunk, DocumentStatus, JobState
+from core.domain import Chunk, DocumentStatus, JobState, SentenceVectors
 from core.errors import SourcebookError
-from core.protocols import Embedder, Vectors, VectorStore
+from core.protocols import Embedder, SentenceSpans, SpanEmbedder, Vectors, VectorStore
 from ingest.chunk import Chunker
 from ingest.embed import create_embedder
 from ingest.parse import ParseLimits, parse
@@ -55,9 +55,11 @@ class PreparedDocument:
     ocr_pages: tuple[int, ...]
     pii_found: dict[str, int] | None = None  # per kind; None when the policy is allow
 
-    def embedded(self, vectors: Vectors) -> ProcessedDocument:
+    def embedded(
+        self, vectors: Vectors, sentences: tuple[SentenceVectors, ...] | None = None
+    ) -> ProcessedDocument:
         return ProcessedDocument(
-            self.page_count, self.title, self.chunks, vectors, self.ocr_pages, self.pii_found
+            self.page_count, self.title, self.chunks, vectors, self.ocr_pages, self.pii_found, sentences
         )
 
 
@@ -69,6 +71,7 @@ class ProcessedDocument:
     vectors: Vectors
     ocr_pages: tuple[int, ...]
     pii_found: dict[str, int] | None = None  # per kind; None when the policy is allow
+    sentences: tuple[SentenceVectors, ...] | None = None  # per chunk; None: not computed
 
 
 @functools.cache
@@ -126,11 +129,50 @@ def embed_texts(embedder: Embedder, texts: list[str], progress: Progress | None 
     return np.concatenate(parts) if parts else np.zeros((0, embedder.dimension), dtype=np.float32)
 
 
-def process_document(task: IngestTask, progress: Progress) -> ProcessedDocument:
+def embed_chunks(
+    embedder: Embedder,
+    chunks: Sequence[Chunk],
+    sentence_spans: SentenceSpans | None,
+    progress: Progress | None = None,
+) -> tuple[Vectors, tuple[SentenceVectors, ...] | None]:
+    """The chunks' vectors and, given the query side's ``sentence_spans``, their sentences'
+    vectors from the same forward pass (late chunking: each sentence's tokens, pooled), plus
+    the section path line's, so a question embeds no sentence."""
+    import numpy as np
+
+    texts = [c.embedding_text for c in chunks]
+    if sentence_spans is None or not isinstance(embedder, SpanEmbedder):
+        return embed_texts(embedder, texts, progress), None
+    spans = [tuple(sentence_spans(c)) for c in chunks]
+    # Offsets into the embedding text, which puts the heading path (and a table's header) first.
+    shifts = [len(t) - len(c.text) for t, c in zip(texts, chunks, strict=True)]
+    wanted = []
+    for chunk, own, shift in zip(chunks, spans, shifts, strict=True):
+        lines = [(a + shift, b + shift) for a, b in own]
+        if chunk.section_path:
+            lines.append((0, len(" > ".join(chunk.section_path))))
+        wanted.append(lines)
+    parts: list[Vectors] = []
+    pooled: list[Vectors] = []
+    for start in range(0, len(texts), _EMBED_BATCH):
+        if progress is not None:
+            progress("embedding", 0.55 + 0.4 * start / max(len(texts), 1))
+        whole, rows = embedder.embed_spans(
+            texts[start : start + _EMBED_BATCH], wanted[start : start + _EMBED_BATCH]
+        )
+        parts.append(whole)
+        pooled.extend(rows)
+    vectors = np.concatenate(parts) if parts else np.zeros((0, embedder.dimension), dtype=np.float32)
+    return vectors, tuple(SentenceVectors(own, rows) for own, rows in zip(spans, pooled, strict=True))
+
+
+def process_document(
+    task: IngestTask, progress: Progress, sentence_spans: SentenceSpans | None = None
+) -> ProcessedDocument:
     """Parse, OCR, chunk and embed in this process (a Celery worker: one model per worker)."""
     prepared = prepare_document(task, progress)
     embedder = _embedder(task.embedder, task.precision, task.models_dir)
-    return prepared.embedded(embed_texts(embedder, [c.embedding_text for c in prepared.chunks], progress))
+    return prepared.embedded(*embed_chunks(embedder, prepared.chunks, sentence_spans, progress))
 
 
 class IndexWriter:
@@ -150,7 +192,7 @@ class IndexWriter:
         # Chunk ids are derived from (document, index): writing overwrites an earlier attempt's
         # chunks in place, then the ones past the new end go. A redelivered or retried job leaves
         # one copy of each chunk, and a re-indexed document stays searchable throughout.
-        self.store.upsert(document, processed.chunks, processed.vectors)
+        self.store.upsert(document, processed.chunks, processed.vectors, processed.sentences)
         self.store.delete_chunks_from(document.id, len(processed.chunks))
         self.catalog.replace_chunks(document.id, processed.chunks)
         self.catalog.update_document(

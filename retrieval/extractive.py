@@ -160,13 +160,7 @@ class ExtractiveGenerator:
             return []
         pool.sort(key=lambda item: (item[5] + _id_coverage(asked, item[3], item[4]), -item[0]), reverse=True)
         pool = pool[: self.embed_budget]
-        sentences = [item[2].said(()) for item in pool]
-        if question_vector is None:
-            vectors = self.embedder.embed([asked.text, *sentences])
-            question_vector, vectors = vectors[0], vectors[1:]
-        else:
-            vectors = self.embedder.embed(sentences)
-        cosines = np.asarray(vectors) @ np.asarray(question_vector)
+        cosines = self._cosines(asked.text, [(item[1], item[2]) for item in pool], question_vector)
         out = []
         for (rank, passage, unit, found, around, key, heading, follows, lead), cosine in zip(
             pool, cosines, strict=True
@@ -188,6 +182,32 @@ class ExtractiveGenerator:
             out.append(Candidate(rank, passage, unit, features, self.model.probability(features), found))
         out.sort(key=lambda c: c.probability, reverse=True)
         return out
+
+    def _cosines(
+        self, question: str, units: Sequence[tuple[Passage, Unit]], question_vector: Vectors | None
+    ) -> Vectors:
+        """Each unit's cosine to the question: from the vector its passage brings (stored at
+        ingest, the unit's span pooled out of its chunk's forward pass), else embedded now, in
+        one call with the question when it has no vector yet."""
+        stored: list[Vectors | None] = []
+        rows: dict[str, dict[tuple[int, int], int]] = {}
+        for passage, unit in units:
+            if passage.sentences is None:
+                stored.append(None)
+                continue
+            if passage.chunk_id not in rows:
+                rows[passage.chunk_id] = passage.sentences.by_span()
+            row = rows[passage.chunk_id].get((unit.start, unit.end))
+            stored.append(None if row is None else passage.sentences.vectors[row])
+        missing = [unit.said(()) for (_, unit), vector in zip(units, stored, strict=True) if vector is None]
+        texts = missing if question_vector is not None else [question, *missing]
+        fresh = iter(self.embedder.embed(texts)) if texts else iter(())
+        if question_vector is None:
+            question_vector = next(fresh)
+        vectors = [vector if vector is not None else next(fresh) for vector in stored]
+        if not vectors:
+            return np.zeros(0, dtype=np.float32)
+        return np.asarray(np.stack(vectors) @ np.asarray(question_vector), dtype=np.float32)
 
     # -- choosing ------------------------------------------------------------------------------
 

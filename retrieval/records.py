@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from core.domain import Passage
+from core.domain import Chunk, Passage
 from retrieval.question import content_stems, identifiers
 from retrieval.sentences import split_sentences
 
@@ -64,6 +64,26 @@ def table_header(passage: Passage) -> list[str] | None:
 def read_passage(passage: Passage) -> list[Unit]:
     header = table_header(passage)
     return list(_read(passage.text, tuple(passage.section_path), tuple(header) if header else None))
+
+
+def sentence_spans(chunk: Chunk) -> list[tuple[int, int]]:
+    """The spans of a chunk's text the query side reads as sentences, each once, in order: the
+    reranker's (``split_sentences``) and the composer's units (a table row whole). Ingestion
+    stores a vector for each, so neither embeds a sentence at question time."""
+    passage = Passage(
+        chunk.id,
+        chunk.document_id,
+        "",
+        "",
+        chunk.text,
+        chunk.pages,
+        0.0,
+        chunk.section_path,
+        table_header=chunk.table_header,
+    )
+    spans = {(s.start, s.end) for s in split_sentences(chunk.text)}
+    spans |= {(u.start, u.end) for u in read_passage(passage)}
+    return sorted(spans)
 
 
 @lru_cache(maxsize=4096)

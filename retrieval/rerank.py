@@ -21,9 +21,9 @@ from retrieval.sentences import split_sentences
 class SentenceReranker:
     """score = (1 - weight) · first-stage score (min-max over the pool) + weight · best sentence cosine.
 
-    Only the top ``depth`` candidates are re-scored (each costs one embedding per sentence: give it
-    a caching embedder, so a sentence seen by an earlier query costs nothing); the rest keep their
-    order behind them.
+    Only the top ``depth`` candidates are re-scored; the rest keep their order behind them. A
+    passage ingested with its sentence vectors costs a dot product; one ingested before costs an
+    embedding per sentence (give it a caching embedder, so a sentence seen before costs nothing).
     """
 
     def __init__(self, embedder: Embedder, *, weight: float = 0.5, depth: int = 20) -> None:
@@ -46,17 +46,26 @@ class SentenceReranker:
         return (reranked + tail)[:limit]
 
     def _best_sentences(self, passages: Sequence[Passage], query_vector: Vectors) -> Vectors:
-        """Each passage's best sentence cosine; the sentences of all of them in one embedding
-        call (one trip to the model thread, one batch), not one call per passage."""
+        """Each passage's best sentence cosine. A passage ingested with its sentence vectors
+        brings them (nothing to embed); the sentences of all the others go in one embedding call
+        (one trip to the model thread, one batch), not one call per passage."""
+        best = np.zeros(len(passages), dtype=np.float32)
         per_passage = []
-        for passage in passages:
+        for at, passage in enumerate(passages):
+            if passage.sentences is not None:
+                best[at] = float(np.max(passage.sentences.vectors @ query_vector))
+                continue
             sentences = [s.text for s in split_sentences(passage.text)] or [passage.text]
             if passage.section_path:
                 sentences.append(" > ".join(passage.section_path))
-            per_passage.append(sentences)
-        cosines = self.embedder.embed([s for sentences in per_passage for s in sentences]) @ query_vector
-        bounds = np.cumsum([0, *(len(sentences) for sentences in per_passage)])
-        return np.array([cosines[a:b].max() for a, b in itertools.pairwise(bounds)], dtype=np.float32)
+            per_passage.append((at, sentences))
+        if not per_passage:
+            return best
+        cosines = self.embedder.embed([s for _, sentences in per_passage for s in sentences]) @ query_vector
+        bounds = np.cumsum([0, *(len(sentences) for _, sentences in per_passage)])
+        for (at, _), (a, b) in zip(per_passage, itertools.pairwise(bounds), strict=True):
+            best[at] = cosines[a:b].max()
+        return best
 
 
 def _vector(query: str | Query, embedder: Embedder) -> Vectors:

@@ -244,9 +244,10 @@ class Services:
         if self._executor is None:
             from ingest.library import local_pool
             from ingest.pipeline import IndexWriter
+            from retrieval.records import sentence_spans
 
             writer = IndexWriter(self.catalog, self.jobs, self.store)
-            self._executor = local_pool(self.settings, writer, self.model)
+            self._executor = local_pool(self.settings, writer, self.model, sentence_spans)
         return self._executor
 
     @cached_property
@@ -377,6 +378,7 @@ class Services:
     @cached_property
     def library(self) -> Library:
         from ingest.library import Library, local_pool
+        from retrieval.records import sentence_spans
 
         settings = self.settings
 
@@ -392,7 +394,7 @@ class Services:
             self.blobs,
             self.intake,
             self.executor,
-            lambda writer, name: local_pool(settings, writer, self.embedder_for(name)),
+            lambda writer, name: local_pool(settings, writer, self.embedder_for(name), sentence_spans),
             settle,
         )
 

@@ -154,6 +154,7 @@ def time_limit_reason(limit_s: float) -> str:
 
 def _ingest_document(s: WorkerServices, job_id: str, document_id: str, timed_out: type[BaseException]) -> str:
     from ingest.pipeline import IndexWriter, failure_reason, process_document
+    from retrieval.records import sentence_spans
 
     catalog, jobs = s.catalog, s.jobs
     try:
@@ -185,7 +186,7 @@ def _ingest_document(s: WorkerServices, job_id: str, document_id: str, timed_out
     task = s.intake.task_for(job_id, doc)
     clock = StageClock(lambda stage, fraction: _progress(jobs, job_id, stage, fraction))
     try:
-        processed = process_document(task, clock.progress)
+        processed = process_document(task, clock.progress, sentence_spans)
     except timed_out:
         fail(catalog, jobs, job_id, document_id, time_limit_reason(s.settings.document_timeout_s))
         return "failed: time limit"

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from core.domain import Chunk, Document, Passage
+from core.domain import Chunk, Document, Passage, SentenceVectors
 from core.errors import BackendUnavailable
 from core.protocols import SearchFilter, SearchRequest, Vectors
 from retrieval.stores import payload as P
@@ -27,14 +27,33 @@ class EdgeVectorStore:
         self._q = q
         self._write = threading.Lock()
         self._flushed_at = time.monotonic()
-        config = q.EdgeConfig(
-            vectors={P.DENSE: q.EdgeVectorParams(size=dimension, distance=q.Distance.Cosine)},
-            sparse_vectors={P.SPARSE: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)},
+        dense = {P.DENSE: q.EdgeVectorParams(size=dimension, distance=q.Distance.Cosine)}
+        # Each chunk's sentence vectors: read back with its point, never searched (no HNSW graph),
+        # on disk, in float16 (half the bytes; a cosine moves in its third decimal).
+        sentences = q.EdgeVectorParams(
+            size=dimension,
+            distance=q.Distance.Cosine,
+            on_disk=True,
+            multivector_config=q.MultiVectorConfig(q.MultiVectorComparator.MaxSim),
+            datatype=q.VectorStorageDatatype.Float16,
+            hnsw_config=q.HnswIndexConfig(m=0, ef_construct=100, full_scan_threshold=10_000),
         )
+        sparse = {P.SPARSE: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)}
+        config = q.EdgeConfig(vectors=dense | {P.SENTENCES: sentences}, sparse_vectors=sparse)
+        self.sentences = True  # False: a shard made before sentence vectors were stored
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
             if any(path.iterdir()):
-                self._shard = q.EdgeShard.load(str(path), config)
+                try:
+                    self._shard = q.EdgeShard.load(str(path), config)
+                except Exception as exc:
+                    if "ncompatible" not in str(exc):
+                        raise
+                    # A shard cannot gain a named vector: it searches as before, and its passages
+                    # come without sentence vectors (`sourcebook rebuild-index` makes a new one).
+                    old = q.EdgeConfig(vectors=dense, sparse_vectors=sparse)
+                    self._shard = q.EdgeShard.load(str(path), old)
+                    self.sentences = False
             else:
                 self._shard = q.EdgeShard.create(str(path), config)
                 for name in P.KEYWORD_FIELDS:
@@ -52,13 +71,26 @@ class EdgeVectorStore:
                 ) from exc
             raise BackendUnavailable(f"cannot open the vector store at {path}: {exc}") from exc
 
-    def upsert(self, document: Document, chunks: Sequence[Chunk], vectors: Vectors) -> None:
+    def upsert(
+        self,
+        document: Document,
+        chunks: Sequence[Chunk],
+        vectors: Vectors,
+        sentences: Sequence[SentenceVectors] | None = None,
+    ) -> None:
         q = self._q
+        kept: Sequence[SentenceVectors | None] = (
+            sentences if self.sentences and sentences is not None else [None] * len(chunks)
+        )
         points = []
-        for chunk, vector in zip(chunks, vectors, strict=True):
+        for chunk, vector, own in zip(chunks, vectors, kept, strict=True):
             indices, values = P.sparse_document(chunk.embedding_text)
-            named = {P.DENSE: vector.tolist(), P.SPARSE: q.SparseVector(indices, values)}
-            points.append(q.Point(chunk.id, named, P.chunk_payload(document, chunk)))
+            named: dict[str, Any] = {P.DENSE: vector.tolist(), P.SPARSE: q.SparseVector(indices, values)}
+            if own is not None and len(own.vectors):
+                named[P.SENTENCES] = own.vectors.tolist()
+            else:
+                own = None
+            points.append(q.Point(chunk.id, named, P.chunk_payload(document, chunk, own)))
         with self._write:
             for start in range(0, len(points), 512):
                 self._shard.update(q.UpdateOperation.upsert_points(points[start : start + 512]))
@@ -109,6 +141,7 @@ class EdgeVectorStore:
     def search(self, request: SearchRequest) -> list[Passage]:
         q = self._q
         condition = self._filter(request.filter)
+        with_vector = [P.SENTENCES] if self.sentences and request.with_sentences else False
         dense = sparse = None
         if request.mode in {"dense", "hybrid"}:
             if request.vector is None:
@@ -130,12 +163,20 @@ class EdgeVectorStore:
                 query=q.Fusion.Rrf(k=60) if request.fusion == "rrf" else q.Fusion.Dbsf(),
                 filter=condition,
                 with_payload=True,
+                with_vector=with_vector,
             )
         else:
             query = q.QueryRequest(
-                limit=request.limit, query=dense or sparse, filter=condition, with_payload=True
+                limit=request.limit,
+                query=dense or sparse,
+                filter=condition,
+                with_payload=True,
+                with_vector=with_vector,
             )
-        return [P.passage(point.id, point.score, point.payload or {}) for point in self._shard.query(query)]
+        return [
+            P.passage(point.id, point.score, point.payload or {}, point.vector)
+            for point in self._shard.query(query)
+        ]
 
     def _filter(self, f: SearchFilter) -> Any:
         q = self._q

@@ -11,11 +11,16 @@ import functools
 from datetime import UTC, datetime
 from typing import Any
 
-from core.domain import Chunk, Document, Passage
+import numpy as np
+
+from core.domain import Chunk, Document, Passage, SentenceVectors
 from core.protocols import SearchFilter
 
 DENSE = "dense"
 SPARSE = "bm25"
+# Each chunk's sentence vectors, a multivector (MaxSim) that is stored, never indexed: the
+# reranker and the composer read them from the points a search returns.
+SENTENCES = "sentences"
 KEYWORD_FIELDS = ("collection", "team", "document_id", "media_type", "tags")
 INTEGER_FIELDS = ("pages", "chunk_index")
 FLOAT_FIELDS = ("ingested_at",)
@@ -38,8 +43,11 @@ def sparse_query(text: str) -> tuple[list[int], list[float]]:
     return list(vector.indices), list(vector.values)
 
 
-def chunk_payload(document: Document, chunk: Chunk) -> dict[str, Any]:
-    return {
+def chunk_payload(
+    document: Document, chunk: Chunk, sentences: SentenceVectors | None = None
+) -> dict[str, Any]:
+    extra = {"sentence_spans": [list(span) for span in sentences.spans]} if sentences is not None else {}
+    return extra | {
         "collection": document.collection,
         "team": document.team or "default",
         "document_id": document.id,
@@ -57,7 +65,17 @@ def chunk_payload(document: Document, chunk: Chunk) -> dict[str, Any]:
     }
 
 
-def passage(point_id: Any, score: float, payload: dict[str, Any]) -> Passage:
+def sentence_vectors(payload: dict[str, Any], vectors: Any) -> SentenceVectors | None:
+    """A point's stored sentences: its spans from the payload, its rows from the ``sentences``
+    vector; None where either is missing (a point written before they were stored)."""
+    spans = payload.get("sentence_spans")
+    rows = vectors.get(SENTENCES) if isinstance(vectors, dict) else None
+    if spans is None or not rows:
+        return None
+    return SentenceVectors(tuple((int(a), int(b)) for a, b in spans), np.asarray(rows, dtype=np.float32))
+
+
+def passage(point_id: Any, score: float, payload: dict[str, Any], vectors: Any = None) -> Passage:
     return Passage(
         chunk_id=str(point_id),
         document_id=payload["document_id"],
@@ -71,6 +89,7 @@ def passage(point_id: Any, score: float, payload: dict[str, Any]) -> Passage:
         char_end=int(payload.get("char_end", 0)),
         media_type=payload.get("media_type", ""),
         table_header=tuple(payload.get("table_header", ())),
+        sentences=sentence_vectors(payload, vectors),
     )
 
 

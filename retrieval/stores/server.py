@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from core.domain import Chunk, Document, Passage
+from core.domain import Chunk, Document, Passage, SentenceVectors
 from core.errors import BackendUnavailable, Conflict
 from core.protocols import SearchFilter, SearchRequest, Vectors
 from retrieval.stores import payload as P
@@ -44,6 +44,7 @@ class QdrantServerVectorStore:
             self._client = QdrantClient(path=location)
         self._dimension = dimension
         self._owns_client = True
+        self.sentences = True  # False: a collection made before sentence vectors were stored
         try:
             self._ensure_collection()
         except Exception as exc:
@@ -53,7 +54,11 @@ class QdrantServerVectorStore:
         """A new index is a collection ``<name>--1`` behind the alias ``<name>``, which every
         reader and writer uses: a rebuild fills ``<name>--2`` beside it, then moves the alias."""
         if self._alias_target() is not None or self._client.collection_exists(self.collection):
-            return  # an alias, or a collection made before aliases (it cannot be rebuilt beside)
+            # An alias, or a collection made before aliases (it cannot be rebuilt beside). One
+            # made before sentence vectors cannot gain them: its passages come without.
+            vectors = self._client.get_collection(self.collection).config.params.vectors
+            self.sentences = isinstance(vectors, dict) and P.SENTENCES in vectors
+            return
         first = f"{self.collection}--1"
         try:
             self._create(first)
@@ -70,7 +75,17 @@ class QdrantServerVectorStore:
         m = self._m
         self._client.create_collection(
             name,
-            vectors_config={P.DENSE: m.VectorParams(size=self._dimension, distance=m.Distance.COSINE)},
+            vectors_config={
+                P.DENSE: m.VectorParams(size=self._dimension, distance=m.Distance.COSINE),
+                P.SENTENCES: m.VectorParams(
+                    size=self._dimension,
+                    distance=m.Distance.COSINE,
+                    on_disk=True,
+                    multivector_config=m.MultiVectorConfig(comparator=m.MultiVectorComparator.MAX_SIM),
+                    datatype=m.Datatype.FLOAT16,
+                    hnsw_config=m.HnswConfigDiff(m=0),  # read back with the points, never searched
+                ),
+            },
             sparse_vectors_config={P.SPARSE: m.SparseVectorParams(modifier=m.Modifier.IDF)},
             shard_number=self._shards,
             replication_factor=self._replicas,
@@ -112,7 +127,9 @@ class QdrantServerVectorStore:
                 self._client.delete_collection(name)  # a rebuild that never finished
             self._create(name)
         rebuilt = object.__new__(QdrantServerVectorStore)
-        rebuilt.__dict__.update(self.__dict__ | {"collection": name, "_owns_client": False})
+        rebuilt.__dict__.update(
+            self.__dict__ | {"collection": name, "_owns_client": False, "sentences": True}
+        )
         return rebuilt
 
     def sibling(self, collection: str, dimension: int) -> QdrantServerVectorStore:
@@ -145,6 +162,7 @@ class QdrantServerVectorStore:
             )
             if old is not None and old != rebuilt.collection:
                 self._client.delete_collection(old)
+        self.sentences = rebuilt.sentences
 
     def abandon(self, rebuilt: QdrantServerVectorStore) -> None:
         with self._lock:
@@ -167,20 +185,30 @@ class QdrantServerVectorStore:
             if offset is None:
                 return found
 
-    def upsert(self, document: Document, chunks: Sequence[Chunk], vectors: Vectors) -> None:
+    def upsert(
+        self,
+        document: Document,
+        chunks: Sequence[Chunk],
+        vectors: Vectors,
+        sentences: Sequence[SentenceVectors] | None = None,
+    ) -> None:
         m = self._m
+        kept: Sequence[SentenceVectors | None] = (
+            sentences if self.sentences and sentences is not None else [None] * len(chunks)
+        )
         points = []
-        for chunk, vector in zip(chunks, vectors, strict=True):
+        for chunk, vector, own in zip(chunks, vectors, kept, strict=True):
             indices, values = P.sparse_document(chunk.embedding_text)
+            named: dict[str, Any] = {
+                P.DENSE: vector.tolist(),
+                P.SPARSE: m.SparseVector(indices=indices, values=values),
+            }
+            if own is not None and len(own.vectors):
+                named[P.SENTENCES] = own.vectors.tolist()
+            else:
+                own = None
             points.append(
-                m.PointStruct(
-                    id=chunk.id,
-                    vector={
-                        P.DENSE: vector.tolist(),
-                        P.SPARSE: m.SparseVector(indices=indices, values=values),
-                    },
-                    payload=P.chunk_payload(document, chunk),
-                )
+                m.PointStruct(id=chunk.id, vector=named, payload=P.chunk_payload(document, chunk, own))
             )
         with self._lock:
             for start in range(0, len(points), 256):
@@ -234,6 +262,7 @@ class QdrantServerVectorStore:
     def _search(self, request: SearchRequest) -> list[Passage]:
         m = self._m
         condition = self._filter(request.filter)
+        with_vectors = [P.SENTENCES] if self.sentences and request.with_sentences else False
         sparse_vector = None
         if request.mode in {"sparse", "hybrid"}:
             indices, values = P.sparse_query(request.text)
@@ -257,6 +286,7 @@ class QdrantServerVectorStore:
                 query_filter=condition,
                 limit=request.limit,
                 with_payload=True,
+                with_vectors=with_vectors,
             )
         elif request.mode == "sparse":
             response = self._client.query_points(
@@ -266,6 +296,7 @@ class QdrantServerVectorStore:
                 query_filter=condition,
                 limit=request.limit,
                 with_payload=True,
+                with_vectors=with_vectors,
             )
         else:
             response = self._client.query_points(
@@ -275,8 +306,11 @@ class QdrantServerVectorStore:
                 query_filter=condition,
                 limit=request.limit,
                 with_payload=True,
+                with_vectors=with_vectors,
             )
-        return [P.passage(point.id, point.score, point.payload or {}) for point in response.points]
+        return [
+            P.passage(point.id, point.score, point.payload or {}, point.vector) for point in response.points
+        ]
 
     def _filter(self, f: SearchFilter) -> Any:
         m = self._m

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from core.domain import Chunk, Document, Passage
-from core.protocols import Embedder, SearchRequest, Vectors, VectorStore
+from core.domain import Chunk, Document, Passage, SentenceVectors
+from core.protocols import Embedder, SearchRequest, SpanEmbedder, Vectors, VectorStore
 
 
 @dataclass(eq=False)
@@ -141,9 +141,15 @@ class LiveIndex:
 
     # -- VectorStore: reads from the live index, writes to it --------------------------------
 
-    def upsert(self, document: Document, chunks: Sequence[Chunk], vectors: Vectors) -> None:
+    def upsert(
+        self,
+        document: Document,
+        chunks: Sequence[Chunk],
+        vectors: Vectors,
+        sentences: Sequence[SentenceVectors] | None = None,
+    ) -> None:
         with self.reading() as g:
-            g.store.upsert(document, chunks, vectors)
+            g.store.upsert(document, chunks, vectors, sentences)
 
     def delete_document(self, document_id: str) -> None:
         with self.reading() as g:
@@ -252,3 +258,11 @@ class LiveEmbedder:
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         return self.index.live.embedder.embed(texts)
+
+    def embed_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[Vectors, list[Vectors]]:
+        embedder = self.index.live.embedder
+        if not isinstance(embedder, SpanEmbedder):
+            raise TypeError(f"the embedder {embedder.name} pools no spans")
+        return embedder.embed_spans(texts, spans)

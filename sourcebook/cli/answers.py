@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from core.access import Principal, Role
+from core.answer_codec import passage_to_dict
 from core.protocols import SearchFilter, SearchRequest
 from sourcebook.cli.context import CollectionOpt, JsonOpt, console, err, operator, services
 from sourcebook.cli.remote import running_server
@@ -41,7 +42,7 @@ def search(
         s.catalog.collection_team(collection)
         vector = s.embedder.embed([query])[0].tolist() if mode != "sparse" else None
         request = SearchRequest(query, vector, limit, mode, SearchFilter(collections=(collection,)))  # type: ignore[arg-type]
-        _show_passages([asdict(p) for p in s.store.search(request)], as_json)
+        _show_passages([passage_to_dict(p) for p in s.store.search(request)], as_json)
 
 
 def _show_passages(passages: list[dict[str, Any]], as_json: bool) -> None:
@@ -95,7 +96,7 @@ def ask(question: str, collection: CollectionOpt, as_json: JsonOpt = False) -> N
             print(json.dumps(out.model_dump(mode="json"), indent=2))
             return
         citations = [asdict(c) for c in answer.citations]
-        _show_answer(answer.text, answer.refused, citations, [asdict(p) for p in answer.passages])
+        _show_answer(answer.text, answer.refused, citations, [passage_to_dict(p) for p in answer.passages])
 
 
 def _show_answer(

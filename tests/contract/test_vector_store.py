@@ -11,9 +11,10 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from core.domain import Chunk, Document, DocumentStatus
+from core.domain import Chunk, Document, DocumentStatus, SentenceVectors
 from core.protocols import SearchFilter, SearchRequest, VectorStore
 from ingest.embed import HashingEmbedder
 
@@ -164,3 +165,98 @@ def test_filters_by_ingestion_date(store: VectorStore) -> None:
     cutoff = datetime(2025, 1, 1, tzinfo=UTC).timestamp()
     assert _search(store, "error E-104", ingested_after=cutoff) == ["Error E-104 in the 2026 manual."]
     assert _search(store, "error E-104", ingested_before=cutoff) == [TEXTS[0]]
+
+
+def _with_sentences(store: VectorStore, doc: Document, texts: list[str]) -> list[SentenceVectors]:
+    from ingest.pipeline import embed_chunks
+    from retrieval.records import sentence_spans
+
+    chunks = [Chunk(doc.id, i, t, (i + 1,), ("Guide",), 0, len(t)) for i, t in enumerate(texts)]
+    vectors, sentences = embed_chunks(EMBEDDER, chunks, sentence_spans)
+    assert sentences is not None
+    store.upsert(doc, chunks, vectors, sentences)
+    return list(sentences)
+
+
+def test_sentence_vectors_and_spans_round_trip(store: VectorStore) -> None:
+    text = "The lid is blue. Error E-104 means the sensor failed. Replace it."
+    written = _with_sentences(store, _document("s1"), [text])[0]
+    question = "what does E-104 mean"
+    request = SearchRequest(question, EMBEDDER.embed([question])[0].tolist(), limit=3, mode="hybrid")
+    [found] = store.search(request)
+    assert found.sentences is not None
+    assert found.sentences.spans == written.spans
+    assert [text[a:b] for a, b in found.sentences.spans] == [
+        "The lid is blue.",
+        "Error E-104 means the sensor failed.",
+        "Replace it.",
+    ]
+    assert found.sentences.vectors.shape == (4, EMBEDDER.dimension)  # three sentences, the path line
+    assert np.allclose(found.sentences.vectors, written.vectors, atol=1e-3)  # stored as float16
+    without = store.search(
+        SearchRequest(question, request.vector, limit=3, mode="dense", with_sentences=False)
+    )
+    assert without[0].sentences is None
+
+
+def test_chunks_written_without_sentence_vectors_come_back_without(store: VectorStore) -> None:
+    _index(store, _document("plain"), ["Error E-104 means the sensor failed."])
+    found = store.search(SearchRequest("E-104", EMBEDDER.embed(["E-104"])[0].tolist(), limit=3))
+    assert found[0].sentences is None
+
+
+def test_an_edge_shard_made_before_sentence_vectors_still_opens_and_searches(tmp_path: Path) -> None:
+    import qdrant_edge as q
+
+    from retrieval.stores import payload as P
+    from retrieval.stores.edge import EdgeVectorStore
+
+    path = tmp_path / "old"
+    old = q.EdgeShard.create(
+        str(path),
+        q.EdgeConfig(
+            vectors={P.DENSE: q.EdgeVectorParams(size=EMBEDDER.dimension, distance=q.Distance.Cosine)},
+            sparse_vectors={P.SPARSE: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)},
+        ),
+    )
+    old.close()
+    store = EdgeVectorStore(path, EMBEDDER.dimension)
+    try:
+        assert store.sentences is False
+        _with_sentences(store, _document("s1"), ["Error E-104 means the sensor failed. Replace it."])
+        found = store.search(SearchRequest("E-104", EMBEDDER.embed(["E-104"])[0].tolist(), limit=3))
+        assert [p.document_id for p in found] == ["s1"]
+        assert found[0].sentences is None
+    finally:
+        store.close()
+    reopened = EdgeVectorStore(path, EMBEDDER.dimension)  # and again: the fallback is not a one-off
+    try:
+        assert reopened.sentences is False and reopened.count() == 1
+    finally:
+        reopened.close()
+
+
+def test_a_server_collection_made_before_sentence_vectors_still_searches(tmp_path: Path) -> None:
+    from qdrant_client import QdrantClient, models
+
+    from retrieval.stores import payload as P
+    from retrieval.stores.server import QdrantServerVectorStore
+
+    client = QdrantClient(path=str(tmp_path / "local"))
+    client.create_collection(
+        "sourcebook",
+        vectors_config={
+            P.DENSE: models.VectorParams(size=EMBEDDER.dimension, distance=models.Distance.COSINE)
+        },
+        sparse_vectors_config={P.SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+    )
+    client.close()
+    store = QdrantServerVectorStore(str(tmp_path / "local"), EMBEDDER.dimension)
+    try:
+        assert store.sentences is False
+        _with_sentences(store, _document("s1"), ["Error E-104 means the sensor failed. Replace it."])
+        found = store.search(SearchRequest("E-104", EMBEDDER.embed(["E-104"])[0].tolist(), limit=3))
+        assert [p.document_id for p in found] == ["s1"]
+        assert found[0].sentences is None
+    finally:
+        store.close()

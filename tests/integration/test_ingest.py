@@ -80,6 +80,21 @@ def test_same_bytes_under_two_names_are_one_document(services: Services) -> None
     assert len(services.catalog.documents("acme")) == 1
 
 
+def test_the_local_pool_stores_each_chunks_sentence_vectors_with_it(services: Services) -> None:
+    from core.protocols import SearchFilter
+
+    text = b"# Errors\n\nThe lid is blue. Error E-104 means the sensor failed. Replace the sensor.\n"
+    ingest(services, [("errors.md", text)])
+    [found] = services.searcher.search("what does E-104 mean", SearchFilter(), limit=1, rerank=False)
+    assert found.sentences is not None
+    assert [found.text[a:b] for a, b in found.sentences.spans] == [
+        "The lid is blue.",
+        "Error E-104 means the sensor failed.",
+        "Replace the sensor.",
+    ]
+    assert found.sentences.vectors.shape[0] == len(found.sentences.spans) + 1  # and the heading's
+
+
 def test_a_changed_file_with_the_same_name_replaces_its_old_chunks(services: Services) -> None:
     [old] = ingest(services, [("policy.md", b"# Refunds\n\nRefunds take 14 days.\n")])
     [new] = ingest(services, [("policy.md", b"# Refunds\n\nRefunds take 30 days from now on.\n")])

@@ -81,7 +81,9 @@ def assert_one_copy_of_each_chunk(cluster: Cluster, producer: Producer, collecti
     try:
         points, seen = [], None
         while True:
-            batch, seen = client.scroll("sourcebook-hashing", limit=1000, offset=seen, with_payload=True)
+            batch, seen = client.scroll(
+                "sourcebook-hashing", limit=1000, offset=seen, with_payload=True, with_vectors=["sentences"]
+            )
             points += batch
             if seen is None:
                 break
@@ -99,6 +101,10 @@ def assert_one_copy_of_each_chunk(cluster: Cluster, producer: Producer, collecti
         else:
             assert doc.id not in per_doc, f"{doc.source_name} is {doc.status} but has vectors"
     assert len(points) == expected
+    # The workers stored each chunk's sentence vectors, from the chunk's own pass, with their spans.
+    for point in points:
+        assert isinstance(point.vector, dict) and point.vector.get("sentences"), point.payload["text"][:60]
+        assert len(point.payload["sentence_spans"]) <= len(point.vector["sentences"])
     return expected
 
 

@@ -55,3 +55,20 @@ def test_the_stored_row_is_redacted_keeps_passage_ids_and_reads_back() -> None:
     assert answer_from_row(row, answer.question, (("generator", "human review"),)).provenance == (
         ("generator", "human review"),
     )
+
+
+def test_a_passages_sentence_vectors_stay_out_of_the_cache_and_the_log() -> None:
+    import dataclasses
+
+    import numpy as np
+
+    from core.domain import SentenceVectors
+
+    answer = an_answer()
+    vectors = SentenceVectors(((0, 30),), np.ones((1, 4), dtype=np.float32))
+    with_vectors = dataclasses.replace(
+        answer, passages=(dataclasses.replace(answer.passages[0], sentences=vectors),)
+    )
+    encoded = json.dumps(answer_to_dict(with_vectors))
+    assert "sentences" not in encoded
+    assert answer_from_dict(json.loads(encoded)) == answer
