@@ -116,7 +116,9 @@ def _reranked_run(model: str) -> dict[str, Any]:
     out = HOME / "eval" / f"reranked-{model}"
     if not (out / "run.json").exists():
         config = HOME / "reranked.toml"
-        config.write_text(f'[systems."{RERANKED}"]\nmode = "hybrid"\nfusion = "dbsf"\nreranker = "sentence"\n')
+        config.write_text(
+            f'[systems."{RERANKED}"]\nmode = "hybrid"\nfusion = "dbsf"\nreranker = "sentence"\n'
+        )
         _sourcebook(
             "eval", "retrieval", "--dataset", str(SCIFACT), "--split", "dev",
             "--config", str(config), "--embedder", model, "--out", str(out),
