@@ -1,7 +1,8 @@
 """A large SciFact collection for the latency and scale benches, built straight into Qdrant Edge.
 
-The 5,183 SciFact abstracts embedded with all-MiniLM-L6-v2 (once, cached as a .npy beside the
-store), plus noisy copies of their vectors (Gaussian noise, sigma 0.08, renormalised) up to
+The 5,183 SciFact abstracts embedded with all-MiniLM-L6-v2, with their sentences' vectors pooled
+from the same pass as an ingest stores them (once, cached as a .npz beside the store), plus noisy
+copies of both (Gaussian noise, sigma 0.08, renormalised) up to
 ``points``: real text for BM25 and embedding-shaped vectors for the dense index, as in
 shared/research/qdrant-edge-real-embeddings.md. Copy ``c`` belongs to team ``teams[c % len(teams)]``,
 so a search filtered to one of n teams sees 1/n of the points. The catalog knows the collection
@@ -45,8 +46,11 @@ def build(
     optimise the shard (HNSW), as after a bulk ingest; the seconds each step took. The hashing
     embedder (no model) isolates the cost of everything around the model."""
     from core.catalog import Catalog
-    from core.domain import Chunk, Document, DocumentStatus
+    from core.domain import Chunk, Document, DocumentStatus, SentenceVectors
     from ingest.embed import create_embedder
+    from ingest.pipeline import embed_chunks
+    from ingest.precision import choose_precision
+    from retrieval.records import sentence_spans
     from retrieval.stores import payload as P
     from retrieval.stores.edge import EdgeVectorStore
 
@@ -60,21 +64,28 @@ def build(
         catalog.close()
         return timings
     docs = [json.loads(line) for line in (DATA / "corpus.jsonl").read_text().splitlines()]
-    cache = home / f"scifact-{embedder}.npy"
+    chunks = [Chunk("x", 0, d["text"], (1,), (d["title"],), 0, len(d["text"])) for d in docs]
+    cache = home / f"scifact-{embedder}-sentences.npz"
     if cache.exists():
-        base = np.load(cache)
+        stored = np.load(cache)
+        base, rows, bounds = stored["chunks"], stored["sentences"], stored["bounds"]
     else:
-        print(f"embedding {len(docs)} abstracts (minutes, once)…", flush=True)
+        print(f"embedding {len(docs)} abstracts and their sentences (minutes, once)…", flush=True)
         started = time.perf_counter()
-        base = create_embedder(embedder).embed([f"{d['title']}\n\n{d['text']}" for d in docs])
-        np.save(cache, base)
+        base, pooled = embed_chunks(
+            create_embedder(embedder, choose_precision("auto").dtype), chunks, sentence_spans
+        )
+        assert pooled is not None
+        rows = np.concatenate([s.vectors for s in pooled])
+        bounds = np.cumsum([0, *(len(s.vectors) for s in pooled)])
+        np.savez(cache, chunks=base, sentences=rows, bounds=bounds)
         timings["embed_s"] = round(time.perf_counter() - started, 1)
+    spans = [tuple(sentence_spans(c)) for c in chunks]
     import qdrant_edge as q
 
     # The sparse vector of an abstract is the same in every copy: computed once.
     sparse = []
-    for d in docs:
-        chunk = Chunk("x", 0, d["text"], (1,), (d["title"],), 0, len(d["text"]))
+    for chunk in chunks:
         indices, values = P.sparse_document(chunk.embedding_text)
         sparse.append(q.SparseVector(indices, values))
     rng = np.random.default_rng(0)
@@ -85,6 +96,8 @@ def build(
         collection = COLLECTION if len(teams) == 1 else f"{COLLECTION}-{team}"
         vectors = base if copy == 0 else base + rng.normal(0, 0.08, base.shape).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        sentences = rows if copy == 0 else rows + rng.normal(0, 0.08, rows.shape).astype(np.float32)
+        sentences /= np.linalg.norm(sentences, axis=1, keepdims=True)
         batch = []
         for i, d in enumerate(docs[: points - copy * len(docs)]):
             doc = Document(
@@ -98,8 +111,9 @@ def build(
                 team=team,
             )
             chunk = Chunk(doc.id, 0, d["text"], (1,), (d["title"],), 0, len(d["text"]))
-            named = {P.DENSE: vectors[i].tolist(), P.SPARSE: sparse[i]}
-            batch.append(q.Point(chunk.id, named, P.chunk_payload(doc, chunk)))
+            own = SentenceVectors(spans[i], sentences[bounds[i] : bounds[i + 1]])
+            named = {P.DENSE: vectors[i].tolist(), P.SPARSE: sparse[i], P.SENTENCES: own.vectors.tolist()}
+            batch.append(q.Point(chunk.id, named, P.chunk_payload(doc, chunk, own)))
         for start in range(0, len(batch), 2000):
             store._shard.update(q.UpdateOperation.upsert_points(batch[start : start + 2000]))
         if copy % 10 == 0 or copy == copies - 1:
