@@ -65,8 +65,22 @@ def open_index(
     cache: Path | None = None,
     progress: Progress | None = None,
 ) -> Iterator[EvalIndex]:
-    """The corpus's index, built now unless the cache holds it; closed on exit."""
+    """The corpus's index, built now unless the cache holds it; closed on exit. One evaluation
+    at a time holds a cached index: an engine opens a shard in one process, and a second run
+    that found no finished index would take the first one's build for an interrupted one and
+    delete it under it. Another run of the same index waits for this one."""
+    from filelock import FileLock
+
     folder = (cache or cache_root()) / f"{_slug(corpus.name)}-{recipe.key(corpus)}"
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder) + ".lock"), _open_index(corpus, recipe, embedder, folder, progress) as index:
+        yield index
+
+
+@contextmanager
+def _open_index(
+    corpus: Corpus, recipe: IndexRecipe, embedder: Embedder, folder: Path, progress: Progress | None
+) -> Iterator[EvalIndex]:
     marker = folder / "ready.json"
     built = not marker.exists()
     if built and folder.exists():
