@@ -153,6 +153,9 @@ def _dataset_search(
     from eval.config import EvalConfig
     from eval.index import open_index
 
+    """The current model's ranking of a dataset's corpus, hybrid as the product searches (as for a
+    collection): a hard negative is what users' searches would wrongly rank high, not what the
+    model alone would, which BM25 often already ranks right."""
     texts = {d.id: _beir_text(d.title, d.text) for d in data.corpus.docs}
 
     def search(questions: Sequence[str]) -> list[list[tuple[str, str]]]:
@@ -163,7 +166,9 @@ def _dataset_search(
             vectors = embedder.embed(list(questions))
             out = []
             for question, vector in zip(questions, vectors, strict=True):
-                request = SearchRequest(question, vector.tolist(), NEGATIVE_DEPTH, "dense")
+                request = SearchRequest(
+                    question, vector.tolist(), NEGATIVE_DEPTH, "hybrid", fusion="dbsf", with_sentences=False
+                )
                 hits = sorted(index.store.search(request), key=lambda p: (-p.score, p.chunk_id))
                 out.append([(p.document_id, texts[p.document_id]) for p in hits])
             return out
