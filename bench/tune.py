@@ -4,8 +4,9 @@ its own process (so its peak memory is its own), the gate's figures gathered int
     python -m bench.tune scifact e1h0 e1h1 e2h1   # SciFact train → dev; e<epochs>h<hard negatives>
     python -m bench.tune scifact e1h0lr5e-5       # ... with a learning rate other than 2e-5
     python -m bench.tune acme e1h1                # the acme-support golden set (ingests the samples)
+    python -m bench.tune scifact e1h0lr5e-5 --out tune-scifact-lr   # a result file of its own
 
-Writes ``bench/results/tune-<target>.json``: per lever, training seconds and peak memory, and
+Writes ``bench/results/tune-<target>.json`` (or ``--out``'s name): per lever, training seconds and peak memory, and
 dense and hybrid nDCG@10 (current and tuned, the paired-bootstrap interval of the change), and
 whether the gate offered the model. On SciFact it also measures the product's default search as
 users get it, hybrid with the sentence reranker (``hybrid-dbsf+sentence``), current and tuned: the
@@ -143,11 +144,11 @@ def _reranked(model: str) -> dict[str, Any]:
     }
 
 
-def main(target: str, levers: list[str]) -> None:
+def main(target: str, levers: list[str], out: str | None = None) -> None:
     started = provenance({})
     _target_home(target)
     base = _prepare(target)
-    out = f"tune-{target}"
+    out = out or f"tune-{target}"
     rows: list[dict[str, Any]] = []
     settings = {"target": target, "levers": levers, "cpus": os.cpu_count(), "home": str(HOME)}
     for lever in levers:
@@ -168,6 +169,11 @@ def main(target: str, levers: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 3:
+    args = sys.argv[1:]
+    named = None
+    if "--out" in args:
+        at = args.index("--out")
+        named, args = args[at + 1], args[:at] + args[at + 2 :]
+    if len(args) < 2:
         raise SystemExit(__doc__)
-    main(sys.argv[1], sys.argv[2:])
+    main(args[0], args[1:], named)
