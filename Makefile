@@ -66,7 +66,9 @@ bench: install
 	$(BIN)/python -m bench.sentence_vectors
 	$(BIN)/python -m bench.embed_levers
 	$(BIN)/python -m bench.swap
-	$(BIN)/python -m bench.tune scifact e1h0 e1h1 e2h1
+	$(BIN)/python -m bench.tune scifact e1h0 e2h0 e1h1
+	$(BIN)/python -m bench.tune scifact e1h0lr5e-5 --out tune-scifact-lr
+	$(BIN)/python -m bench.fusion_weights
 	$(BIN)/python -m bench.tune acme e1h1
 	$(BIN)/python -m bench.sentence_split
 	nice -n 10 $(BIN)/python -m bench.scale

@@ -37,22 +37,28 @@ HOME = ROOT / "var" / "bench-tune"
 
 
 def _normalised(scores: dict[str, float]) -> dict[str, float]:
-    """DBSF's normalisation: mean ± 3 standard deviations of the list mapped onto 0..1."""
+    """DBSF's normalisation: mean ± 3 sample standard deviations of the list mapped onto 0..1."""
     if not scores:
         return {}
     values = list(scores.values())
     mean = statistics.fmean(values)
-    spread = statistics.pstdev(values) if len(values) > 1 else 0.0
+    spread = statistics.stdev(values) if len(values) > 1 else 0.0
     low, high = mean - 3 * spread, mean + 3 * spread
     if high <= low:
         return dict.fromkeys(scores, 0.5)
     return {key: (value - low) / (high - low) for key, value in scores.items()}
 
 
-def fused(dense: dict[str, float], sparse: dict[str, float], weight: float) -> list[str]:
-    """Chunk ids best first: ``weight`` on the dense side, ``1 - weight`` on BM25."""
+def fused_scores(dense: dict[str, float], sparse: dict[str, float], weight: float) -> dict[str, float]:
+    """Each chunk's fused score: ``weight`` on the dense side, ``1 - weight`` on BM25 (at 0.5, half
+    the score the engine's DBSF gives, which sums the two)."""
     d, s = _normalised(dense), _normalised(sparse)
-    score = {key: weight * d.get(key, 0.0) + (1 - weight) * s.get(key, 0.0) for key in d.keys() | s.keys()}
+    return {key: weight * d.get(key, 0.0) + (1 - weight) * s.get(key, 0.0) for key in d.keys() | s.keys()}
+
+
+def fused(dense: dict[str, float], sparse: dict[str, float], weight: float) -> list[str]:
+    """Chunk ids best first (equal scores by id)."""
+    score = fused_scores(dense, sparse, weight)
     return sorted(score, key=lambda key: (-score[key], key))
 
 
