@@ -223,3 +223,24 @@ def test_documents_left_queued_by_a_stopped_process_are_resumed(settings: Settin
         assert second.store.count(document_id=doc_id) == second.catalog.chunk_count(document_id=doc_id) > 0
     finally:
         second.close()
+
+
+def _parsers_already_imported(_: int) -> tuple[bool, int]:
+    import os
+    import sys
+
+    return "unstructured.partition.md" in sys.modules, os.getppid()
+
+
+def test_pool_workers_are_forked_with_the_parsers_imported() -> None:
+    """Workers share the fork server's imported parsers (memory) and need no warm-up of their own
+    (a replacement for a killed worker takes its first document at once)."""
+    import os
+
+    from ingest.executor import _pool_context
+
+    context = _pool_context()
+    with context.Pool(2) as pool:
+        found = pool.map(_parsers_already_imported, range(2))
+    assert all(imported for imported, _ in found)
+    assert {parent for _, parent in found} != {os.getpid()}  # forked by the server, not by this process
