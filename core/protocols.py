@@ -100,13 +100,21 @@ class VectorStore(Protocol):
 
     def search(self, request: SearchRequest) -> list[Passage]: ...
 
+    def attach_sentences(self, passages: Sequence[Passage]) -> list[Passage]:
+        """The passages with their stored sentence vectors, where the index holds them: for a
+        search that left them out (``with_sentences=False``) and needs them for its head only."""
+        ...
+
     def optimize(self) -> None: ...
 
     def close(self) -> None: ...
 
 
 class Reranker(Protocol):
-    """Re-orders a search's candidates; returns at most ``limit`` of them, best first."""
+    """Re-orders a search's candidates; returns at most ``limit`` of them, best first. Only the
+    first ``depth`` candidates are re-scored (the rest keep their order behind them)."""
+
+    depth: int
 
     def rerank(self, query: Query, passages: Sequence[Passage], limit: int) -> list[Passage]: ...
 

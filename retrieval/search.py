@@ -96,16 +96,29 @@ class Searcher:
         rerank: bool,
     ) -> list[Passage]:
         vector = query.vector.tolist() if mode != "sparse" and query.vector is not None else None
-        pool = max(limit, self.candidates) if (rerank and self.reranker) else limit * 2
+        reranker = self.reranker if rerank else None
+        pool = max(limit, self.candidates) if reranker else limit * 2
+        # The candidates come without their sentence vectors, which only the head needs (the
+        # passages the reranker re-scores, and those returned): reading them back for the whole
+        # pool was half a search's time in the store, with the GIL held.
         request = SearchRequest(
-            query.text, vector, pool, mode, search_filter, candidates=max(pool, 100), fusion=self.fusion
+            query.text,
+            vector,
+            pool,
+            mode,
+            search_filter,
+            candidates=max(pool, 100),
+            fusion=self.fusion,
+            with_sentences=False,
         )
         # Equal scores in the order of chunk ids: the engines promise no order for ties (RRF's
         # rank sums tie often), and evaluation runs must be reproducible.
         hits = sorted(store.search(request), key=lambda p: (-p.score, p.chunk_id))
         found = collapse_duplicates(hits, self.duplicate_threshold)
-        if rerank and self.reranker is not None:
-            return self.reranker.rerank(query, found, limit)
+        head = max(limit, reranker.depth) if reranker else limit
+        found = store.attach_sentences(found[:head]) + found[head:]
+        if reranker is not None:
+            return reranker.rerank(query, found, limit)
         return found[:limit]
 
 

@@ -178,6 +178,16 @@ class EdgeVectorStore:
             for point in self._shard.query(query)
         ]
 
+    def attach_sentences(self, passages: Sequence[Passage]) -> list[Passage]:
+        if not self.sentences or not passages:
+            return list(passages)
+        points = self._shard.retrieve(
+            [p.chunk_id for p in passages], self._q.PayloadSelector.Include(["sentence_spans"]), [P.SENTENCES]
+        )
+        return P.with_sentences(
+            passages, {str(p.id): P.sentence_vectors(p.payload or {}, p.vector) for p in points}
+        )
+
     def _filter(self, f: SearchFilter) -> Any:
         q = self._q
         must = [q.FieldCondition(key=key, match=q.MatchAny(values)) for key, values in P.filter_terms(f)]

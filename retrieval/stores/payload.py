@@ -8,6 +8,8 @@ always match the collection as it is now.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -73,6 +75,11 @@ def sentence_vectors(payload: dict[str, Any], vectors: Any) -> SentenceVectors |
     if spans is None or not rows:
         return None
     return SentenceVectors(tuple((int(a), int(b)) for a, b in spans), np.asarray(rows, dtype=np.float32))
+
+
+def with_sentences(passages: Sequence[Passage], found: dict[str, SentenceVectors | None]) -> list[Passage]:
+    """``passages`` with the sentence vectors ``found`` for them (by chunk id), in their order."""
+    return [p if found.get(p.chunk_id) is None else replace(p, sentences=found[p.chunk_id]) for p in passages]
 
 
 def passage(point_id: Any, score: float, payload: dict[str, Any], vectors: Any = None) -> Passage:

@@ -312,6 +312,20 @@ class QdrantServerVectorStore:
             P.passage(point.id, point.score, point.payload or {}, point.vector) for point in response.points
         ]
 
+    def attach_sentences(self, passages: Sequence[Passage]) -> list[Passage]:
+        if not self.sentences or not passages:
+            return list(passages)
+        with self._reading():
+            points = self._client.retrieve(
+                self.collection,
+                ids=[p.chunk_id for p in passages],
+                with_payload=["sentence_spans"],
+                with_vectors=[P.SENTENCES],
+            )
+        return P.with_sentences(
+            passages, {str(p.id): P.sentence_vectors(p.payload or {}, p.vector) for p in points}
+        )
+
     def _filter(self, f: SearchFilter) -> Any:
         m = self._m
         must = [m.FieldCondition(key=key, match=m.MatchAny(any=values)) for key, values in P.filter_terms(f)]

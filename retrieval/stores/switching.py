@@ -167,6 +167,10 @@ class LiveIndex:
         with self.reading() as g:
             return g.store.search(request)
 
+    def attach_sentences(self, passages: Sequence[Passage]) -> list[Passage]:
+        with self.reading() as g:
+            return g.store.attach_sentences(passages)
+
     def optimize(self) -> None:
         with self.reading() as g:
             g.store.optimize()

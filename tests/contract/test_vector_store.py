@@ -199,6 +199,24 @@ def test_sentence_vectors_and_spans_round_trip(store: VectorStore) -> None:
     assert without[0].sentences is None
 
 
+def test_a_search_without_sentence_vectors_can_attach_them_to_its_head(store: VectorStore) -> None:
+    text = "The lid is blue. Error E-104 means the sensor failed. Replace it."
+    written = _with_sentences(store, _document("s1"), [text])[0]
+    _index(store, _document("plain"), ["Error E-104 appears in the log."])
+    question = "what does E-104 mean"
+    vector = EMBEDDER.embed([question])[0].tolist()
+    found = store.search(SearchRequest(question, vector, limit=3, mode="hybrid", with_sentences=False))
+    assert {p.document_id for p in found} == {"s1", "plain"} and all(p.sentences is None for p in found)
+    attached = store.attach_sentences(found)
+    assert [p.chunk_id for p in attached] == [p.chunk_id for p in found]  # same passages, same order
+    by_doc = {p.document_id: p for p in attached}
+    assert by_doc["plain"].sentences is None  # written without them
+    got = by_doc["s1"].sentences
+    assert got is not None and got.spans == written.spans
+    assert np.allclose(got.vectors, written.vectors, atol=1e-3)
+    assert store.attach_sentences([]) == []
+
+
 def test_chunks_written_without_sentence_vectors_come_back_without(store: VectorStore) -> None:
     _index(store, _document("plain"), ["Error E-104 means the sensor failed."])
     found = store.search(SearchRequest("E-104", EMBEDDER.embed(["E-104"])[0].tolist(), limit=3))

@@ -56,6 +56,9 @@ class _TiedStore:
     def search(self, request: SearchRequest) -> list[Passage]:
         return [_passage(f"c{i}", f"D{i}", 1.0) for i in (5, 3, 4, 1, 2)]
 
+    def attach_sentences(self, passages: Sequence[Passage]) -> list[Passage]:
+        return list(passages)
+
 
 def test_searcher_returns_equal_scores_in_chunk_id_order() -> None:
     searcher = Searcher(_TiedStore(), HashingEmbedder(), duplicate_threshold=1.01)  # type: ignore[arg-type]
