@@ -20,6 +20,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.provenance import provenance
 from core.protocols import SearchFilter
@@ -38,6 +39,21 @@ def _words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in STOP_WORDS}
 
 
+def manual_and_questions(cache: Path | None) -> tuple[Corpus, list[dict[str, Any]]]:
+    """The manual as a corpus of its own (the set's folder also holds its questions, so the manual
+    is linked into the eval cache) and the set's dev questions."""
+    folder = (cache or cache_root()) / "emanual-corpus"
+    folder.mkdir(parents=True, exist_ok=True)
+    manual = folder / "galaxy-s10-user-manual.html"
+    if not manual.exists():
+        manual.symlink_to(SET / manual.name)
+    corpus = Corpus(SET.name, fingerprint([manual], folder), folder=folder)
+    questions = [
+        json.loads(line) for line in (SET / "dev" / "questions.jsonl").read_text().splitlines() if line
+    ]
+    return corpus, questions
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=None)
@@ -47,16 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     from retrieval.extractive import ExtractiveGenerator
     from retrieval.search import Searcher
 
-    # The manual alone (the set's folder also holds its questions): linked into the cache folder.
-    folder = (args.cache or cache_root()) / "emanual-corpus"
-    folder.mkdir(parents=True, exist_ok=True)
-    manual = folder / "galaxy-s10-user-manual.html"
-    if not manual.exists():
-        manual.symlink_to(SET / manual.name)
-    corpus = Corpus(SET.name, fingerprint([manual], folder), folder=folder)
-    questions = [
-        json.loads(line) for line in (SET / "dev" / "questions.jsonl").read_text().splitlines() if line
-    ]
+    corpus, questions = manual_and_questions(args.cache)
     embedder = create_embedder("minilm")
     generator = ExtractiveGenerator(embedder)
     rows = []

@@ -376,25 +376,15 @@ def emanual() -> dict[str, Any]:
     """The e-manual's 50 user questions (bench/emanual_answers.py's judgement) over one index made
     with sentence vectors, answered from them and, with the passages stripped of them, as before."""
     import dataclasses
-    import json
 
-    from bench.emanual_answers import SET, _words
+    from bench.emanual_answers import _words, manual_and_questions
     from core.protocols import SearchFilter
-    from eval.datasets import Corpus, fingerprint
-    from eval.index import IndexRecipe, cache_root, open_index
+    from eval.index import IndexRecipe, open_index
     from ingest.embed import CachingEmbedder, create_embedder
     from retrieval.extractive import ExtractiveGenerator
     from retrieval.search import Searcher
 
-    folder = cache_root() / "emanual-corpus"
-    folder.mkdir(parents=True, exist_ok=True)
-    manual = folder / "galaxy-s10-user-manual.html"
-    if not manual.exists():
-        manual.symlink_to(SET / manual.name)
-    corpus = Corpus(SET.name, fingerprint([manual], folder), folder=folder)
-    questions = [
-        json.loads(line) for line in (SET / "dev" / "questions.jsonl").read_text().splitlines() if line
-    ]
+    corpus, questions = manual_and_questions(None)
     embedder = create_embedder("minilm")
     out: dict[str, Any] = {}
     with open_index(corpus, IndexRecipe(), embedder, cache=None) as index:
