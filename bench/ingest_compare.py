@@ -102,16 +102,12 @@ class TreeMemory(threading.Thread):
 
     def run(self) -> None:
         while not self._halt.wait(self.interval_s):
-            pids = self._tree()
-            rss = sum(_kib(f"/proc/{p}/status", "VmRSS:") for p in pids) / 1024
-            pss = sum(_kib(f"/proc/{p}/smaps_rollup", "Pss:") for p in pids) / 1024
+            tree = self._tree()
+            rss = sum(_kib(f"/proc/{p}/status", "VmRSS:") for p in tree) / 1024
+            pss = sum(_kib(f"/proc/{p}/smaps_rollup", "Pss:") for p in tree) / 1024
             self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
-            self.peak_processes = max(self.peak_processes, len(pids))
-            for pid in pids:
-                try:
-                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
+            self.peak_processes = max(self.peak_processes, len(tree))
+            for pid, fields in tree.items():
                 own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
                 self.cpu_s[pid] = max(self.cpu_s.get(pid, 0.0), own)
 
@@ -119,20 +115,25 @@ class TreeMemory(threading.Thread):
         self._halt.set()
         self.join()
 
-    def _tree(self) -> list[int]:
+    def _tree(self) -> dict[int, list[str]]:
+        """The root and its descendants, each with the fields of its /proc stat after the name."""
+        stats: dict[int, list[str]] = {}
         children: dict[int, list[int]] = {}
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
             try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
-        found, todo = [], [self.root]
+            stats[int(entry)] = fields
+            children.setdefault(int(fields[1]), []).append(int(entry))
+        found: dict[int, list[str]] = {}
+        todo = [self.root]
         while todo:
             pid = todo.pop()
-            found.append(pid)
+            if pid in stats:
+                found[pid] = stats[pid]
             todo.extend(children.get(pid, []))
         return found
 
