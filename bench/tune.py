@@ -5,6 +5,8 @@ its own process (so its peak memory is its own), the gate's figures gathered int
     python -m bench.tune scifact e1h0lr5e-5       # ... with a learning rate other than 2e-5
     python -m bench.tune acme e1h1                # the acme-support golden set (ingests the samples)
     python -m bench.tune scifact e1h0lr5e-5 --out tune-scifact-lr   # a result file of its own
+    python -m bench.tune scifact e1h1s3 e1h3b64-cached-mnrl e1h1-gist --out tune-scifact-negatives
+                                  # s: best non-gold hits skipped, b: batch size, -<loss>
 
 Writes ``bench/results/tune-<target>.json`` (or ``--out``'s name): per lever, training seconds and peak memory, and
 dense and hybrid nDCG@10 (current and tuned, the paired-bootstrap interval of the change), and
@@ -56,11 +58,29 @@ def _sourcebook(*args: str) -> None:
         raise SystemExit(f"sourcebook {' '.join(args)} failed (exit {done.returncode}); its output is above")
 
 
-def _lever(name: str) -> tuple[int, int, str | None]:
-    match = re.fullmatch(r"e(\d+)h(\d+)(?:lr(\d(?:\.\d+)?e-\d))?", name)
+LEVER = re.compile(
+    r"e(?P<epochs>\d+)h(?P<negatives>\d+)(?:s(?P<skip>\d+))?(?:b(?P<batch>\d+))?"
+    r"(?:lr(?P<rate>\d(?:\.\d+)?e-\d))?(?:-(?P<loss>cached-mnrl|gist|cached-gist))?"
+)
+
+
+def _lever(name: str) -> list[str]:
+    """A lever's name as ``sourcebook tune`` options: e<epochs>h<hard negatives>, then optionally
+    s<best non-gold hits skipped>, b<batch size>, lr<rate>, -<loss> (e1h3s5b64-cached-mnrl)."""
+    match = LEVER.fullmatch(name)
     if not match:
-        raise SystemExit(f"a lever is e<epochs>h<hard negatives>[lr<rate>] (e1h0, e2h1lr5e-5), not {name!r}")
-    return int(match.group(1)), int(match.group(2)), match.group(3)
+        raise SystemExit(
+            f"a lever is e<epochs>h<hard negatives>[s<skip>][b<batch>][lr<rate>][-<loss>] (e1h0, e2h1lr5e-5, e1h3s5-gist), not {name!r}"
+        )
+    options = ["--epochs", match["epochs"], "--hard-negatives", match["negatives"]]
+    for group, option in (
+        ("skip", "--negatives-from"),
+        ("batch", "--batch-size"),
+        ("rate", "--learning-rate"),
+        ("loss", "--loss"),
+    ):
+        options += [option, match[group]] if match[group] else []
+    return options
 
 
 def _prepare(target: str) -> list[str]:
@@ -152,14 +172,12 @@ def main(target: str, levers: list[str], out: str | None = None) -> None:
     rows: list[dict[str, Any]] = []
     settings = {"target": target, "levers": levers, "cpus": os.cpu_count(), "home": str(HOME)}
     for lever in levers:
-        epochs, negatives, rate = _lever(lever)
+        options = _lever(lever)
         done = HOME / "models" / f"{target}-{lever}-1" / "sourcebook-model.json"
         if done.exists() and json.loads(done.read_text())["eval"] is not None:  # measured by an earlier run
             rows.append(_row(lever, json.loads(done.read_text()), None))
         else:
             began = time.perf_counter()
-            options = ["--epochs", str(epochs), "--hard-negatives", str(negatives)]
-            options += ["--learning-rate", rate] if rate else []
             _sourcebook("tune", *base, *options, "--name", f"{target}-{lever}")
             rows.append(_row(lever, json.loads(done.read_text()), time.perf_counter() - began))
         if target == "scifact":

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from core.catalog.review import ReviewQueue
     from eval.datasets import RetrievalSet
 
-NEGATIVE_DEPTH = 20  # how far down the current ranking hard negatives are looked for
+NEGATIVE_DEPTH = 20  # how far down the current ranking hard negatives are looked for, past the skipped ones
 
 
 class TuneServices(Protocol):
@@ -108,7 +108,7 @@ def collection_cases(services: TuneServices, collection: str, files: Sequence[Pa
 
 
 def _collection_search(
-    services: TuneServices, collection: str, finder: ChunkFinder
+    services: TuneServices, collection: str, finder: ChunkFinder, depth: int
 ) -> Callable[[Sequence[str]], list[list[tuple[str, str]]]]:
     """Hits of the live index (the current model, hybrid as the product searches) with the text
     the embedder saw for each chunk."""
@@ -120,7 +120,7 @@ def _collection_search(
             request = SearchRequest(
                 question,
                 vector.tolist(),
-                NEGATIVE_DEPTH,
+                depth,
                 "hybrid",
                 SearchFilter(collections=(collection,)),
                 fusion="dbsf",
@@ -148,7 +148,7 @@ def _beir_text(title: str, text: str) -> str:
 
 
 def _dataset_search(
-    data: RetrievalSet, embedder: Embedder, cache: Path | None, progress: Progress | None
+    data: RetrievalSet, embedder: Embedder, cache: Path | None, progress: Progress | None, depth: int
 ) -> Callable[[Sequence[str]], list[list[tuple[str, str]]]]:
     from eval.config import EvalConfig
     from eval.index import open_index
@@ -167,7 +167,7 @@ def _dataset_search(
             out = []
             for question, vector in zip(questions, vectors, strict=True):
                 request = SearchRequest(
-                    question, vector.tolist(), NEGATIVE_DEPTH, "hybrid", fusion="dbsf", with_sentences=False
+                    question, vector.tolist(), depth, "hybrid", fusion="dbsf", with_sentences=False
                 )
                 hits = sorted(index.store.search(request), key=lambda p: (-p.score, p.chunk_id))
                 out.append([(p.document_id, texts[p.document_id]) for p in hits])
@@ -244,20 +244,24 @@ def tune(
         + f"); {len(held)} golden case(s) held apart"
     )
 
-    per = request.settings.hard_negatives
+    per, skip = request.settings.hard_negatives, request.settings.negatives_from
+    depth = NEGATIVE_DEPTH + skip
     examples = with_hard_negatives(
         [p for p in pairs if not p.source.startswith("dataset:")],
-        _collection_search(services, request.collection, finder) if per else None,
+        _collection_search(services, request.collection, finder, depth) if per else None,
         per,
+        skip,
     )
     if data_set is not None:
         examples += with_hard_negatives(
             [p for p in pairs if p.source.startswith("dataset:")],
-            _dataset_search(data_set, services.model, request.cache, progress) if per else None,
+            _dataset_search(data_set, services.model, request.cache, progress, depth) if per else None,
             per,
+            skip,
         )
     if per:
-        say(f"{len(examples)} examples with {per} hard negative(s) each from the current index")
+        past = f", past its best {skip} non-gold hits" if skip else ""
+        say(f"{len(examples)} examples with {per} hard negative(s) each from the current index{past}")
 
     folder = next_folder(request.home, request.name)
     measured = train(examples, request.settings, folder)

@@ -202,16 +202,20 @@ def dedupe(pairs: Iterable[Pair]) -> list[Pair]:
 Search = Callable[[Sequence[str]], list[list[tuple[str, str]]]]  # questions → hits (id, text), best first
 
 
-def with_hard_negatives(pairs: Sequence[Pair], search: Search | None, per_pair: int) -> list[Example]:
+def with_hard_negatives(
+    pairs: Sequence[Pair], search: Search | None, per_pair: int, skip: int = 0
+) -> list[Example]:
     """Each pair with up to ``per_pair`` hard negatives: the current index's best hits for its
-    question that are not among its gold passages (a passage that answers is no negative)."""
+    question that are not among its gold passages (a passage that answers is no negative), after
+    the first ``skip`` of them (the very best non-gold hits are often answers nobody labelled)."""
     if search is None or per_pair <= 0 or not pairs:
         return [Example(p.question, p.positive) for p in pairs]
     questions = list(dict.fromkeys(p.question for p in pairs))
     hits = dict(zip(questions, search(questions), strict=True))
     examples = []
     for pair in pairs:
-        negatives = [text for hit_id, text in hits[pair.question] if hit_id not in pair.gold][:per_pair]
+        ranked = [text for hit_id, text in hits[pair.question] if hit_id not in pair.gold]
+        negatives = ranked[skip : skip + per_pair]
         # rows of one table need the same columns: repeat the last negative when too few were found
         while negatives and len(negatives) < per_pair:
             negatives.append(negatives[-1])

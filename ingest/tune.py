@@ -39,9 +39,22 @@ class TuneSettings:
     learning_rate: float = 2e-5
     warmup_ratio: float = 0.1
     hard_negatives: int = 1  # per pair, mined from the current index
-    loss: str = "MultipleNegativesRankingLoss"
+    negatives_from: int = 0  # skip this many of the best non-gold hits (likely unlabelled answers)
+    loss: str = "MultipleNegativesRankingLoss"  # one of LOSSES' values
     seed: int = 0
     threads: int = 0  # torch threads while training; 0: every core
+
+
+# sentence-transformers' contrastive losses, by the name the CLI takes. The cached ones (GradCache)
+# hold one mini-batch of activations at a time, so a larger batch or more hard negatives fit in
+# memory; GIST's guide (the base model, frozen) drops any negative it scores above the positive,
+# the unlabelled answers that mined negatives and in-batch passages sometimes are.
+LOSSES = {
+    "mnrl": "MultipleNegativesRankingLoss",
+    "cached-mnrl": "CachedMultipleNegativesRankingLoss",
+    "gist": "GISTEmbedLoss",
+    "cached-gist": "CachedGISTEmbedLoss",
+}
 
 
 def base_model_path() -> Path:
@@ -121,7 +134,7 @@ def train(
             model=model,
             args=args,
             train_dataset=dataset,
-            loss=losses.MultipleNegativesRankingLoss(model),
+            loss=_loss(losses, settings.loss, model),
         )
         started = time.perf_counter()
         with contextlib.redirect_stdout(sys.stderr):  # the trainer prints its losses; stdout is the caller's
@@ -131,6 +144,17 @@ def train(
     model.save(str(out))
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"train_seconds": round(seconds, 1), "peak_rss_mib": round(peak_mib, 1)}
+
+
+def _loss(losses: Any, name: str, model: Any) -> Any:
+    if name not in LOSSES.values():
+        raise InvalidInput(f"unknown loss {name!r}: one of {', '.join(LOSSES.values())}")
+    loss = getattr(losses, name)
+    if "GIST" in name:
+        from sentence_transformers.sentence_transformer import SentenceTransformer
+
+        return loss(model, guide=SentenceTransformer(str(base_model_path()), device="cpu"))
+    return loss(model)
 
 
 # --- the model folder ------------------------------------------------------------------------------

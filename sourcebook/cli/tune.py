@@ -31,6 +31,18 @@ def tune(
     hard_negatives: Annotated[
         int, typer.Option(min=0, max=8, help="Hard negatives per pair, mined from the current index.")
     ] = 1,
+    negatives_from: Annotated[
+        int,
+        typer.Option(
+            min=0, max=50, help="Skip this many of the best non-gold hits before taking hard negatives."
+        ),
+    ] = 0,
+    loss: Annotated[
+        str,
+        typer.Option(
+            help="mnrl, cached-mnrl (larger batches in bounded memory), gist or cached-gist (the base model drops false negatives)."
+        ),
+    ] = "mnrl",
     learning_rate: Annotated[float, typer.Option(min=1e-7, max=1e-3)] = 2e-5,
     held_apart: Annotated[
         float,
@@ -53,13 +65,17 @@ def tune(
     from eval.cli import _progress
     from eval.tuning import TuneRequest
     from eval.tuning import tune as run_tune
-    from ingest.tune import TuneSettings
+    from ingest.tune import LOSSES, TuneSettings
 
+    if loss not in LOSSES:
+        raise typer.BadParameter(f"one of {', '.join(LOSSES)}", param_hint="--loss")
     settings = TuneSettings(
         epochs=epochs,
         batch_size=batch_size,
         learning_rate=learning_rate,
         hard_negatives=hard_negatives,
+        negatives_from=negatives_from,
+        loss=LOSSES[loss],
         seed=seed,
         threads=threads,
     )

@@ -177,6 +177,17 @@ def test_hard_negatives_are_top_hits_that_are_not_gold() -> None:
     assert with_hard_negatives(pairs, None, 2)[0].negatives == ()
 
 
+def test_hard_negatives_can_skip_the_best_non_gold_hits() -> None:
+    pairs = [Pair("q", "gold text", "g1", "golden", frozenset({"g1"}))]
+
+    def search(questions: Any) -> list[list[tuple[str, str]]]:
+        return [[("g1", "gold text"), ("n1", "unlabelled answer"), ("n2", "near miss"), ("n3", "far")]]
+
+    assert with_hard_negatives(pairs, search, 1, skip=1)[0].negatives == ("near miss",)
+    assert with_hard_negatives(pairs, search, 2, skip=1)[0].negatives == ("near miss", "far")
+    assert with_hard_negatives(pairs, search, 1, skip=3) == []  # nothing left to learn from: dropped
+
+
 def test_held_apart_split_is_by_question_and_the_same_for_the_same_seed() -> None:
     cases = [_case(f"c{i}", f"Question {i}?") for i in range(10)] + [_case("dup", "question 3")]
     train, held = held_apart(cases, 0.3, seed=7)
