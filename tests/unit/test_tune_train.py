@@ -39,6 +39,24 @@ def test_the_same_seed_and_data_make_the_same_model(tmp_path: Path) -> None:
     assert same.shape == (2, 384)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("loss", ["CachedMultipleNegativesRankingLoss", "GISTEmbedLoss"])
+def test_the_cached_and_guided_losses_train_the_same_model_for_the_same_seed(
+    tmp_path: Path, loss: str
+) -> None:
+    settings = TuneSettings(epochs=1, batch_size=4, seed=3, threads=1, loss=loss)
+    train(EXAMPLES, settings, tmp_path / "a", progress=False)
+    train(EXAMPLES, settings, tmp_path / "b", progress=False)
+    first = _weights(tmp_path / "a")
+    assert np.array_equal(first, _weights(tmp_path / "b"))
+    assert first.shape == (2, 384) and np.isfinite(first).all()
+
+
+def test_an_unknown_loss_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="unknown loss 'TripletLoss': one of MultipleNegativesRankingLoss"):
+        train(EXAMPLES, TuneSettings(loss="TripletLoss", threads=1), tmp_path / "m", progress=False)
+
+
 def test_no_pairs_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(
         InvalidInput, match="no training pairs: add golden cases, review answers or give --dataset"
