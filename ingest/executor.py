@@ -73,6 +73,10 @@ def _pool_context() -> Any:
     return context
 
 
+def _started() -> None:
+    """A task that only makes the pool start its workers."""
+
+
 def _run(task: IngestTask) -> PreparedDocument:
     def report(stage: str, fraction: float) -> None:
         if _progress_queue is not None:
@@ -104,6 +108,12 @@ class LocalPoolExecutor:
         self._pool = ProcessPool(
             max_workers=workers, initializer=_init_worker, initargs=(self._progress,), context=context
         )
+        # The pool starts its workers on its first task, in the caller's thread: the fork server
+        # importing the parsers held the first upload's request 5-10 s. Start them now, aside.
+        self._starting = threading.Thread(
+            target=self._pool.schedule, args=(_started,), name="ingest-pool-start", daemon=True
+        )
+        self._starting.start()
         self._commit = threading.Lock()
         self._pending: dict[str, Future[PreparedDocument]] = {}
         self._idle = threading.Condition()
@@ -124,6 +134,11 @@ class LocalPoolExecutor:
         ]
         for thread in self._embedders:
             thread.start()
+
+    def started(self, timeout: float | None = None) -> bool:
+        """Block until the workers are up (the fork server has imported the parsers)."""
+        self._starting.join(timeout)
+        return not self._starting.is_alive()
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -267,6 +282,7 @@ class LocalPoolExecutor:
 
     def shutdown(self) -> None:
         self._closed = True
+        self._starting.join(timeout=60)  # a pool stopped while it starts its workers may hang
         self._pool.close()  # type: ignore[no-untyped-call]
         self._pool.join(timeout=10)
         self._pool.stop()  # type: ignore[no-untyped-call]

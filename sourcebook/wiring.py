@@ -415,6 +415,11 @@ class Services:
         self.answering  # noqa: B018 - built now: quotas, cache, PII redactor
         if self.settings.generator == "extractive":
             self.generator.answer(question, passages)
+        from ingest.executor import LocalPoolExecutor
+
+        executor = self.executor  # the first upload, too, costs what the next ones do
+        if isinstance(executor, LocalPoolExecutor):
+            executor.started(timeout=120)
 
     def close(self) -> None:
         if self._executor is not None:

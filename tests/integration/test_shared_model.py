@@ -97,3 +97,28 @@ def test_a_model_error_fails_its_documents_with_a_reason_and_the_pool_goes_on(se
         executor.shutdown()
         store.close()
         catalog.close()
+
+
+def test_the_pool_starts_its_workers_before_the_first_document(settings: Settings) -> None:
+    """Started on the first task, in the caller's thread, the fork server's import of the parsers
+    held the first upload's request for seconds; the workers start when the pool is made."""
+    import time
+
+    import psutil  # type: ignore[import-untyped]
+
+    def processes() -> set[int]:  # the fork server (one per process, maybe started earlier) and its workers
+        return {child.pid for child in psutil.Process().children(recursive=True)}
+
+    before = processes()  # other tests' pools may still be going away
+    catalog, _, store, intake = _open(settings, CountingEmbedder())
+    executor = intake.executor
+    assert isinstance(executor, LocalPoolExecutor)
+    try:
+        deadline = time.monotonic() + 120
+        while len(processes() - before) < settings.workers and time.monotonic() < deadline:
+            time.sleep(0.2)  # no document was submitted
+        assert len(processes() - before) >= settings.workers
+    finally:
+        executor.shutdown()
+        store.close()
+        catalog.close()
