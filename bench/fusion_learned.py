@@ -27,6 +27,7 @@ import os
 import statistics
 import sys
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,21 +79,21 @@ def _bm25(k: float | None, b: float | None, avg_len: float | None) -> Any:
     return Bm25(Bm25Config(k=k, b=b, avg_len=avg_len, language="english"))
 
 
-def corpus_length(corpus: Corpus) -> float:
+def corpus_length(texts: Sequence[str]) -> float:
     """Mean BM25 tokens a document: with no length normalisation and a saturation that never
     bites, a document's weights are its term counts."""
     counting = _bm25(1e9, 0.0, None)
-    return statistics.fmean(sum(counting.embed_document(t).values) for t in corpus.texts)
+    return statistics.fmean(sum(counting.embed_document(t).values) for t in texts)
 
 
-def bm25_scores(corpus: Corpus, questions: list[str], model: Any) -> np.ndarray:
+def bm25_scores(texts: Sequence[str], questions: Sequence[str], model: Any) -> np.ndarray:
     """questions × documents: the document weights the model stored, times the engine's IDF."""
     postings: dict[int, list[tuple[int, float]]] = defaultdict(list)
-    for at, text in enumerate(corpus.texts):
+    for at, text in enumerate(texts):
         vector = model.embed_document(text)
         for term, weight in zip(vector.indices, vector.values, strict=True):
             postings[term].append((at, weight))
-    total = len(corpus.texts)
+    total = len(texts)
     scores = np.zeros((len(questions), total), dtype=np.float32)
     for row, question in enumerate(questions):
         vector = model.embed_query(question)
@@ -198,7 +199,7 @@ def measure(corpus: Corpus, model: str) -> dict[str, Any]:
 
     queries = {split: corpus.queries(split) for split in ("train", "dev")}
     dense = dense_scores(corpus, model, {split: q[1] for split, q in queries.items()})
-    length = corpus_length(corpus)
+    length = corpus_length(corpus.texts)
     settings, baseline = [], None
     learned: list[dict[str, Any]] = []
     for k, b, avg_len in BM25_SETTINGS:
@@ -212,7 +213,7 @@ def measure(corpus: Corpus, model: str) -> dict[str, Any]:
         pools = {}
         for split, (_, texts, relevant) in queries.items():
             scores, pools[split] = _per_query(
-                corpus, relevant, dense[split], bm25_scores(corpus, texts, bm25)
+                corpus, relevant, dense[split], bm25_scores(corpus.texts, texts, bm25)
             )
             row[split] = {name: _mean(values) for name, values in scores.items()}
             if split == "dev":
