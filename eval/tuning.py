@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from core.domain import Passage
 from core.errors import InvalidInput
 from core.golden import GoldenCase, load_golden, parse_case
 from core.protocols import Embedder, SearchFilter, SearchRequest, VectorStore
@@ -107,29 +108,52 @@ def collection_cases(services: TuneServices, collection: str, files: Sequence[Pa
     return cases
 
 
+def _hybrid_hits(
+    store: VectorStore,
+    embedder: Embedder,
+    questions: Sequence[str],
+    depth: int,
+    search_filter: SearchFilter | None = None,
+) -> list[list[Passage]]:
+    """Each question's hits, hybrid (DBSF) as the product searches: a hard negative is what users'
+    searches would wrongly rank high, not what the model alone would, which BM25 often already
+    ranks right. Equal scores in the order of chunk ids, so the mined pairs are reproducible."""
+    vectors = embedder.embed(list(questions))
+    return [
+        sorted(
+            store.search(
+                SearchRequest(
+                    question,
+                    vector.tolist(),
+                    depth,
+                    "hybrid",
+                    search_filter or SearchFilter(),
+                    fusion="dbsf",
+                    with_sentences=False,
+                )
+            ),
+            key=lambda p: (-p.score, p.chunk_id),
+        )
+        for question, vector in zip(questions, vectors, strict=True)
+    ]
+
+
 def _collection_search(
     services: TuneServices, collection: str, finder: ChunkFinder, depth: int
 ) -> Callable[[Sequence[str]], list[list[tuple[str, str]]]]:
-    """Hits of the live index (the current model, hybrid as the product searches) with the text
-    the embedder saw for each chunk."""
+    """Hits of the live index (the current model) with the text the embedder saw for each chunk."""
 
     def search(questions: Sequence[str]) -> list[list[tuple[str, str]]]:
-        vectors = services.model.embed(list(questions))
+        found = _hybrid_hits(
+            services.store, services.model, questions, depth, SearchFilter(collections=(collection,))
+        )
         out = []
-        for question, vector in zip(questions, vectors, strict=True):
-            request = SearchRequest(
-                question,
-                vector.tolist(),
-                depth,
-                "hybrid",
-                SearchFilter(collections=(collection,)),
-                fusion="dbsf",
-            )
-            hits = []
-            for p in services.store.search(request):
+        for hits in found:
+            texts = []
+            for p in hits:
                 chunk = next((c for c in finder.chunks(p.document_id) if c.id == p.chunk_id), None)
-                hits.append((p.chunk_id, chunk.embedding_text if chunk else p.text))
-            out.append(hits)
+                texts.append((p.chunk_id, chunk.embedding_text if chunk else p.text))
+            out.append(texts)
         return out
 
     return search
@@ -150,28 +174,17 @@ def _beir_text(title: str, text: str) -> str:
 def _dataset_search(
     data: RetrievalSet, embedder: Embedder, cache: Path | None, progress: Progress | None, depth: int
 ) -> Callable[[Sequence[str]], list[list[tuple[str, str]]]]:
+    """The current model's ranking of a dataset's corpus (its eval index), as for a collection."""
     from eval.config import EvalConfig
     from eval.index import open_index
 
-    """The current model's ranking of a dataset's corpus, hybrid as the product searches (as for a
-    collection): a hard negative is what users' searches would wrongly rank high, not what the
-    model alone would, which BM25 often already ranks right."""
     texts = {d.id: _beir_text(d.title, d.text) for d in data.corpus.docs}
 
     def search(questions: Sequence[str]) -> list[list[tuple[str, str]]]:
-        config = EvalConfig()
-        with open_index(
-            data.corpus, replace(config.index, embedder=_recipe_name(embedder)), embedder, cache=cache
-        ) as index:
-            vectors = embedder.embed(list(questions))
-            out = []
-            for question, vector in zip(questions, vectors, strict=True):
-                request = SearchRequest(
-                    question, vector.tolist(), depth, "hybrid", fusion="dbsf", with_sentences=False
-                )
-                hits = sorted(index.store.search(request), key=lambda p: (-p.score, p.chunk_id))
-                out.append([(p.document_id, texts[p.document_id]) for p in hits])
-            return out
+        recipe = replace(EvalConfig().index, embedder=_recipe_name(embedder))
+        with open_index(data.corpus, recipe, embedder, cache=cache) as index:
+            found = _hybrid_hits(index.store, embedder, questions, depth)
+        return [[(p.document_id, texts[p.document_id]) for p in hits] for hits in found]
 
     return search
 
