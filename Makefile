@@ -69,8 +69,9 @@ bench: install
 	$(BIN)/python -m bench.tune scifact e1h0 e2h0 e1h1
 	$(BIN)/python -m bench.tune scifact e1h0lr5e-5 --out tune-scifact-lr
 	$(BIN)/python -m bench.tune scifact e1h1s3 e1h1-gist e1h0b128-cached-mnrl --out tune-scifact-negatives
+	$(BIN)/python -m bench.tune scifact e1h3-cached-mnrl --out tune-scifact-cached
 	$(BIN)/python -m bench.fusion_weights
-	$(BIN)/python -m bench.fusion_learned
+	$(BIN)/python -m bench.fusion_learned minilm scifact-e1h3-cached-mnrl-1
 	$(BIN)/python -m bench.tune acme e1h1
 	$(BIN)/python -m bench.sentence_split
 	nice -n 10 $(BIN)/python -m bench.scale

@@ -16,7 +16,7 @@ The learned fusion is a logistic regression over each candidate's scores (both n
 the raw cosine and BM25 score, both ranks, which lists hold it, its distance to the best dense
 score) fitted on the 809 train claims' candidates and scored on the 50 dev claims: the two splits
 share no claim. Every BM25 setting is scored on train as well, so a choice is not made on the 50
-dev claims alone. Corpus vectors are cached under ``var/bench-fusion``. Writes
+dev claims alone; for a model tuned on SciFact train its train figures are in-sample. Corpus vectors are cached under ``var/bench-fusion``. Writes
 ``bench/results/fusion-learned.json``.
 """
 
