@@ -89,9 +89,13 @@ def _embedder(name: str, precision: str = "auto", models_dir: str = "") -> Embed
 def warm_up(embedder: str | None = None, precision: str = "auto") -> None:
     """Import what every document needs (parsers, the sentence splitter) before the first one,
     and load the embedding model when it is named."""
-    from llama_index.core.node_parser import SentenceSplitter  # noqa: F401
+    from llama_index.core.node_parser import SentenceSplitter
 
     from ingest.parse import warm_up as warm_up_parsers
+
+    # The splitter imports nltk and loads its sentence tokenizer on the first text too long for
+    # one chunk (1.6 s): done here, the fork server's workers share it instead of each paying it.
+    SentenceSplitter(chunk_size=16, chunk_overlap=0).split_text("Warm up the sentence splitter. " * 8)
 
     warm_up_parsers()
     if embedder is not None:

@@ -259,3 +259,29 @@ def test_the_table_header_travels_through_the_vector_payload_to_the_passage() ->
         ).table_header
         == ()
     )
+
+
+def test_after_the_warm_up_chunking_imports_nothing() -> None:
+    """The ingest pool's fork server runs ``warm_up`` once and its workers share what it loaded:
+    whatever a worker's first document still imports (nltk's sentence tokenizer took 1.6 s) is
+    paid again by every worker, and copied into each one's memory."""
+    import subprocess
+    import sys
+
+    script = """
+import sys
+from ingest.pipeline import warm_up
+from ingest.chunk import Chunker
+from ingest.embed import HashingEmbedder
+from core.domain import Element, ElementKind
+
+warm_up()
+before = set(sys.modules)
+text = " ".join(f"Sentence number {n} of a paragraph far longer than one chunk." for n in range(200))
+Chunker(HashingEmbedder().tokenize, 64, 16).chunk("d", [Element(ElementKind.TEXT, text, 1)])
+print(sorted(set(sys.modules) - before))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=300
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"
