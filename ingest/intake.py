@@ -150,15 +150,17 @@ class Intake:
                     tags=tags,
                 )
             )
-        job_id = self.jobs.create(collection, name)
-        self.jobs.update(job_id, document_id=doc_id, attempts=1)
+        # One commit for the job and its document, and none to mark a document queued that was
+        # just added so: four SQLite commits a file were most of the intake's time.
+        job_id = self.jobs.create(collection, name, document_id=doc_id, attempts=1)
         if error is not None or blob is None:
             error = error or InvalidInput("the file could not be stored")
             reason = error.reason
             self.catalog.update_document(doc_id, status=DocumentStatus.FAILED, failure_reason=reason)
             self.jobs.update(job_id, state=JobState.FAILED, stage="failed", progress=1.0, error=reason)
             return Submission(name, Outcome.REJECTED, doc_id, job_id, error)
-        self.catalog.update_document(doc_id, status=DocumentStatus.QUEUED, failure_reason=None)
+        if existing is not None:
+            self.catalog.update_document(doc_id, status=DocumentStatus.QUEUED, failure_reason=None)
         self.executor.submit(self._task(job_id, doc_id, collection, name, media_type, blob.path))
         return Submission(name, Outcome.QUEUED, doc_id, job_id)
 
@@ -171,8 +173,7 @@ class Intake:
             if self.executor.in_flight(doc.id):
                 continue
             path = self.blobs.path(doc.sha256)
-            job_id = self.jobs.create(doc.collection, doc.source_name)
-            self.jobs.update(job_id, document_id=doc.id, attempts=1)
+            job_id = self.jobs.create(doc.collection, doc.source_name, document_id=doc.id, attempts=1)
             if not path.is_file():
                 reason = "the original file is no longer stored; upload it again"
                 self.catalog.update_document(doc.id, status=DocumentStatus.FAILED, failure_reason=reason)
@@ -196,8 +197,9 @@ class Intake:
         for doc in self.catalog.documents(collection):
             if doc.status is not DocumentStatus.READY or self.executor.in_flight(doc.id):
                 continue
-            job_id = self.jobs.create(doc.collection, doc.source_name)
-            self.jobs.update(job_id, document_id=doc.id, attempts=1, stage="re-indexing")
+            job_id = self.jobs.create(
+                doc.collection, doc.source_name, document_id=doc.id, attempts=1, stage="re-indexing"
+            )
             if not self.blobs.path(doc.sha256).is_file():
                 missing = NotFound("the original file is no longer stored; upload it again")
                 self.jobs.update(job_id, state=JobState.FAILED, stage="failed", error=missing.reason)

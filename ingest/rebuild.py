@@ -88,8 +88,9 @@ def rebuild_index(
     def run(documents: Sequence[Document]) -> None:
         submitted = {}
         for doc in documents:
-            job_id = jobs.create(doc.collection, doc.source_name)
-            jobs.update(job_id, document_id=doc.id, attempts=1, stage="rebuilding")
+            job_id = jobs.create(
+                doc.collection, doc.source_name, document_id=doc.id, attempts=1, stage="rebuilding"
+            )
             pool.submit(replace(task_for(job_id, doc), embedder=building.model))
             submitted[job_id] = doc
         pool.wait()

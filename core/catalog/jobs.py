@@ -58,7 +58,8 @@ class Jobs:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def create(self, collection: str, source_name: str) -> str:
+    def create(self, collection: str, source_name: str, **values: Any) -> str:
+        """A queued job; ``values``: more of its columns (its document, attempts), in the same commit."""
         job_id = uuid.uuid4().hex
         with self.db.session() as s:
             s.add(
@@ -67,6 +68,7 @@ class Jobs:
                     collection_id=collection_id(s, collection),
                     source_name=source_name,
                     state=JobState.QUEUED.value,
+                    **values,
                 )
             )
         return job_id
