@@ -151,7 +151,7 @@ class Intake:
                 )
             )
         # One commit for the job and its document, and none to mark a document queued that was
-        # just added so: four SQLite commits a file were most of the intake's time.
+        # just added so: four SQLite commits a file were the largest part of the intake's time.
         job_id = self.jobs.create(collection, name, document_id=doc_id, attempts=1)
         if error is not None or blob is None:
             error = error or InvalidInput("the file could not be stored")
