@@ -16,8 +16,8 @@ The learned fusion is a logistic regression over each candidate's scores (both n
 the raw cosine and BM25 score, both ranks, which lists hold it, its distance to the best dense
 score) fitted on the 809 train claims' candidates and scored on the 50 dev claims: the two splits
 share no claim. Every BM25 setting is scored on train as well, so a choice is not made on the 50
-dev claims alone; for a model tuned on SciFact train its train figures are in-sample. Corpus vectors are cached under ``var/bench-fusion``. Writes
-``bench/results/fusion-learned.json``.
+dev claims alone; for a model tuned on SciFact train its train figures are in-sample. Corpus
+vectors are cached under ``var/bench-fusion``. Writes ``bench/results/fusion-learned.json``.
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ from typing import Any
 
 import numpy as np
 
+from bench.fusion_weights import dbsf_normalised
 from bench.provenance import ROOT, provenance, write_result
+from eval.metrics import Qrels, ndcg_at
 
 SCIFACT = (
     Path(os.environ.get("SOURCEBOOK_EVAL_DATA") or ROOT.parent / "shared" / "eval-data") / "beir-scifact"
@@ -66,11 +68,10 @@ class Corpus:
         ]
         self.fingerprint = self.splits["dev"].corpus.fingerprint[:12]
 
-    def queries(self, split: str) -> tuple[list[str], list[str], list[set[str]]]:
+    def queries(self, split: str) -> tuple[list[str], list[str], list[Qrels]]:
         data = self.splits[split]
         ids = list(data.queries)
-        relevant = [{d for d, grade in data.qrels[q].items() if grade > 0} for q in ids]
-        return ids, [data.queries[q] for q in ids], relevant
+        return ids, [data.queries[q] for q in ids], [data.qrels[q] for q in ids]
 
 
 def _bm25(k: float | None, b: float | None, avg_len: float | None) -> Any:
@@ -122,21 +123,13 @@ def dense_scores(corpus: Corpus, model: str, questions: dict[str, list[str]]) ->
     return {split: embedder.embed(texts) @ documents.T for split, texts in questions.items()}
 
 
-def _normalised(values: np.ndarray) -> np.ndarray:
-    if len(values) < 2:
-        return np.full(len(values), 0.5)
-    mean, spread = float(values.mean()), float(values.std(ddof=1))
-    low, high = mean - 3 * spread, mean + 3 * spread
-    return (values - low) / (high - low) if high > low else np.full(len(values), 0.5)
-
-
 def candidates(dense: np.ndarray, sparse: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One question's candidates (the union of both top lists) and their features."""
     top_dense = np.argsort(-dense, kind="stable")[:CANDIDATES]
     top_sparse = [i for i in np.argsort(-sparse, kind="stable")[:CANDIDATES] if sparse[i] > 0]
     union = np.array(sorted(set(top_dense.tolist()) | set(top_sparse)))
-    dense_norm = dict(zip(top_dense.tolist(), _normalised(dense[top_dense]), strict=True))
-    sparse_norm = dict(zip(top_sparse, _normalised(sparse[top_sparse]), strict=True)) if top_sparse else {}
+    dense_norm = dbsf_normalised({doc: float(dense[doc]) for doc in top_dense.tolist()})
+    sparse_norm = dbsf_normalised({doc: float(sparse[doc]) for doc in top_sparse})
     dense_rank = {doc: rank for rank, doc in enumerate(top_dense.tolist())}
     sparse_rank = {doc: rank for rank, doc in enumerate(top_sparse)}
     best_sparse = max(float(sparse.max()), 1e-9)
@@ -157,14 +150,14 @@ def candidates(dense: np.ndarray, sparse: np.ndarray) -> tuple[np.ndarray, np.nd
     return union, np.array(rows, dtype=np.float64)
 
 
-def _ndcg(order: np.ndarray, ids: list[str], relevant: set[str]) -> float:
-    gains = sum(1 / math.log2(i + 2) for i, doc in enumerate(order[:10]) if ids[doc] in relevant)
-    return gains / sum(1 / math.log2(i + 2) for i in range(min(10, len(relevant))))
+def _ndcg(order: np.ndarray, ids: list[str], qrels: Qrels) -> float:
+    """nDCG@10 of corpus rows best first."""
+    return ndcg_at([ids[doc] for doc in order[:10]], qrels, 10)
 
 
 def _per_query(
-    corpus: Corpus, relevant: list[set[str]], dense: np.ndarray, sparse: np.ndarray
-) -> tuple[dict[str, list[float]], list[tuple[np.ndarray, np.ndarray, set[str]]]]:
+    corpus: Corpus, relevant: list[Qrels], dense: np.ndarray, sparse: np.ndarray
+) -> tuple[dict[str, list[float]], list[tuple[np.ndarray, np.ndarray, Qrels]]]:
     scores: dict[str, list[float]] = {"dense": [], "sparse": [], "hybrid": []}
     pools = []
     for row, gold in enumerate(relevant):
@@ -228,7 +221,9 @@ def measure(corpus: Corpus, model: str) -> dict[str, Any]:
         if avg_len is not None:
             continue
         features = np.vstack([f for _, f, _ in pools["train"]])
-        labels = np.concatenate([[corpus.ids[d] in gold for d in union] for union, _, gold in pools["train"]])
+        labels = np.concatenate(
+            [[gold.get(corpus.ids[d], 0) > 0 for d in union] for union, _, gold in pools["train"]]
+        )
         for strength in REGULARISATION:
             fitted = LogisticRegression(C=strength, max_iter=5000).fit(features, labels)
             outcome: dict[str, Any] = {"C": strength, "coefficients": np.round(fitted.coef_[0], 3).tolist()}

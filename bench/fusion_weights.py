@@ -20,9 +20,9 @@ from __future__ import annotations
 import os
 import statistics
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bench.provenance import ROOT, provenance, write_result
 from eval.metrics import Qrels
@@ -34,9 +34,10 @@ WEIGHTS = [round(0.05 * i, 2) for i in range(4, 17)]  # 0.20 .. 0.80
 FOLDS = 5
 CANDIDATES = 200
 HOME = ROOT / "var" / "bench-tune"
+K = TypeVar("K")  # what a score list is keyed by: chunk ids here, corpus rows in bench.fusion_learned
 
 
-def _normalised(scores: dict[str, float]) -> dict[str, float]:
+def dbsf_normalised(scores: Mapping[K, float]) -> dict[K, float]:
     """DBSF's normalisation: mean ± 3 sample standard deviations of the list mapped onto 0..1."""
     if not scores:
         return {}
@@ -52,7 +53,7 @@ def _normalised(scores: dict[str, float]) -> dict[str, float]:
 def fused_scores(dense: dict[str, float], sparse: dict[str, float], weight: float) -> dict[str, float]:
     """Each chunk's fused score: ``weight`` on the dense side, ``1 - weight`` on BM25 (at 0.5, half
     the score the engine's DBSF gives, which sums the two)."""
-    d, s = _normalised(dense), _normalised(sparse)
+    d, s = dbsf_normalised(dense), dbsf_normalised(sparse)
     return {key: weight * d.get(key, 0.0) + (1 - weight) * s.get(key, 0.0) for key in d.keys() | s.keys()}
 
 

@@ -4,45 +4,19 @@ settings it compares are not the product's BM25."""
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bench.fusion_learned import _bm25, bm25_scores, candidates, corpus_length
-from core.domain import Chunk, Document, DocumentStatus
 from core.protocols import SearchRequest
-from ingest.embed import HashingEmbedder
-
-WORDS = [
-    "sensor",
-    "error",
-    "reset",
-    "battery",
-    "filter",
-    "pump",
-    "valve",
-    "firmware",
-    "display",
-    "cable",
-    "fan",
-    "alarm",
-]
+from tests.word_store import word_store
 
 
 def test_the_default_setting_scores_as_the_engines_bm25(tmp_path: Path) -> None:
-    from retrieval.stores.edge import EdgeVectorStore
-
-    rng = random.Random(3)
-    texts = [" ".join(rng.choices(WORDS, k=rng.randint(3, 30))) for _ in range(80)]
-    doc = Document("d", "manuals", "d.txt", "text/plain", "x", 1, DocumentStatus.READY)
-    chunks = [Chunk(doc.id, i, t, (1,), (), 0, len(t)) for i, t in enumerate(texts)]
-    embedder = HashingEmbedder()
-    store = EdgeVectorStore(tmp_path / "edge", embedder.dimension)
     questions = ["pump valve alarm", "reset the firmware after a battery error", "fan"]
-    try:
-        store.upsert(doc, chunks, embedder.embed(texts))
+    with word_store(tmp_path / "edge", 3, 80, (3, 30)) as (store, texts):
         ours = bm25_scores(texts, questions, _bm25(None, None, None))
         for row, question in enumerate(questions):
             found = store.search(SearchRequest(question, None, 80, "sparse", candidates=80))
@@ -52,8 +26,6 @@ def test_the_default_setting_scores_as_the_engines_bm25(tmp_path: Path) -> None:
             for passage in found:
                 same = [at for at, text in enumerate(texts) if text == passage.text]
                 assert ours[row][same] == pytest.approx(passage.score, rel=1e-4)
-    finally:
-        store.close()
 
 
 def test_a_corpus_length_counts_tokens_without_stopwords() -> None:

@@ -3,43 +3,17 @@ ranking must be the engine's, or the weights it reports measure something else."
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import pytest
 
 from bench.fusion_weights import fused, fused_scores
-from core.domain import Chunk, Document, DocumentStatus
 from core.protocols import SearchRequest
-from ingest.embed import HashingEmbedder
-
-EMBEDDER = HashingEmbedder()
-WORDS = [
-    "sensor",
-    "error",
-    "reset",
-    "battery",
-    "filter",
-    "pump",
-    "valve",
-    "firmware",
-    "display",
-    "cable",
-    "fan",
-    "alarm",
-]
+from tests.word_store import EMBEDDER, word_store
 
 
 def test_equal_weights_rank_as_the_engines_dbsf(tmp_path: Path) -> None:
-    from retrieval.stores.edge import EdgeVectorStore
-
-    rng = random.Random(7)
-    texts = [" ".join(rng.choices(WORDS, k=rng.randint(4, 12))) for _ in range(120)]
-    doc = Document("d", "manuals", "d.txt", "text/plain", "x", 1, DocumentStatus.READY, team="support")
-    chunks = [Chunk(doc.id, i, t, (1,), (), 0, len(t)) for i, t in enumerate(texts)]
-    store = EdgeVectorStore(tmp_path / "edge", EMBEDDER.dimension)
-    try:
-        store.upsert(doc, chunks, EMBEDDER.embed(texts))
+    with word_store(tmp_path / "edge", 7, 120, (4, 12), team="support") as (store, _):
         for question in ("pump valve alarm", "reset the firmware", "battery cable fan display"):
             vector = EMBEDDER.embed([question])[0].tolist()
 
@@ -57,8 +31,6 @@ def test_equal_weights_rank_as_the_engines_dbsf(tmp_path: Path) -> None:
             assert all(p.score == pytest.approx(2 * ours[p.chunk_id], abs=1e-4) for p in engine)
             dense = scores("dense")  # all weight on it: its own order (ties by id)
             assert fused(dense, scores("sparse"), 1.0)[:5] == sorted(dense, key=lambda c: (-dense[c], c))[:5]
-    finally:
-        store.close()
 
 
 def test_a_list_of_equal_scores_does_not_divide_by_zero() -> None:
