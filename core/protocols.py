@@ -107,6 +107,12 @@ class VectorStore(Protocol):
 
     def optimize(self) -> None: ...
 
+    def warm(self) -> int:
+        """Read every point's payload once, so that the first searches after a start do not
+        fault in, one page at a time, the storage they read; the points read (0 where the index
+        lives in another process, which keeps its own memory warm)."""
+        ...
+
     def close(self) -> None: ...
 
 

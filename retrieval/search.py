@@ -114,25 +114,35 @@ class Searcher:
         # Equal scores in the order of chunk ids: the engines promise no order for ties (RRF's
         # rank sums tie often), and evaluation runs must be reproducible.
         hits = sorted(store.search(request), key=lambda p: (-p.score, p.chunk_id))
-        found = collapse_duplicates(hits, self.duplicate_threshold)
+        # Only the head is ever returned (the reranker re-scores it, and ``limit`` is within it),
+        # so the collapse stops there: comparing each of 50 candidates' words with every kept
+        # one's took 4.5 ms of a 33 ms search on 100k chunks, with the interpreter held.
         head = max(limit, reranker.depth) if reranker else limit
-        found = store.attach_sentences(found[:head]) + found[head:]
+        found = store.attach_sentences(collapse_duplicates(hits, self.duplicate_threshold, keep=head))
         if reranker is not None:
             return reranker.rerank(query, found, limit)
         return found[:limit]
 
 
-def collapse_duplicates(passages: Sequence[Passage], threshold: float = 0.9) -> list[Passage]:
+def collapse_duplicates(
+    passages: Sequence[Passage], threshold: float = 0.9, keep: int | None = None
+) -> list[Passage]:
     """Drop a passage whose words mostly repeat a better-ranked one (the same text in two files,
-    or the overlap of neighbouring chunks)."""
+    or the overlap of neighbouring chunks); stop once ``keep`` passages are kept."""
     kept: list[Passage] = []
     seen: list[set[str]] = []
+    texts: set[str] = set()
     for passage in passages:
+        if keep is not None and len(kept) >= keep:
+            break
+        if passage.text in texts:  # the same text twice: no need to compare words
+            continue
         words = set(_WORD.findall(passage.text.lower()))
         if any(_overlap(words, other) >= threshold for other in seen):
             continue
         kept.append(passage)
         seen.append(words)
+        texts.add(passage.text)
     return kept
 
 

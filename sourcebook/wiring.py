@@ -11,6 +11,7 @@ door needs).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -399,15 +400,18 @@ class Services:
         )
 
     def warm_up(self) -> None:
-        """Load the models and run the answer path once (search, sentences, evidence), so the first
-        question after a start costs what the next ones do. A remote language model is not called:
-        it has nothing to load here."""
+        """Load the models, read the index's payloads once and run the answer path once (search,
+        sentences, evidence), so the first question after a start costs what the next ones do. A
+        remote language model is not called: it has nothing to load here."""
         from retrieval import sentences
 
         sentences.warm_up()
         question = "How do I reset the device to its factory settings?"
         names = tuple(c.name for c in self.catalog.collections())
         if names:
+            started = time.perf_counter()
+            points = self.live.warm()
+            log.info("read %d points' payloads in %.1f s", points, time.perf_counter() - started)
             passages = self.searcher.search(question, SearchFilter(collections=names), limit=5)
         else:
             self.embedder.embed([question])

@@ -214,6 +214,29 @@ class EdgeVectorStore:
         with self._write:
             self._shard.optimize()
 
+    def warm(self) -> int:
+        """The payload storage is mapped from disk, and a page is mapped into this process the
+        first time a search reads a point on it. On these machines that first touch costs tens
+        of microseconds a page: a question on 100k chunks spent 7-12 ms in the store until the
+        points it read had been read once, 3-4 ms after. Reading one small field of every point
+        touches every payload page (3 s for 100k points here); the pages are the file's, shared
+        with the page cache, not this process's heap. The sentence vectors (five times the bytes)
+        are left cold: a search reads them for its head only."""
+        q = self._q
+        read, offset = 0, None
+        while True:
+            points, offset = self._shard.scroll(
+                q.ScrollRequest(
+                    offset=offset,
+                    limit=2048,
+                    with_payload=q.PayloadSelector.Include(["document_id"]),
+                    with_vector=False,
+                )
+            )
+            read += len(points)
+            if offset is None:
+                return read
+
     def close(self) -> None:
         with self._write:
             self._shard.flush()

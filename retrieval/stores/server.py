@@ -338,6 +338,10 @@ class QdrantServerVectorStore:
     def optimize(self) -> None:
         """The server optimizes on its own schedule."""
 
+    def warm(self) -> int:
+        """The server's memory is its own, and stays warm across our restarts."""
+        return 0
+
     def close(self) -> None:
         if self._owns_client:
             self._client.close()

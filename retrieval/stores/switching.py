@@ -175,6 +175,10 @@ class LiveIndex:
         with self.reading() as g:
             g.store.optimize()
 
+    def warm(self) -> int:
+        with self.reading() as g:
+            return g.store.warm()
+
     def close(self) -> None:
         self._live.store.close()
 

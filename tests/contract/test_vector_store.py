@@ -123,6 +123,17 @@ def test_delete_chunks_from_keeps_the_chunks_before_it(store: VectorStore) -> No
     assert store.count(document_id="a") == 1
 
 
+def test_warming_reads_every_point_in_this_process_and_changes_no_answer(store: VectorStore) -> None:
+    from retrieval.stores.edge import EdgeVectorStore
+
+    _index(store, _document("a"), TEXTS)
+    _index(store, _document("b"), [f"Spare part {n} of the thermostat kit." for n in range(2500)])
+    assert _search(store, "error E-104", "hybrid")[0] == TEXTS[0]
+    # An embedded shard reads its payloads (more than one page of them); a server keeps its own memory.
+    assert store.warm() == (len(TEXTS) + 2500 if isinstance(store, EdgeVectorStore) else 0)
+    assert _search(store, "error E-104", "hybrid")[0] == TEXTS[0]
+
+
 def test_counts_by_collection(store: VectorStore) -> None:
     _index(store, _document("a", collection="manuals"), TEXTS)
     _index(store, _document("b", collection="policies"), TEXTS[:2])

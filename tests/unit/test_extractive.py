@@ -91,6 +91,16 @@ def test_near_duplicate_passages_collapse_to_the_better_ranked() -> None:
     assert [p.document_id for p in kept] == ["a", "c"]
 
 
+def test_the_collapse_stops_at_the_passages_it_is_asked_to_keep() -> None:
+    paragraphs = DOCUMENT.split("\n\n")
+    ranked = [passage(text, 1.0 - n / 10, str(n)) for n, text in enumerate(paragraphs)]
+    ranked.insert(1, passage(paragraphs[0], 0.95, "copy"))  # the same text: dropped, not counted
+    every = collapse_duplicates(ranked)
+    assert "copy" not in [p.document_id for p in every]
+    assert len(every) > 2
+    assert collapse_duplicates(ranked, keep=2) == every[:2]
+
+
 def test_a_table_row_is_read_with_its_column_names_and_quoted_as_is() -> None:
     table = (
         "Code | Meaning | Action\n"
