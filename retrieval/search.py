@@ -135,7 +135,7 @@ def collapse_duplicates(
     for passage in passages:
         if keep is not None and len(kept) >= keep:
             break
-        if passage.text in texts:  # the same text twice: no need to compare words
+        if threshold <= 1.0 and passage.text in texts:  # the same text again: no words to compare
             continue
         words = set(_WORD.findall(passage.text.lower()))
         if any(_overlap(words, other) >= threshold for other in seen):

@@ -99,6 +99,7 @@ def test_the_collapse_stops_at_the_passages_it_is_asked_to_keep() -> None:
     assert "copy" not in [p.document_id for p in every]
     assert len(every) > 2
     assert collapse_duplicates(ranked, keep=2) == every[:2]
+    assert len(collapse_duplicates(ranked, threshold=1.01)) == len(ranked)  # above 1: nothing collapses
 
 
 def test_a_table_row_is_read_with_its_column_names_and_quoted_as_is() -> None:
