@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -199,16 +199,19 @@ class EdgeVectorStore:
 
     def document_ids(self) -> set[str]:
         """Every document with a point here (a full scan: for rebuilds, not requests)."""
+        return {str((point.payload or {})["document_id"]) for point in self._every_point()}
+
+    def _every_point(self) -> Iterator[Any]:
+        """Every point, with its document id only, page by page."""
         q = self._q
-        found: set[str] = set()
         offset = None
         while True:
             points, offset = self._shard.scroll(
-                q.ScrollRequest(offset=offset, limit=1000, with_payload=["document_id"], with_vector=False)
+                q.ScrollRequest(offset=offset, limit=2048, with_payload=["document_id"], with_vector=False)
             )
-            found |= {str((point.payload or {})["document_id"]) for point in points}
+            yield from points
             if offset is None:
-                return found
+                return
 
     def optimize(self) -> None:
         with self._write:
@@ -222,20 +225,7 @@ class EdgeVectorStore:
         touches every payload page (3 s for 100k points here); the pages are the file's, shared
         with the page cache, not this process's heap. The sentence vectors (five times the bytes)
         are left cold: a search reads them for its head only."""
-        q = self._q
-        read, offset = 0, None
-        while True:
-            points, offset = self._shard.scroll(
-                q.ScrollRequest(
-                    offset=offset,
-                    limit=2048,
-                    with_payload=q.PayloadSelector.Include(["document_id"]),
-                    with_vector=False,
-                )
-            )
-            read += len(points)
-            if offset is None:
-                return read
+        return sum(1 for _ in self._every_point())
 
     def close(self) -> None:
         with self._write:
