@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from core.catalog.serving import Switch
 from core.errors import Conflict, InvalidInput, NotFound
 from core.protocols import Embedder
-from ingest.embed import MINILM, MiniLMEmbedder, create_embedder
+from ingest.embed import BATCH_SIZE, MINILM, MiniLMEmbedder, create_embedder
 from ingest.precision import DType
 from ingest.rebuild import RebuildReport
 
@@ -68,7 +68,7 @@ class ModelCard:
 class TunedEmbedder(MiniLMEmbedder):
     """A MiniLM fine-tuned by ``sourcebook tune``: the packaged model's code, its own weights."""
 
-    def __init__(self, card: ModelCard, batch_size: int = 16, precision: DType = "float32") -> None:
+    def __init__(self, card: ModelCard, batch_size: int = BATCH_SIZE, precision: DType = "float32") -> None:
         super().__init__(batch_size, precision)
         self.card = card
         self.name = card.name  # an instance's name and size shadow the packaged model's
