@@ -4,11 +4,12 @@ progress as the executor reports them."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.catalog.catalog import collection_id
 from core.catalog.database import Database
@@ -82,6 +83,29 @@ class Jobs:
                 raise NotFound(f"no job with id {job_id!r}")
             for key, value in values.items():
                 setattr(row, key, value)
+
+    def progressed(self, reports: Sequence[tuple[str, str, str, float]]) -> None:
+        """(job, document, stage, fraction) reports in one transaction: each job running at its
+        stage; each document still queued now processing (a ready one being re-indexed stays
+        ready). A job or document deleted meanwhile is skipped: its report is moot."""
+        if not reports:
+            return
+        with self.db.session() as s:
+            s.execute(
+                update(DocumentRow)
+                .where(
+                    DocumentRow.id.in_({document for _, document, _, _ in reports}),
+                    DocumentRow.status == DocumentStatus.QUEUED.value,
+                )
+                .values(status=DocumentStatus.PROCESSING.value)
+                .execution_options(synchronize_session=False)
+            )
+            rows = {
+                row.id: row for row in s.scalars(select(JobRow).where(JobRow.id.in_([r[0] for r in reports])))
+            }
+            for job_id, _, stage, fraction in reports:
+                if (row := rows.get(job_id)) is not None:
+                    row.state, row.stage, row.progress = JobState.RUNNING.value, stage, fraction
 
     def latest(self, document_id: str) -> Job | None:
         """The document's most recent job, if it had one."""

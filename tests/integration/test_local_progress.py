@@ -1,4 +1,4 @@
-"""The local pool's progress reader never reopens a finished job."""
+"""The local pool's progress reader: each job's latest message wins, and never reopens a finished job."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from core.domain import JobState
+from core.domain import DocumentStatus, JobState
 from core.settings import Settings
 from sourcebook.wiring import Services
 
@@ -27,5 +27,30 @@ def test_a_progress_message_read_after_the_commit_leaves_the_job_finished(settin
         time.sleep(1.5)
         job = services.jobs.get(job_id)
         assert (job.state, job.stage, job.progress) == (JobState.SUCCEEDED, "done", 1.0)
+    finally:
+        services.close()
+
+
+def test_progress_waiting_together_is_recorded_at_each_jobs_latest_stage(settings: Settings) -> None:
+    services = Services.open(settings.model_copy(update={"workers": 1}))
+    try:
+        services.catalog.ensure_collection("acme")
+        submission = services.intake.add("acme", "a.txt", io.BytesIO(b"The hotline opens at 8:00.\n"))
+        assert services.executor.wait(timeout=120)
+        # A job a worker elsewhere holds: its document is queued, its messages arrive in a burst.
+        doc_id = str(submission.document_id)
+        services.catalog.update_document(doc_id, status=DocumentStatus.QUEUED)
+        job_id = services.jobs.create("acme", "a.txt", document_id=doc_id)
+        events: list[tuple[str, float]] = []
+        services.executor.subscribe(
+            lambda e: events.append((e.stage, e.progress)) if e.job_id == job_id else None
+        )
+        for stage, fraction in [("parsing", 0.05), ("chunking", 0.5)]:
+            services.executor._progress.put((job_id, doc_id, stage, fraction))  # type: ignore[union-attr]
+        time.sleep(1.5)
+        job = services.jobs.get(job_id)
+        assert (job.state, job.stage, job.progress) == (JobState.RUNNING, "chunking", 0.5)
+        assert services.catalog.get_document(doc_id).status is DocumentStatus.PROCESSING
+        assert events[-1] == ("chunking", 0.5)
     finally:
         services.close()

@@ -202,6 +202,28 @@ def test_job_round_trip(catalog: Catalog) -> None:
     assert jobs.latest("doc-2") is None
 
 
+def test_progress_reports_move_jobs_and_their_queued_documents_in_one_go(catalog: Catalog) -> None:
+    jobs = Jobs(catalog.db)
+    catalog.ensure_collection("kb")
+    catalog.add_document(document("new"))
+    catalog.add_document(document("reindexed", sha="cd" * 32, status=DocumentStatus.READY))
+    first = jobs.create("kb", "a.pdf", document_id="new")
+    second = jobs.create("kb", "b.pdf", document_id="reindexed")
+    jobs.progressed(
+        [
+            (first, "new", "chunking", 0.5),
+            (second, "reindexed", "parsing", 0.05),
+            ("deleted-meanwhile", "gone", "parsing", 0.05),  # moot, not an error
+        ]
+    )
+    assert [(j.state, j.stage, j.progress) for j in (jobs.get(first), jobs.get(second))] == [
+        (JobState.RUNNING, "chunking", 0.5),
+        (JobState.RUNNING, "parsing", 0.05),
+    ]
+    assert catalog.get_document("new").status is DocumentStatus.PROCESSING
+    assert catalog.get_document("reindexed").status is DocumentStatus.READY  # still searchable
+
+
 def test_not_found_messages(catalog: Catalog) -> None:
     jobs = Jobs(catalog.db)
     cases: list[tuple[Callable[[], object], str]] = [
