@@ -60,6 +60,9 @@ class Services(Protocol):
     def precision(self) -> Precision: ...
 
     @property
+    def question_runtime(self) -> str: ...
+
+    @property
     def answering(self) -> Answering: ...
 
     @property

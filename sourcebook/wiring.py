@@ -98,11 +98,15 @@ class Services:
     def embedder_for(self, name: str) -> Embedder:
         """A model behind one thread that embeds concurrent callers' texts in one batch (one per
         model name, loaded on first use)."""
-        from ingest.embed import BatchingEmbedder
+        from ingest.embed import BatchingEmbedder, MiniLMEmbedder
+        from ingest.onnx import OnnxEmbedder
 
         found = self._models.get(name)
         if found is None:
-            found = self._models[name] = BatchingEmbedder(self.registry.embedder(name, self.precision.dtype))
+            model = self.registry.embedder(name, self.precision.dtype)
+            if self.settings.question_runtime == "onnx" and isinstance(model, MiniLMEmbedder):
+                model = OnnxEmbedder(model, self.settings.onnx_dir)
+            found = self._models[name] = BatchingEmbedder(model)
         return found
 
     @cached_property
@@ -142,6 +146,20 @@ class Services:
         from retrieval.stores.switching import LiveEmbedder
 
         return LiveEmbedder(self.live)
+
+    @property
+    def question_runtime(self) -> str:
+        """What embeds the live model's questions: ONNX Runtime (and how close to torch), or
+        torch and why."""
+        from ingest.onnx import OnnxEmbedder
+
+        model = self.embedder_for(self.live.model)
+        inner = getattr(model, "inner", model)
+        if isinstance(inner, OnnxEmbedder):
+            return inner.runtime
+        if self.settings.question_runtime == "torch":
+            return f"torch ({self.precision.dtype}): set by SOURCEBOOK_QUESTION_RUNTIME"
+        return f"{inner.name} (no model to export)"
 
     @cached_property
     def precision(self) -> Precision:

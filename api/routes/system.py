@@ -42,6 +42,7 @@ def readyz(request: Request, services: ServicesDep) -> dict[str, str]:
         "embedder": services.live.model,
         "embed_precision": precision.dtype,
         "embed_precision_reason": precision.reason,
+        "question_runtime": services.question_runtime,
     }
 
 

@@ -163,6 +163,7 @@ def _node_json(s: Services) -> dict[str, object]:
         "embedder": switched.model if switched else settings.embedder,
         "embed_precision": s.precision.dtype,
         "embed_precision_reason": s.precision.reason,
+        "question_runtime": settings.question_runtime,
         "vector_store": settings.vector_store,
         "executor": settings.executor,
         "workers": settings.workers,

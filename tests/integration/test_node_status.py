@@ -1,4 +1,5 @@
-"""Which precision the embedder runs in is reported by /readyz and by ``sourcebook status``."""
+"""Which precision the embedder runs in, and what embeds questions, is reported by /readyz and by
+``sourcebook status``."""
 
 from __future__ import annotations
 
@@ -34,6 +35,22 @@ def test_readyz_reports_the_embedder_and_its_precision_on_this_cpu(settings: Set
     assert ready["status"] == "ready"
     assert ready["embedder"] == "hashing"
     assert (ready["embed_precision"], ready["embed_precision_reason"]) == (expected.dtype, expected.reason)
+    assert ready["question_runtime"] == "hashing (no model to export)"
+
+
+@pytest.mark.slow
+def test_readyz_says_the_model_answers_questions_through_onnx_runtime(settings: Settings) -> None:
+    minilm = settings.model_copy(update={"embedder": "minilm"})
+    with TestClient(create_api(minilm)) as client:
+        ready = _ready(client)
+    assert ready["question_runtime"].startswith("onnxruntime "), ready["question_runtime"]
+    assert [p.name.startswith("all-MiniLM-L6-v2-") for p in minilm.onnx_dir.iterdir()] == [True]
+    forced = minilm.model_copy(update={"question_runtime": "torch"})
+    with TestClient(create_api(forced)) as client:
+        ready = _ready(client)
+    assert (
+        ready["question_runtime"] == f"torch ({ready['embed_precision']}): set by SOURCEBOOK_QUESTION_RUNTIME"
+    )
 
 
 def test_readyz_says_when_the_setting_forces_bfloat16(settings: Settings) -> None:
@@ -57,3 +74,4 @@ def test_status_without_an_id_describes_this_node(tmp_path: Path, monkeypatch: p
     assert (node["documents"], node["chunks"], node["workers"]) == (0, 0, 2)
     plain = CliRunner().invoke(app, ["status"])
     assert "embed_precision: float32" in plain.output
+    assert node["question_runtime"] == "onnx"
