@@ -19,10 +19,20 @@ def visible_collections(services: Services, principal: Principal) -> list[Collec
 
 
 def collection(services: Services, principal: Principal, name: str) -> CollectionInfo:
+    """A visible collection with its counts (which count every chunk: for listings, not checks)."""
     for info in visible_collections(services, principal):
         if info.name == name:
             return info
     raise NotFound(f"no collection named {name!r}")
+
+
+def team_of(services: Services, principal: Principal, name: str) -> str:
+    """The team of a collection the caller sees: the check every search and ask makes, one
+    indexed row (the counts of ``collection`` scanned every chunk of the node, per request)."""
+    team = services.catalog.collection_team(name)  # NotFound in the same words as below
+    if not principal.sees(team):
+        raise NotFound(f"no collection named {name!r}")
+    return team
 
 
 def document(services: Services, principal: Principal, document_id: str) -> Document:
@@ -37,7 +47,7 @@ def search_filter(
 ) -> SearchFilter:
     principal.require(Action.READ)
     for name in collections:
-        collection(services, principal, name)
+        team_of(services, principal, name)
     return SearchFilter(
         collections=tuple(collections),
         teams=principal.visible_teams,

@@ -31,8 +31,8 @@ def upload(
     tags: Annotated[list[str] | None, Form(max_length=20)] = None,
 ) -> UploadOut:
     """Queue documents for ingestion; poll `/v1/jobs/{id}` or `/v1/documents/{id}` for progress."""
-    info = scope.collection(services, principal, collection)
-    principal.require(Action.UPLOAD, team=info.team)
+    team = scope.team_of(services, principal, collection)
+    principal.require(Action.UPLOAD, team=team)
     if len(files) > MAX_FILES:
         raise InvalidInput(f"at most {MAX_FILES} files per request")
     # Each file is audited as it is taken in (by the intake), before its document is queued.
@@ -75,11 +75,11 @@ def list_documents(
     status: Annotated[str | None, Query(pattern="^(queued|processing|ready|failed)$")] = None,
 ) -> list[DocumentOut]:
     principal.require(Action.READ)
-    names = (
-        [scope.collection(services, principal, collection).name]
-        if collection
-        else [c.name for c in scope.visible_collections(services, principal)]
-    )
+    if collection:
+        scope.team_of(services, principal, collection)
+        names = [collection]
+    else:
+        names = [c.name for c in scope.visible_collections(services, principal)]
     docs = [d for name in names for d in services.catalog.documents(name)]
     return [_out(services, d) for d in docs if status is None or d.status.value == status]
 

@@ -238,9 +238,9 @@ def promote(item_id: str, body: PromoteBody, services: ServicesDep, principal: P
     principal.require(Action.REVIEW)
     item = services.review_queue.item(item_id, principal.visible_teams)
     if body.collection is not None:
-        scope.collection(services, principal, body.collection)
+        scope.team_of(services, principal, body.collection)
     case = golden_case(services, item, body.collection)
-    team = scope.collection(services, principal, case.collection).team  # the set is this team's
+    team = scope.team_of(services, principal, case.collection)  # the set is this team's
     case_id = services.golden_sets.promote(item_id, body.golden_set, team, case.to_json(), principal.user)
     return PromotedOut(case_id=case_id, golden_set=body.golden_set)
 

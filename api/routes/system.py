@@ -28,7 +28,7 @@ def readyz(request: Request, services: ServicesDep) -> dict[str, str]:
         failed = f" (last attempt failed: {warm_up.error})" if warm_up.error else ""
         raise BackendUnavailable(f"not ready: loading the models{failed}")
     try:
-        services.catalog.collections()
+        services.catalog.collection_teams()
         services.store.count()
     except Exception as exc:
         raise BackendUnavailable(f"not ready: {exc}") from exc
@@ -61,7 +61,7 @@ def get_job(job_id: str, services: ServicesDep, principal: PrincipalDep) -> JobO
     principal.require(Action.READ)
     job = services.jobs.get(job_id)
     try:
-        scope.collection(services, principal, job.collection)
+        scope.team_of(services, principal, job.collection)
     except NotFound:
         raise NotFound(f"no job with id {job_id!r}") from None
     return JobOut.model_validate(job)
