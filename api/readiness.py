@@ -4,12 +4,28 @@ sends the first questions after a restart when they cost what later ones cost.""
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
 from collections.abc import Callable
 
 log = logging.getLogger(__name__)
+
+
+def _freeze_what_lives_on() -> None:
+    """Keep what the server holds for good out of the garbage collector's full passes.
+
+    The models, the tokenizers and the catalog's mappings are millions of objects that live as
+    long as the process, and a full (generation 2) collection walks every one of them: 230-420 ms
+    with the interpreter held, stalling every request in flight (searches at 8 clients: p95 about
+    500 ms against a p50 of 150). The warm-up's garbage is collected, then what is left is frozen
+    (``gc.freeze``): later full collections walk only what was made after. Frozen objects in a
+    reference cycle that later becomes garbage are not reclaimed (reference counting still frees
+    the rest): the warm-up runs once a process.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 class WarmUp:
@@ -46,6 +62,7 @@ class WarmUp:
                 self._stopped.wait(self._retry_s)
                 continue
             self.error = None
+            _freeze_what_lives_on()
             self.seconds = time.perf_counter() - started
             log.info("warmed up in %.1f s", self.seconds)
             self._done.set()

@@ -67,3 +67,18 @@ def test_warm_up_is_retried_until_it_succeeds_and_reports_the_last_error() -> No
     release.set()
     warm_up._thread.join(5)
     assert warm_up.ready and warm_up.error is None and len(attempts) == 3
+
+
+def test_what_the_warm_up_leaves_is_kept_out_of_full_collections() -> None:
+    import gc
+
+    held: list[object] = []
+    warm_up = WarmUp(lambda: held.extend({"vector": [float(i)]} for i in range(10_000)), retry_s=0.01)
+    gc.unfreeze()
+    try:
+        warm_up.start()
+        warm_up._thread.join(5)
+        assert warm_up.ready
+        assert gc.get_freeze_count() >= len(held)  # a full collection no longer walks them
+    finally:
+        gc.unfreeze()
