@@ -130,7 +130,10 @@ class AuditTrail:
         def append(s: Session) -> AuditEntry:
             if self._advisory:
                 s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY})
-            head = s.scalars(select(AuditRow).order_by(AuditRow.seq.desc()).limit(1)).first()
+            # The head's number and hash only: loading the row would parse its detail's JSON.
+            head = s.execute(
+                select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)
+            ).first()
             if head is None:
                 anchor = s.get(AuditAnchorRow, 1)
                 seq, prev = (anchor.seq + 1, anchor.hash) if anchor else (1, GENESIS)
