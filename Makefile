@@ -71,6 +71,7 @@ bench: install
 	$(BIN)/python -m bench.tune scifact e1h1s3 e1h1-gist e1h0b128-cached-mnrl --out tune-scifact-negatives
 	$(BIN)/python -m bench.tune scifact e1h3-cached-mnrl --out tune-scifact-cached
 	$(BIN)/python -m bench.fusion_weights
+	$(BIN)/python -m bench.bm25_length
 	$(BIN)/python -m bench.fusion_learned minilm scifact-e1h3-cached-mnrl-1
 	$(BIN)/python -m bench.tune acme e1h1
 	$(BIN)/python -m bench.sentence_split
