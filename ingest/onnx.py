@@ -6,7 +6,7 @@ one at a time however many cores it has (a profile under 8 clients: the process 
 two). ONNX Runtime runs the whole graph in one call that releases the GIL, and for a question it
 is also faster (4.8 ms against 7.1 ms in bfloat16 torch, one thread, SciFact claims).
 
-The graph is exported from the loaded torch model the first time (2 s) and kept in the data
+The graph is exported from the model's own weights the first time (2 s) and kept in the data
 folder, named after the weights' hash, so a tuned model gets its own. Its vectors are checked
 against the torch model's before it is used (float32: cosine 1.0 to torch's float32); where
 ONNX Runtime is missing or the check fails, questions go to torch as before, and ``runtime`` says
@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from core.protocols import Vectors
-from ingest.embed import MiniLMEmbedder, Spans, _unit
+from ingest.embed import MiniLMEmbedder, _unit, _Wrapping
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +40,11 @@ PROBES = (
 AGREEMENT = 0.999  # the lowest cosine to the torch model's vectors a probe may have
 
 
-class OnnxEmbedder:
-    """``inner``'s model, with ``embed`` run by ONNX Runtime (one thread) and ``embed_spans`` by torch."""
+class OnnxEmbedder(_Wrapping):
+    """``inner``'s model, with ``embed`` run by ONNX Runtime (one thread); its name, tokenizer and
+    ``embed_spans`` (torch) are ``inner``'s."""
+
+    inner: MiniLMEmbedder
 
     def __init__(self, inner: MiniLMEmbedder, folder: Path) -> None:
         self.inner = inner
@@ -50,20 +53,6 @@ class OnnxEmbedder:
         self._session: Any = None
         self._checked = False
         self.runtime = "onnxruntime (not loaded yet)"
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def dimension(self) -> int:
-        return self.inner.dimension
-
-    def tokenize(self, text: str) -> list[int]:
-        return self.inner.tokenize(text)
-
-    def embed_spans(self, texts: Sequence[str], spans: Sequence[Spans]) -> tuple[Vectors, list[Vectors]]:
-        return self.inner.embed_spans(texts, spans)
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         if not texts:
