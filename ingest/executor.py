@@ -23,12 +23,12 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
 
+from core.catalog import JobProgress
 from core.domain import JobState
 from core.protocols import Embedder, SentenceSpans
 from ingest.pipeline import (
     IndexWriter,
     IngestTask,
-    JobProgress,
     PreparedDocument,
     embed_chunks,
     failure_reason,
@@ -249,8 +249,7 @@ class LocalPoolExecutor:
 
     def _read_progress(self) -> None:
         """Records the workers' progress: whatever is waiting is read at once, each job's latest
-        message wins, and they are written in one transaction (a commit per message cost the
-        main process a sixth of its time on a large upload)."""
+        message wins, and they are written in one transaction, not a commit or two per message."""
         while not self._closed:
             try:
                 batch = [self._progress.get(timeout=0.5)]
@@ -277,7 +276,7 @@ class LocalPoolExecutor:
                 reports = [r for r in reports if r.job_id not in self._finished]
             try:
                 if reports:
-                    self.writer.progressed(reports)
+                    self.writer.jobs.progressed(reports)
             except Exception:
                 log.debug("could not record the progress of %d jobs", len(reports), exc_info=True)
         for r in reports:

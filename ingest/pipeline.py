@@ -179,16 +179,6 @@ def process_document(
     return prepared.embedded(*embed_chunks(embedder, prepared.chunks, sentence_spans, progress))
 
 
-@dataclass(frozen=True, slots=True)
-class JobProgress:
-    """A worker's report: the job's document is at ``stage``, ``fraction`` of the way through."""
-
-    job_id: str
-    document_id: str
-    stage: str
-    fraction: float
-
-
 class IndexWriter:
     """Commits a processed document to the store and the catalog, or records why it failed."""
 
@@ -219,11 +209,6 @@ class IndexWriter:
         )
         self._retire_older_versions(document.collection, document.source_name, document.id)
         self.jobs.update(task.job_id, state=JobState.SUCCEEDED, stage="done", progress=1.0, error=None)
-
-    def progressed(self, reports: Sequence[JobProgress]) -> None:
-        """Workers' progress, in one transaction: each job running at its stage, and a queued
-        document now processing (a ready one being re-indexed stays ready, and searchable)."""
-        self.jobs.progressed([(r.job_id, r.document_id, r.stage, r.fraction) for r in reports])
 
     def fail(self, task: IngestTask, reason: str) -> None:
         fail_job(self.catalog, self.jobs, task.job_id, task.document_id, reason)

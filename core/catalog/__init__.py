@@ -2,6 +2,6 @@
 
 from core.catalog.catalog import Catalog, CollectionInfo
 from core.catalog.database import Database
-from core.catalog.jobs import Job, Jobs
+from core.catalog.jobs import Job, JobProgress, Jobs
 
-__all__ = ["Catalog", "CollectionInfo", "Database", "Job", "Jobs"]
+__all__ = ["Catalog", "CollectionInfo", "Database", "Job", "JobProgress", "Jobs"]

@@ -32,6 +32,16 @@ class Job:
 
 
 @dataclass(frozen=True, slots=True)
+class JobProgress:
+    """A worker's report: the job's document is at ``stage``, ``fraction`` of the way through."""
+
+    job_id: str
+    document_id: str
+    stage: str
+    fraction: float
+
+
+@dataclass(frozen=True, slots=True)
 class StalledJob:
     job_id: str
     document_id: str
@@ -84,28 +94,29 @@ class Jobs:
             for key, value in values.items():
                 setattr(row, key, value)
 
-    def progressed(self, reports: Sequence[tuple[str, str, str, float]]) -> None:
-        """(job, document, stage, fraction) reports in one transaction: each job running at its
-        stage; each document still queued now processing (a ready one being re-indexed stays
-        ready). A job or document deleted meanwhile is skipped: its report is moot."""
+    def progressed(self, reports: Sequence[JobProgress]) -> None:
+        """Workers' reports in one transaction: each job running at its stage; each document
+        still queued now processing (a ready one being re-indexed stays ready, and searchable). A
+        job or document deleted meanwhile is skipped: its report is moot."""
         if not reports:
             return
         with self.db.session() as s:
             s.execute(
                 update(DocumentRow)
                 .where(
-                    DocumentRow.id.in_({document for _, document, _, _ in reports}),
+                    DocumentRow.id.in_({r.document_id for r in reports}),
                     DocumentRow.status == DocumentStatus.QUEUED.value,
                 )
                 .values(status=DocumentStatus.PROCESSING.value)
                 .execution_options(synchronize_session=False)
             )
             rows = {
-                row.id: row for row in s.scalars(select(JobRow).where(JobRow.id.in_([r[0] for r in reports])))
+                row.id: row
+                for row in s.scalars(select(JobRow).where(JobRow.id.in_([r.job_id for r in reports])))
             }
-            for job_id, _, stage, fraction in reports:
-                if (row := rows.get(job_id)) is not None:
-                    row.state, row.stage, row.progress = JobState.RUNNING.value, stage, fraction
+            for r in reports:
+                if (row := rows.get(r.job_id)) is not None:
+                    row.state, row.stage, row.progress = JobState.RUNNING.value, r.stage, r.fraction
 
     def latest(self, document_id: str) -> Job | None:
         """The document's most recent job, if it had one."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
-from core.catalog import Catalog, Jobs
+from core.catalog import Catalog, JobProgress, Jobs
 from core.domain import Chunk, Document, DocumentStatus, ElementKind, JobState
 from core.errors import Conflict, NotFound
 
@@ -211,9 +211,9 @@ def test_progress_reports_move_jobs_and_their_queued_documents_in_one_go(catalog
     second = jobs.create("kb", "b.pdf", document_id="reindexed")
     jobs.progressed(
         [
-            (first, "new", "chunking", 0.5),
-            (second, "reindexed", "parsing", 0.05),
-            ("deleted-meanwhile", "gone", "parsing", 0.05),  # moot, not an error
+            JobProgress(first, "new", "chunking", 0.5),
+            JobProgress(second, "reindexed", "parsing", 0.05),
+            JobProgress("deleted-meanwhile", "gone", "parsing", 0.05),  # moot, not an error
         ]
     )
     assert [(j.state, j.stage, j.progress) for j in (jobs.get(first), jobs.get(second))] == [
