@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.fusion_weights import CANDIDATES, HOME, SCIFACT, dbsf_normalised
+from bench.fusion_weights import CANDIDATES, HOME, SCIFACT, fused_scores
 from bench.provenance import provenance, write_result
 
 LENGTHS = (256.0, 151.0, 100.0)  # Qdrant's default, SciFact's average, a full 220-token chunk
@@ -69,11 +69,8 @@ def _ndcg(lists: dict[str, dict[str, float]], qrels: dict[str, Any]) -> float:
 def _fused(
     dense: dict[str, dict[str, float]], bm25: dict[str, dict[str, float]]
 ) -> dict[str, dict[str, float]]:
-    fused = {}
-    for q in dense:
-        a, b = dbsf_normalised(dense[q]), dbsf_normalised(bm25[q])
-        fused[q] = {doc: a.get(doc, 0.0) + b.get(doc, 0.0) for doc in a.keys() | b.keys()}
-    return fused
+    """Per query, the two lists fused at equal weights, as the engine's DBSF ranks them."""
+    return {q: fused_scores(dense[q], bm25[q], 0.5) for q in dense}
 
 
 def measure(model: str, split: str) -> dict[str, Any]:
