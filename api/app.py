@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from api import errors
 from api.deps import LocalOperator
-from api.metrics import Metrics
+from api.metrics import Metrics, RequestMetrics
 from api.readiness import WarmUp
 from api.routes import (
     answers,
@@ -30,6 +30,7 @@ from api.routes import (
 )
 from api.services import Services
 from api.storable_text import StorableText
+from api.upload_limit import ENVELOPE, UploadLimit
 from core.access import Role
 from core.catalog.keys import KeyRing
 from core.settings import Settings
@@ -79,16 +80,8 @@ def create_app(
     app.state.local_operator = local_operator
     app.add_middleware(StorableText)
     errors.install(app)
-    app.middleware("http")(app.state.metrics.middleware)
-
-    @app.middleware("http")
-    async def upload_limit(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        length = request.headers.get("content-length")
-        limit = settings.max_upload_bytes + 1024 * 1024  # room for the multipart envelope
-        if length and length.isdigit() and int(length) > limit:
-            mb = settings.max_upload_bytes / (1024 * 1024)
-            return errors.problem(413, "Content too large", f"exceeds the {mb:g} MB upload limit")
-        return await call_next(request)
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
+    app.add_middleware(UploadLimit, limit=settings.max_upload_bytes + ENVELOPE)
 
     for module in (
         system,

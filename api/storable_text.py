@@ -9,6 +9,7 @@ a filter or a path). They are refused here as invalid input with where they were
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import unquote
 
@@ -19,9 +20,12 @@ from api.errors import problem
 REASON = "text must not contain NUL characters (U+0000) or unpaired surrogates (U+D800 to U+DFFF)"
 
 
+# json.loads joins a valid surrogate pair into one character: a surrogate left is unpaired.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def _bad(text: str) -> bool:
-    # json.loads joins a valid surrogate pair into one character: a surrogate left is unpaired.
-    return "\x00" in text or any("\ud800" <= char <= "\udfff" for char in text)
+    return _UNSTORABLE.search(text) is not None
 
 
 def _find(value: Any, where: list[str | int]) -> list[str | int] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,6 +63,20 @@ def test_health_ready_metrics_and_offline_docs(server: Server) -> None:
     docs = client.get("/docs").text
     assert "cdn.jsdelivr.net" not in docs and "unpkg.com" not in docs
     assert client.get("/metrics").text.count("sourcebook_http_requests_total") > 0
+
+
+def test_requests_are_counted_by_route_and_status(server: Server) -> None:
+    client = server.client()
+    client.post("/v1/search", json={"query": "reset"})  # no key: a 401 from inside the route
+    client.get("/no/such/route")
+    metrics = client.get("/metrics").text
+    assert re.search(
+        r'sourcebook_http_requests_total\{method="POST",route="/v1/search",status="401"\} [1-9]', metrics
+    ), metrics
+    assert 'sourcebook_http_requests_total{method="GET",route="unmatched",status="404"}' in metrics
+    assert re.search(
+        r'sourcebook_http_request_seconds_count\{method="POST",route="/v1/search"\} [1-9]', metrics
+    )
 
 
 def test_a_key_is_required_and_errors_are_problem_json(server: Server) -> None:
