@@ -12,6 +12,7 @@ from __future__ import annotations
 import calendar
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -27,8 +28,14 @@ from core.errors import QuotaExceeded
 
 
 class Counters(Protocol):
-    def add(self, key: str, amount: int, window_end: float) -> int:
-        """Add to the counter of one window (which ends at unix time ``window_end``); the new total."""
+    def add(self, keys: Sequence[str], amount: int, window_end: float) -> list[int]:
+        """Add ``amount`` to the counters of one window (which ends at unix time ``window_end``),
+        in one write: their new totals, in the order of ``keys``."""
+        ...
+
+    def add_later(self, keys: Sequence[str], amount: int, window_end: float) -> None:
+        """``add`` when no total is read: the catalog's counters join the caller's next write
+        (``Database.together``)."""
         ...
 
     def get(self, key: str) -> int: ...
@@ -38,12 +45,16 @@ class RedisCounters:
     def __init__(self, client: Any) -> None:
         self.client = client
 
-    def add(self, key: str, amount: int, window_end: float) -> int:
+    def add(self, keys: Sequence[str], amount: int, window_end: float) -> list[int]:
         pipe = self.client.pipeline()
-        pipe.incrby(key, amount)
-        pipe.expireat(key, int(window_end) + 1)
-        total, _ = pipe.execute()
-        return int(total)
+        for key in keys:
+            pipe.incrby(key, amount)
+            pipe.expireat(key, int(window_end) + 1)
+        done = pipe.execute() if keys else []
+        return [int(total) for total in done[::2]]
+
+    def add_later(self, keys: Sequence[str], amount: int, window_end: float) -> None:
+        self.add(keys, amount, window_end)
 
     def get(self, key: str) -> int:
         return int(self.client.get(key) or 0)
@@ -61,21 +72,39 @@ class SqlCounters:
         self._insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
         self._adds = 0
 
-    def add(self, key: str, amount: int, window_end: float) -> int:
+    def add(self, keys: Sequence[str], amount: int, window_end: float) -> list[int]:
+        if not keys:
+            return []
+        # One transaction for these counters, committed with those of concurrent requests.
+        totals = self.db.append(self._upserts(keys, amount, window_end))
+        self._swept_now_and_then()
+        return totals
+
+    def add_later(self, keys: Sequence[str], amount: int, window_end: float) -> None:
+        if keys:
+            self.db.append_later(self._upserts(keys, amount, window_end))
+            self._swept_now_and_then()
+
+    def _upserts(self, keys: Sequence[str], amount: int, window_end: float) -> Callable[[Session], list[int]]:
         ends = datetime.fromtimestamp(window_end, UTC)
-        insert = self._insert(UsageRow).values(key=key, window_end=ends, count=amount)
-        upsert = insert.on_conflict_do_update(
-            index_elements=[UsageRow.key], set_={"count": UsageRow.count + insert.excluded.count}
-        ).returning(UsageRow.count)
+        upserts = []
+        for key in keys:
+            insert = self._insert(UsageRow).values(key=key, window_end=ends, count=amount)
+            upserts.append(
+                insert.on_conflict_do_update(
+                    index_elements=[UsageRow.key], set_={"count": UsageRow.count + insert.excluded.count}
+                ).returning(UsageRow.count)
+            )
 
-        def add(s: Session) -> int:
-            return int(s.execute(upsert).scalar_one())
+        def add(s: Session) -> list[int]:
+            return [int(s.execute(upsert).scalar_one()) for upsert in upserts]
 
-        total = self.db.append(add)  # one commit for the counters of all concurrent requests
+        return add
+
+    def _swept_now_and_then(self) -> None:
         self._adds += 1
         if self._adds % 500 == 0:
             self.sweep()
-        return total
 
     def get(self, key: str) -> int:
         with self.db.session() as s:
@@ -139,8 +168,14 @@ class Quotas:
         per = "a minute" if span == 60 else f"per {span} s"
         subjects = [("user", principal.user, self.rate_limit("user", principal.user))]
         subjects += [("team", team, self.rate_limit("team", team)) for team in principal.teams]
-        for kind, name, limit in subjects:
-            if limit and self.counters.add(f"rate:{kind}:{name}:{span}:{window}", 1, window_end) > limit:
+        limited = [(kind, name, limit) for kind, name, limit in subjects if limit]
+        # Every limited counter in one write: a request the user's limit refuses still counts
+        # against its teams' windows, as one the team's limit refuses counts against the user's.
+        totals = self.counters.add(
+            [f"rate:{kind}:{name}:{span}:{window}" for kind, name, _ in limited], 1, window_end
+        )
+        for (kind, name, limit), total in zip(limited, totals, strict=True):
+            if total > limit:
                 raise QuotaExceeded(
                     f"{kind} {name!r} is over its limit of {limit} requests {per}; try again in {retry} s",
                     retry,
@@ -156,8 +191,8 @@ class Quotas:
 
     def charge(self, principal: Principal, credits: int) -> None:
         month, month_end = _month(self.clock())
-        for kind, name, _ in self._budgets(principal):
-            self.counters.add(f"credits:{kind}:{name}:{month}", credits, month_end)
+        keys = [f"credits:{kind}:{name}:{month}" for kind, name, _ in self._budgets(principal)]
+        self.counters.add_later(keys, credits, month_end)  # the user's and the teams', in one write
 
     def usage(self, kind: str, name: str) -> dict[str, Any]:
         """This month's credits and this window's requests of one user or team."""

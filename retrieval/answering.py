@@ -15,7 +15,8 @@ import dataclasses
 import hashlib
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -143,6 +144,7 @@ class Answering:
         cache: AnswerCache | None = None,
         provenance: tuple[tuple[str, str], ...] = (),
         max_question_chars: int = 2000,
+        writes: Callable[[], AbstractContextManager[object]] = nullcontext,
     ) -> None:
         self.searcher = searcher
         self.generator = generator
@@ -155,6 +157,8 @@ class Answering:
         self.cache = cache
         self.provenance = provenance
         self.max_question_chars = max_question_chars
+        # Makes the writes inside it one: the catalog's ``Database.together``.
+        self.writes = writes
 
     def redact(self, text: str) -> str:
         return self.redactor.redact(text)[0]
@@ -215,51 +219,53 @@ class Answering:
                 principal, question, search_filter, passages, template
             )
             flags += passage_flags
-        self.quotas.charge(principal, 1)
         latency_ms = (time.perf_counter() - started) * 1000
         values = {
             k: self.redact(v) if isinstance(v, str) else v
             for k, v in (template.values if template else {}).items()
         }
         stored = answer_to_row(answer, reviewed, self.redact)
-        answer_id = self.answers.record(
-            user=principal.user,
-            teams=principal.teams,
-            collections=search_filter.collections,
-            question=self.redact(question),
-            scope_key=key,
-            template=(template.id, template.version, values) if template else None,
-            answer=stored,
-            refused=answer.refused,
-            escalate=answer.refused,
-            latency_ms=latency_ms,
-            cached=cached,
-            override_id=override.id if override else None,
-        )
-        self.audit.record(
-            principal.user,
-            "question",
-            ",".join(search_filter.collections),
-            team=",".join(principal.teams) or None,
-            detail={
-                "answer_id": answer_id,
-                "question": self.redact(question),
-                "template": [template.id, template.version, values] if template else None,
-                "filters": dataclasses.asdict(search_filter),
-                "passages": [p.chunk_id for p in answer.passages],
-                "answer": self.redact(answer.text),
-                "citations": [
-                    {"document_id": c.document_id, "pages": list(c.pages), "support": c.support}
-                    for c in answer.citations
-                ],
-                "refused": answer.refused,
-                "provenance": dict(answer.provenance),
-                "latency_ms": round(latency_ms, 1),
-                "cached": cached,
-                "reviewed": stored["reviewed"],
-                "flags": flags,
-            },
-        )
+        # Its credits, its row and its audit entry: one write and one wait for its commit.
+        with self.writes():
+            self.quotas.charge(principal, 1)
+            answer_id = self.answers.record(
+                user=principal.user,
+                teams=principal.teams,
+                collections=search_filter.collections,
+                question=self.redact(question),
+                scope_key=key,
+                template=(template.id, template.version, values) if template else None,
+                answer=stored,
+                refused=answer.refused,
+                escalate=answer.refused,
+                latency_ms=latency_ms,
+                cached=cached,
+                override_id=override.id if override else None,
+            )
+            self.audit.record(
+                principal.user,
+                "question",
+                ",".join(search_filter.collections),
+                team=",".join(principal.teams) or None,
+                detail={
+                    "answer_id": answer_id,
+                    "question": self.redact(question),
+                    "template": [template.id, template.version, values] if template else None,
+                    "filters": dataclasses.asdict(search_filter),
+                    "passages": [p.chunk_id for p in answer.passages],
+                    "answer": self.redact(answer.text),
+                    "citations": [
+                        {"document_id": c.document_id, "pages": list(c.pages), "support": c.support}
+                        for c in answer.citations
+                    ],
+                    "refused": answer.refused,
+                    "provenance": dict(answer.provenance),
+                    "latency_ms": round(latency_ms, 1),
+                    "cached": cached,
+                    "reviewed": stored["reviewed"],
+                    "flags": flags,
+                },
+            )
         return Outcome(
             answer,
             cached,

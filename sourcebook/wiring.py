@@ -386,6 +386,7 @@ class Services:
             cache=self.answer_cache,
             provenance=self.provenance,
             max_question_chars=self.settings.max_question_chars,
+            writes=self.database.together,
         )
 
     @cached_property

@@ -89,7 +89,7 @@ class AnswerLog:
         override_id: str | None,
     ) -> str:
         answer_id = uuid.uuid4().hex
-        self.db.append(
+        self.db.append_later(
             lambda s: s.add(
                 AnswerRow(
                     id=answer_id,
@@ -110,7 +110,7 @@ class AnswerLog:
                     created_at=datetime.now(UTC),
                 )
             )
-        )  # committed with the other requests' writes, before the answer goes out
+        )  # committed with the other requests' writes (and this one's audit entry), before the answer goes out
         return answer_id
 
     def get(self, answer_id: str) -> AnswerRecord:

@@ -8,6 +8,7 @@ collections, documents and chunks, ``Jobs``, ``AuditTrail``, ``KeyRing``, ``Temp
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +22,7 @@ from core.catalog.group_commit import GroupCommit
 from core.errors import BackendUnavailable
 
 T = TypeVar("T")
+Work = Callable[[Session], Any]
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -52,6 +54,7 @@ class Database:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self.group = GroupCommit(self._sessions)
+        self._local = threading.local()  # a thread's appends held for its next write (``together``)
 
     @classmethod
     def connect(cls, url: str, *, migrate: bool = True) -> Database:
@@ -75,8 +78,45 @@ class Database:
 
     def append(self, work: Callable[[Session], T]) -> T:
         """Run a small write on the request path in a transaction shared with the writes of
-        concurrent requests (``GroupCommit``); its result once that transaction has committed."""
-        return self.group.submit(work)
+        concurrent requests (``GroupCommit``); its result once that transaction has committed.
+        Inside ``together``, the appends this thread held back go in the same write, first."""
+        held: list[Work] | None = getattr(self._local, "held", None)
+        if not held:
+            return self.group.submit(work)
+        self._local.held = []
+        try:
+            results = self.group.submit(lambda s: [each(s) for each in (*held, work)])
+        except BaseException:
+            self._local.held = held  # not written: they go with this thread's next write
+            raise
+        result: T = results[-1]
+        return result
+
+    def append_later(self, work: Work) -> None:
+        """``append`` for a write whose result nobody reads: inside ``together`` it waits for
+        this thread's next ``append`` or the block's end, and commits with it; outside, at once."""
+        held: list[Work] | None = getattr(self._local, "held", None)
+        if held is None:
+            self.group.submit(work)
+        else:
+            held.append(work)
+
+    @contextmanager
+    def together(self) -> Iterator[None]:
+        """The appends of this thread inside the block share one write and one wait for its
+        commit (an answer's credits, its row and its audit entry), not one each: under load,
+        each wait is a round trip to the writer thread through a busy interpreter. The block
+        ends once they have committed; a block inside another joins the outer one."""
+        if getattr(self._local, "held", None) is not None:
+            yield
+            return
+        self._local.held = []
+        try:
+            yield
+        finally:
+            held, self._local.held = self._local.held, None
+            if held:  # even when the block raised: what it appended was done
+                self.group.submit(lambda s: [each(s) for each in held])
 
     def close(self) -> None:
         self.group.close()

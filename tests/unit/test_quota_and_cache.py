@@ -85,6 +85,28 @@ def test_monthly_credits_run_out_and_renew_next_month(counters: Counters) -> Non
     assert quotas.usage("user", "ana")["credits_used"] == 0
 
 
+def test_a_request_counts_for_its_user_and_every_team_in_one_write(tmp_path: Path) -> None:
+    catalog = Catalog.connect(f"sqlite:///{tmp_path / 'catalog.db'}")
+    try:
+        counters = SqlCounters(catalog.db)
+        quotas = Quotas(counters, Limits(user_per_minute=5, team_per_minute=5), Clock(1_800_000_000.0))
+        two_teams = Principal("ana", Role.AGENT, ("support", "legal"))
+        before = catalog.db.group.writes
+        quotas.admit(two_teams)
+        quotas.charge(two_teams, 3)
+        assert catalog.db.group.writes - before == 2  # the rate counters, then the credits
+        assert [
+            quotas.usage(*subject)["requests_this_window"]
+            for subject in (("user", "ana"), ("team", "support"), ("team", "legal"))
+        ] == [1, 1, 1]
+        assert [
+            quotas.usage(*subject)["credits_used"]
+            for subject in (("user", "ana"), ("team", "support"), ("team", "legal"))
+        ] == [3, 3, 3]
+    finally:
+        catalog.close()
+
+
 def test_requests_opening_a_window_together_each_count_once(counters: Counters) -> None:
     """Concurrent first requests of a window used to insert the same counter row (a 500 on SQLite)."""
     threads, windows = 8, 25
@@ -95,7 +117,7 @@ def test_requests_opening_a_window_together_each_count_once(counters: Counters) 
         for window in range(windows):
             start.wait()
             try:
-                counters.add(f"rate:user:ana:60:{window}", 1, time.time() + 60)
+                counters.add([f"rate:user:ana:60:{window}"], 1, time.time() + 60)
             except Exception as exc:  # noqa: BLE001  # reported below, not lost in a thread
                 failures.append(exc)
 
