@@ -36,6 +36,8 @@ def test_a_progress_message_read_after_the_commit_leaves_the_job_finished(
     job_id, doc_id = str(submission.job_id), str(submission.document_id)
     assert services.jobs.get(job_id).state is JobState.SUCCEEDED
     # What a loaded machine does: the reader thread gets a child's last progress message late.
+    # A late "embedding 60 %" used to overwrite "succeeded", and the job (and every client
+    # waiting on it) stayed running forever.
     services.executor._progress.put((job_id, doc_id, "embedding", 0.6))  # type: ignore[union-attr]
     time.sleep(1.5)
     job = services.jobs.get(job_id)
