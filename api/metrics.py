@@ -94,9 +94,8 @@ class Metrics:
 class RequestMetrics:
     """Counts every HTTP request by method, route and status, and times it to its last byte.
 
-    Plain ASGI, not Starlette's ``BaseHTTPMiddleware``: that runs the app in a task of its own
-    with memory streams between them, and under 8 asking clients the two middlewares written
-    that way held the interpreter for about a tenth of the server's time (py-spy, ``--gil``).
+    Plain ASGI, not Starlette's ``BaseHTTPMiddleware``, which runs the rest of the app in a task
+    of its own with memory streams between them, on every request.
     """
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
