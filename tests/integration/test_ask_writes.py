@@ -3,39 +3,30 @@ all three have committed by the time the answer comes back."""
 
 from __future__ import annotations
 
-import time
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from core.access import Role
-from core.settings import Settings
-from sourcebook.wiring import create_api
-
 pytestmark = pytest.mark.integration
 
 
-def test_an_answer_is_one_write_committed_before_it_returns(settings: Settings) -> None:
-    with TestClient(create_api(settings)) as client:
-        services = client.app.state.services  # type: ignore[attr-defined]
-        services.catalog.ensure_collection("kb", team="support")
-        key = services.keys.issue("agent", Role.AGENT, ("support",)).secret
-        while client.get("/readyz").status_code != 200:
-            time.sleep(0.05)
-        group = services.catalog.db.group
-        before = group.writes
-        asked = client.post(
-            "/v1/ask",
-            json={"question": "What is E-104?", "collections": ["kb"]},
-            headers={"Authorization": f"Bearer {key}"},
-        )
-        writes = group.writes - before
-        assert asked.status_code == 200, asked.text
-        answer_id = asked.json()["answer_id"]
-        assert services.answers.get(answer_id).question == "What is E-104?"
-        (entry,) = [e for e in services.audit.entries(action="question") if e.actor == "agent"]
-        assert entry.detail["answer_id"] == answer_id
-        assert services.quotas.usage("user", "agent")["credits_used"] == 1
-        assert services.quotas.usage("team", "support")["credits_used"] == 1
+def test_an_answer_is_one_write_committed_before_it_returns(
+    agent_api: tuple[TestClient, Any, dict[str, str]],
+) -> None:
+    client, services, headers = agent_api
+    group = services.catalog.db.group
+    before = group.writes
+    asked = client.post(
+        "/v1/ask", json={"question": "What is E-104?", "collections": ["kb"]}, headers=headers
+    )
+    writes = group.writes - before
+    assert asked.status_code == 200, asked.text
+    answer_id = asked.json()["answer_id"]
+    assert services.answers.get(answer_id).question == "What is E-104?"
+    (entry,) = [e for e in services.audit.entries(action="question") if e.actor == "agent"]
+    assert entry.detail["answer_id"] == answer_id
+    assert services.quotas.usage("user", "agent")["credits_used"] == 1
+    assert services.quotas.usage("team", "support")["credits_used"] == 1
     # The rate limits' counters when the question came in, then the answer's three together.
     assert writes == 2
