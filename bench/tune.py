@@ -7,6 +7,8 @@ its own process (so its peak memory is its own), the gate's figures gathered int
     python -m bench.tune scifact e1h0lr5e-5 --out tune-scifact-lr   # a result file of its own
     python -m bench.tune scifact e1h1s3 e1h3b64-cached-mnrl e1h1-gist --out tune-scifact-negatives
                                   # s: best non-gold hits skipped, b: batch size, -<loss>
+    python -m bench.tune scifact e1h0w50 e1h1w50 --out tune-scifact-wise
+                                  # w: percent of the packaged weights mixed back in (WiSE-FT)
 
 Writes ``bench/results/tune-<target>.json`` (or ``--out``'s name): per lever, training seconds and peak memory, and
 dense and hybrid nDCG@10 (current and tuned, the paired-bootstrap interval of the change), and
@@ -60,17 +62,18 @@ def _sourcebook(*args: str) -> None:
 
 LEVER = re.compile(
     r"e(?P<epochs>\d+)h(?P<negatives>\d+)(?:s(?P<skip>\d+))?(?:b(?P<batch>\d+))?"
-    r"(?:lr(?P<rate>\d(?:\.\d+)?e-\d))?(?:-(?P<loss>cached-mnrl|gist|cached-gist))?"
+    r"(?:lr(?P<rate>\d(?:\.\d+)?e-\d))?(?:w(?P<base>\d\d))?(?:-(?P<loss>cached-mnrl|gist|cached-gist))?"
 )
 
 
 def _lever(name: str) -> list[str]:
     """A lever's name as ``sourcebook tune`` options: e<epochs>h<hard negatives>, then optionally
-    s<best non-gold hits skipped>, b<batch size>, lr<rate>, -<loss> (e1h3s5b64-cached-mnrl)."""
+    s<best non-gold hits skipped>, b<batch size>, lr<rate>, w<percent of the packaged weights mixed
+    back in>, -<loss> (e1h3s5b64-cached-mnrl, e1h1w50)."""
     match = LEVER.fullmatch(name)
     if not match:
         raise SystemExit(
-            f"a lever is e<epochs>h<hard negatives>[s<skip>][b<batch>][lr<rate>][-<loss>] (e1h0, e2h1lr5e-5, e1h3s5-gist), not {name!r}"
+            f"a lever is e<epochs>h<hard negatives>[s<skip>][b<batch>][lr<rate>][w<base %>][-<loss>] (e1h0, e2h1lr5e-5, e1h1w50, e1h3s5-gist), not {name!r}"
         )
     options = ["--epochs", match["epochs"], "--hard-negatives", match["negatives"]]
     for group, option in (
@@ -80,6 +83,8 @@ def _lever(name: str) -> list[str]:
         ("loss", "--loss"),
     ):
         options += [option, match[group]] if match[group] else []
+    if match["base"]:
+        options += ["--base-share", f"{int(match['base']) / 100:g}"]
     return options
 
 

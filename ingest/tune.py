@@ -43,6 +43,9 @@ class TuneSettings:
     loss: str = "MultipleNegativesRankingLoss"  # one of LOSSES' values
     seed: int = 0
     threads: int = 0  # torch threads while training; 0: every core
+    # WiSE-FT: after training, this share of the packaged model's weights is mixed back in
+    # (0: the tuned weights as trained; 0.5: halfway between the two, parameter by parameter).
+    base_share: float = 0.0
 
 
 # sentence-transformers' contrastive losses, by the name the CLI takes. The cached ones (GradCache)
@@ -140,10 +143,29 @@ def train(
         with contextlib.redirect_stdout(sys.stderr):  # the trainer prints its losses; stdout is the caller's
             trainer.train()
         seconds = time.perf_counter() - started
+    if settings.base_share:
+        mix_with_base(model, settings.base_share)
     out.mkdir(parents=True, exist_ok=True)
     model.save(str(out))
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"train_seconds": round(seconds, 1), "peak_rss_mib": round(peak_mib, 1)}
+
+
+def mix_with_base(model: Any, share: float) -> None:
+    """Move a tuned model's weights back toward the packaged model's: ``(1 - share) * tuned +
+    share * base``, parameter by parameter (WiSE-FT, Wortsman et al. 2022). Fine-tuning starts from
+    the base, so the two lie in one basin and every point between them is a working model; the
+    mix keeps what the base knows outside the training questions."""
+    if not 0.0 <= share <= 1.0:
+        raise InvalidInput(f"the base model's share is {share}: give a number from 0 to 1")
+    import torch
+    from sentence_transformers.sentence_transformer import SentenceTransformer
+
+    base = SentenceTransformer(str(base_model_path()), device="cpu").state_dict()
+    with torch.no_grad():
+        for key, tuned in model.state_dict().items():
+            if tuned.is_floating_point():
+                tuned.lerp_(base[key].to(tuned.dtype), share)
 
 
 def _loss(losses: Any, name: str, model: Any) -> Any:

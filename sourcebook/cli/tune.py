@@ -44,6 +44,14 @@ def tune(
         ),
     ] = "mnrl",
     learning_rate: Annotated[float, typer.Option(min=1e-7, max=1e-3)] = 2e-5,
+    base_share: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="After training, mix this share of the packaged model's weights back in (WiSE-FT; 0: none).",
+        ),
+    ] = 0.0,
     held_apart: Annotated[
         float,
         typer.Option(min=0.05, max=0.9, help="Share of golden questions kept out of training, to judge by."),
@@ -78,6 +86,7 @@ def tune(
         loss=LOSSES[loss],
         seed=seed,
         threads=threads,
+        base_share=base_share,
     )
     with services() as s:
         request = TuneRequest(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -10,7 +12,7 @@ import pytest
 from core.errors import InvalidInput, NotFound
 from ingest.models import ModelCard, ModelRegistry, TunedEmbedder
 from ingest.training_pairs import Example
-from ingest.tune import TuneSettings, next_folder, train, write_meta
+from ingest.tune import TuneSettings, mix_with_base, next_folder, train, write_meta
 
 EXAMPLES = [
     Example(
@@ -103,3 +105,42 @@ def test_a_tuned_model_is_found_by_name_once_it_has_its_metadata(tmp_path: Path)
     )
     with pytest.raises(NotFound, match=r"\(known: minilm, hashing, minilm-acme-1\)"):
         registry.get("minilm-other-1")
+
+
+def _minilm() -> Any:
+    from sentence_transformers.sentence_transformer import SentenceTransformer
+
+    from ingest.tune import base_model_path
+
+    return SentenceTransformer(str(base_model_path()), device="cpu")
+
+
+def test_mixing_the_base_back_moves_every_weight_by_its_share() -> None:
+    import torch
+
+    model = _minilm()
+    base = {k: v.clone() for k, v in model.state_dict().items()}
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(1.0)  # a "tuned" model: every weight one away from the base
+    mix_with_base(model, 0.25)
+    moved = model.state_dict()
+    for key, weight in base.items():
+        if weight.is_floating_point():
+            assert torch.allclose(moved[key], weight + 0.75, atol=1e-6), key
+    mix_with_base(model, 1.0)
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in base.items())
+
+
+def test_a_base_share_outside_zero_to_one_is_a_clear_error() -> None:
+    with pytest.raises(InvalidInput, match=r"the base model's share is 1\.5: give a number from 0 to 1"):
+        mix_with_base(_minilm(), 1.5)
+
+
+@pytest.mark.slow
+def test_a_model_trained_then_mixed_wholly_back_is_the_base(tmp_path: Path) -> None:
+    from ingest.embed import MiniLMEmbedder
+
+    train(EXAMPLES, replace(SETTINGS, base_share=1.0), tmp_path / "m", progress=False)
+    texts = ["how do I fix fault 2?", "an unrelated sentence"]
+    assert np.allclose(_weights(tmp_path / "m"), MiniLMEmbedder().embed(texts), atol=1e-5)
